@@ -1,0 +1,63 @@
+# Thin wrapper over CMake. The two commands a newcomer needs:
+#   make train   set up, build, and train a PPO agent on CartPole-v1
+#   make test    set up, build, and run every test (C, sanitizers, fuzzer,
+#                Python)
+BUILD ?= build
+JOBS ?= 2
+
+.PHONY: all setup build train test test-c test-asan test-fuzz test-python \
+        bench format clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+train:
+	scripts/setup.sh --c-only
+	$(MAKE) build
+	$(BUILD)/boostrl train CartPole-v1
+
+test:
+	scripts/setup.sh
+	$(MAKE) test-c test-asan test-fuzz test-python
+
+test-c: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBRL_SANITIZE=ON \
+	  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+
+# libFuzzer on the model loader, a short run from the committed corpus.
+FUZZ_SECONDS ?= 30
+test-fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBRL_FUZZ=ON \
+	  -DBRL_SANITIZE=ON -DBRL_BUILD_TESTS=OFF -DBRL_BUILD_CLI=OFF \
+	  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_model_load
+	mkdir -p fuzz/corpus-work
+	build-fuzz/fuzz_model_load -max_total_time=$(FUZZ_SECONDS) \
+	  -print_final_stats=1 fuzz/corpus-work fuzz/corpus
+
+test-python: build
+	@if [ -f pyproject.toml ]; then \
+	  .venv/bin/pip install -q . && \
+	  BRL_LIB=$(CURDIR)/$(BUILD)/libboostrl.so .venv/bin/python -m pytest -q tests/python; \
+	else \
+	  BRL_LIB=$(CURDIR)/$(BUILD)/libboostrl.so .venv/bin/python -m pytest -q tests/python; \
+	fi
+
+bench: build
+	$(BUILD)/bench --samples 512 --features 8 --outputs 4 --depth 4 --bins 256 --trees 2000 --threads 2
+
+format:
+	clang-format -i include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h \
+	  bench/*.c bench/*.h tests/*.c tests/*.h fuzz/*.c 2>/dev/null || true
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,561 @@
+/*
+ * boostrl.h - the public C API of boostrl.
+ *
+ * boostrl grows gradient-boosted decision trees online: each call to
+ * brl_model_step() receives a batch of samples and per-sample gradients of a
+ * loss with respect to the model outputs and appends one tree. Reinforcement
+ * learning algorithms (brl_agent_*) and native environments (brl_env_*) are
+ * built on that engine.
+ *
+ * Conventions
+ *  - Every name starts with brl_ / BRL_. Handles are opaque.
+ *  - Every call that can fail returns an int status: BRL_OK (0) or a negative
+ *    brl_status code. The message of the last failure on the calling thread
+ *    is read with brl_last_error(). No call prints, exits or aborts.
+ *  - Destructors take a pointer to the handle, accept NULL and set the
+ *    handle to NULL.
+ *  - Arrays are row-major: sample i, column j of an n x d matrix is at
+ *    [i * d + j]. The caller owns every buffer it passes; the library copies
+ *    what it keeps.
+ *  - Results are deterministic for a given seed, whatever the thread count.
+ */
+#ifndef BOOSTRL_H
+#define BOOSTRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(BRL_BUILD_SHARED)
+#define BRL_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define BRL_API __attribute__((visibility("default")))
+#else
+#define BRL_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define BRL_VERSION_MAJOR 0
+#define BRL_VERSION_MINOR 1
+#define BRL_VERSION_PATCH 0
+#define BRL_VERSION_STRING "0.1.0"
+/* One integer that grows with every release: MAJOR*10000 + MINOR*100 + PATCH.
+ */
+#define BRL_VERSION_NUMBER                                                     \
+  (BRL_VERSION_MAJOR * 10000 + BRL_VERSION_MINOR * 100 + BRL_VERSION_PATCH)
+
+/* The version of the library actually linked (compare with the macros). */
+BRL_API const char *brl_version(void);
+BRL_API int brl_version_number(void);
+
+/* ----------------------------------------------------------------- errors */
+
+typedef enum brl_status {
+  BRL_OK = 0,
+  BRL_EINVAL = -1,       /* an argument or parameter is invalid */
+  BRL_ENOMEM = -2,       /* an allocation failed */
+  BRL_EIO = -3,          /* a file could not be opened, read or written */
+  BRL_EFORMAT = -4,      /* a model file or buffer is corrupt or truncated */
+  BRL_ESTATE = -5,       /* the call does not fit the object's state */
+  BRL_EUNSUPPORTED = -6, /* the feature is not available in this build */
+  BRL_ENUMERIC = -7      /* non-finite numbers in the input */
+} brl_status;
+
+/* Message of the last failed call on this thread ("" if none). The pointer
+ * stays valid until the next failing call on the same thread. */
+BRL_API const char *brl_last_error(void);
+/* Short name of a status code, e.g. "BRL_EINVAL". */
+BRL_API const char *brl_status_name(int status);
+
+/* ------------------------------------------------------------- parameters */
+
+#define BRL_MAX_GROUPS 8
+#define BRL_MAX_DEPTH 12
+#define BRL_MAX_BINS 256 /* codes per feature, including the missing code */
+
+typedef enum brl_grow_policy {
+  BRL_GROW_OBLIVIOUS = 0, /* one (feature, threshold) per level */
+  BRL_GROW_GREEDY = 1     /* each node takes its own best split */
+} brl_grow_policy;
+
+typedef enum brl_split_score {
+  BRL_SCORE_COSINE = 0, /* sqrt(|S_L|^2/n_L + |S_R|^2/n_R), raw gradients */
+  BRL_SCORE_L2 = 1      /* |S_L|^2/n_L + |S_R|^2/n_R, z-scored gradients */
+} brl_split_score;
+
+typedef enum brl_bin_method {
+  BRL_BINS_QUANTILE = 0, /* equal-count bins from the batch */
+  BRL_BINS_UNIFORM = 1   /* equal-width bins between the batch min and max */
+} brl_bin_method;
+
+typedef enum brl_schedule {
+  BRL_SCHEDULE_CONSTANT = 0,
+  /* lr goes linearly from lr to lr_end over schedule_trees trees (by the
+   * index of the tree in the ensemble), then stays at lr_end. */
+  BRL_SCHEDULE_LINEAR_TREES = 1,
+  /* lr = lr + (lr_end - lr) * progress, progress in [0, 1] passed to
+   * brl_model_step() by the caller (as stable-baselines3 does). */
+  BRL_SCHEDULE_LINEAR_PROGRESS = 2
+} brl_schedule;
+
+/* A group of consecutive output columns with its own learning rate, e.g.
+ * policy logits and value in one shared actor-critic tree. */
+typedef struct brl_group {
+  int n_outputs;         /* columns in this group (>= 1) */
+  float lr;              /* learning rate (> 0); the start rate of a schedule */
+  float lr_end;          /* end rate of a linear schedule (> 0) */
+  brl_schedule schedule; /* how lr changes */
+  int schedule_trees;    /* length of a BRL_SCHEDULE_LINEAR_TREES schedule */
+  float score_weight; /* weight of this group's columns in split scores (>=0) */
+} brl_group;
+
+typedef struct brl_params {
+  int n_features; /* numeric features per sample (>= 1) */
+  int n_groups;   /* output groups (1..BRL_MAX_GROUPS) */
+  brl_group groups[BRL_MAX_GROUPS];
+  int max_depth;               /* 1..BRL_MAX_DEPTH (default 4) */
+  int min_data_in_leaf;        /* splits leaving fewer samples in a child are
+                                  rejected (default 0: any non-empty child) */
+  int n_bins;                  /* 2..256 value bins per feature; 256 means 255,
+                                  since one code is reserved for missing values
+                                  (default 256) */
+  brl_grow_policy grow_policy; /* default BRL_GROW_OBLIVIOUS */
+  brl_split_score split_score; /* default BRL_SCORE_COSINE */
+  brl_bin_method bin_method;   /* default BRL_BINS_QUANTILE */
+  int n_threads;               /* 0: all cores (default), else exactly this */
+  /* Non-finite gradients: 0 (default) rejects the step with BRL_ENUMERIC
+   * naming the first bad row; 1 replaces NaN by 0 and +-inf by +-FLT_MAX. */
+  int clip_nonfinite;
+} brl_params;
+
+/* Fills p with the defaults for n_features features and one output group of
+ * n_outputs columns with a constant learning rate of 0.1. */
+BRL_API void brl_params_default(brl_params *p, int n_features, int n_outputs);
+/* The single place where parameters are checked: BRL_OK, or BRL_EINVAL with
+ * a message naming the parameter and what to change. */
+BRL_API int brl_params_check(const brl_params *p);
+/* Total number of output columns (the sum over groups). */
+BRL_API int brl_params_n_outputs(const brl_params *p);
+
+/* ------------------------------------------------------------------ model */
+
+typedef struct brl_model brl_model;
+
+BRL_API int brl_model_create(const brl_params *p, brl_model **out);
+BRL_API void brl_model_free(brl_model **m);
+/* Copies of the parameters the model was created with. */
+BRL_API int brl_model_params(const brl_model *m, brl_params *out);
+BRL_API int brl_model_n_trees(const brl_model *m);
+BRL_API int brl_model_n_outputs(const brl_model *m);
+BRL_API int brl_model_n_features(const brl_model *m);
+/* Bytes the model holds in memory (trees, bias, bookkeeping). */
+BRL_API size_t brl_model_bytes(const brl_model *m);
+
+/* Per-output bias (n_outputs floats), added to every prediction. Setting the
+ * bias invalidates the prediction caches of batches (they recompute). */
+BRL_API int brl_model_set_bias(brl_model *m, const float *bias);
+BRL_API int brl_model_get_bias(const brl_model *m, float *bias);
+/* Per-feature weights (n_features floats >= 0) that multiply split scores;
+ * NULL restores all ones. */
+BRL_API int brl_model_set_feature_weights(brl_model *m, const float *w);
+/* Changes a group's learning rate for the trees grown from now on. */
+BRL_API int brl_model_set_group_lr(brl_model *m, int group, float lr,
+                                   float lr_end);
+/* Threads used by this model's calls (0 = all cores). */
+BRL_API int brl_model_set_threads(brl_model *m, int n_threads);
+/* Drops the trees [n_keep, n_trees). */
+BRL_API int brl_model_truncate(brl_model *m, int n_keep);
+
+/* Learning rate that group g would use for the next tree at this progress
+ * (progress is ignored unless the schedule is BRL_SCHEDULE_LINEAR_PROGRESS). */
+BRL_API float brl_model_group_lr(const brl_model *m, int group, float progress);
+
+/* ------------------------------------------------------------------ batch */
+
+/* A batch: the features of a fixed set of samples, quantized once to at most
+ * 255 bins per feature, plus a cache of the model's predictions for those
+ * samples. Create one per RL update phase (one rollout) and grow many trees
+ * from it; the cache then costs one tree's worth of work per step. */
+typedef struct brl_batch brl_batch;
+
+/* Quantizes X (n_rows x n_features of m). Bin edges come from X itself with
+ * m's bin method and n_bins. NaN marks a missing value. */
+BRL_API int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
+                             brl_batch **out);
+BRL_API void brl_batch_free(brl_batch **b);
+BRL_API int64_t brl_batch_n_rows(const brl_batch *b);
+/* Number of value bins of feature f in this batch (<= 255). */
+BRL_API int brl_batch_n_bins(const brl_batch *b, int feature);
+
+/* Predictions of m for every row of b (n_rows x n_outputs) into out. Served
+ * from the batch's cache, which adds only the trees grown since it was last
+ * brought up to date (recomputing from scratch if m changed otherwise). */
+BRL_API int brl_batch_predict(brl_batch *b, const brl_model *m, float *out);
+/* Pointer to the cache after bringing it up to date (valid until the next
+ * call on b); avoids a copy. */
+BRL_API int brl_batch_predictions(brl_batch *b, const brl_model *m,
+                                  const float **out);
+
+/* ------------------------------------------------------------------- fit */
+
+/* One boosting step: grows one tree from rows `rows[0..n)` of batch b (rows
+ * NULL means all rows, n ignored) and their gradients `grads` (n x n_outputs,
+ * row r of grads belongs to rows[r]), then appends it. Each leaf stores
+ * -lr * mean(gradients of its samples) per output column, with the learning
+ * rate of the column's group at `progress` (in [0, 1]; ignored by other
+ * schedules). The batch's prediction cache is updated with the new tree. */
+BRL_API int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows,
+                           int64_t n, const float *grads, float progress);
+
+/* ---------------------------------------------------------------- predict */
+
+/* out (n_rows x n_outputs) = bias + sum of trees [start, stop) over X
+ * (n_rows x n_features). stop < 0 means n_trees. The bias is included only
+ * when start == 0, so predictions of consecutive ranges add up to the whole. */
+BRL_API int brl_model_predict(const brl_model *m, const float *X,
+                              int64_t n_rows, int start, int stop, float *out);
+/* Same, forcing the portable scalar path (for tests; results are identical
+ * bit for bit to the vectorized path). */
+BRL_API int brl_model_predict_scalar(const brl_model *m, const float *X,
+                                     int64_t n_rows, int start, int stop,
+                                     float *out);
+
+/* ---------------------------------------------------------- trees, inspect */
+
+typedef struct brl_tree_info {
+  int depth;     /* levels (oblivious) or maximum node depth (greedy) */
+  int n_leaves;  /* leaves */
+  int n_splits;  /* internal nodes */
+  int oblivious; /* 1 if the tree is oblivious */
+} brl_tree_info;
+
+BRL_API int brl_model_tree_info(const brl_model *m, int tree,
+                                brl_tree_info *out);
+/* Leaf of tree t that sample x (n_features floats) falls in. */
+BRL_API int brl_model_tree_leaf(const brl_model *m, int tree, const float *x,
+                                int *leaf);
+/* Value of leaf `leaf` of tree t for output column k, and the number of
+ * training samples that reached the leaf (its cover). */
+BRL_API int brl_model_leaf_value(const brl_model *m, int tree, int leaf, int k,
+                                 float *value, float *cover);
+
+/* ------------------------------------------------------------------ files */
+
+/* A model file is one chunked container: magic "BRL1", format version,
+ * chunks (tag, length, payload), little-endian, CRC-32 checksum. Loading
+ * checks every count and index; a truncated or corrupt file is rejected
+ * with BRL_EFORMAT and a message. */
+BRL_API int brl_model_save(const brl_model *m, const char *path);
+BRL_API int brl_model_load(const char *path, brl_model **out);
+/* Serializes into a malloc'd buffer (free with brl_free). */
+BRL_API int brl_model_save_buffer(const brl_model *m, void **buf, size_t *len);
+BRL_API int brl_model_load_buffer(const void *buf, size_t len, brl_model **out);
+BRL_API void brl_free(void *p);
+
+/* --------------------------------------------------------------- backends */
+
+typedef enum brl_backend_kind {
+  BRL_BACKEND_CPU = 0,
+  BRL_BACKEND_CUDA = 1
+} brl_backend_kind;
+
+/* 1 if the backend is compiled in and usable on this machine. */
+BRL_API int brl_backend_available(brl_backend_kind kind);
+/* Selects the backend that grows this model's trees. */
+BRL_API int brl_model_set_backend(brl_model *m, brl_backend_kind kind);
+
+/* ----------------------------------------------------------- environments */
+
+/* Native environments with Gymnasium's dynamics, vectorized over n_envs
+ * copies with automatic reset in the same step (stable-baselines3's
+ * convention): when an episode ends, `obs` holds the first observation of the
+ * next episode and `final_obs` the last observation of the ended one. */
+typedef struct brl_env brl_env;
+
+typedef enum brl_space_kind {
+  BRL_SPACE_DISCRETE = 0, /* one integer action in [0, n) */
+  BRL_SPACE_BOX = 1,      /* a vector of floats in [low, high] */
+  BRL_SPACE_MULTI_DISCRETE = 2
+} brl_space_kind;
+
+#define BRL_MAX_ACTION_DIM 16
+
+typedef struct brl_env_spec {
+  const char *id; /* e.g. "CartPole-v1" */
+  int obs_dim;    /* observation floats */
+  brl_space_kind action_kind;
+  int action_dim;        /* 1 for discrete, vector length for box */
+  int n_actions;         /* discrete: number of actions */
+  int max_episode_steps; /* time limit (truncation) */
+  float action_low[BRL_MAX_ACTION_DIM];
+  float action_high[BRL_MAX_ACTION_DIM];
+} brl_env_spec;
+
+/* Ids of the native environments, NULL-terminated. */
+BRL_API const char *const *brl_env_ids(void);
+BRL_API int brl_env_make(const char *id, int n_envs, uint64_t seed,
+                         brl_env **out);
+BRL_API void brl_env_free(brl_env **e);
+BRL_API int brl_env_get_spec(const brl_env *e, brl_env_spec *out);
+BRL_API int brl_env_n_envs(const brl_env *e);
+/* Resets every copy; obs is n_envs x obs_dim. */
+BRL_API int brl_env_reset(brl_env *e, float *obs);
+/* actions: n_envs x action_dim floats (a discrete action is its index as a
+ * float). Writes obs (n_envs x obs_dim), rewards, terminated, truncated (one
+ * per env) and final_obs (n_envs x obs_dim; only rows of ended episodes are
+ * written; may be NULL). Box actions are clipped to the box. */
+BRL_API int brl_env_step(brl_env *e, const float *actions, float *obs,
+                         float *rewards, uint8_t *terminated,
+                         uint8_t *truncated, float *final_obs);
+/* Internal state of copy i (double precision, as Gymnasium keeps it); for
+ * tests that compare with Gymnasium. n is the number of doubles. */
+BRL_API int brl_env_state_dim(const brl_env *e);
+BRL_API int brl_env_get_state(const brl_env *e, int i, double *state);
+BRL_API int brl_env_set_state(brl_env *e, int i, const double *state,
+                              int elapsed_steps);
+
+/* ----------------------------------------------------------------- agents */
+
+/* Reinforcement-learning agents on the trees: PPO and A2C (DESIGN §2) with
+ * the policy and the value function grown as boosted ensembles, one tree per
+ * gradient step. The loss gradients with respect to the trees' outputs are
+ * analytic and per sample; each update quantizes the rollout once and keeps
+ * the ensembles' predictions over it in the batch cache.
+ *
+ * The loop (brl_agent_learn() runs it against a brl_env):
+ *
+ *   brl_agent_config c; brl_agent_config_preset(&c, "CartPole-v1",
+ *                                                BRL_ALGO_PPO, NULL);
+ *   brl_agent_config_set(&c, "n_envs", "16");        // overrides
+ *   brl_agent_create(&c, obs_dim, &space, seed, &a);
+ *   for (;;) {
+ *     brl_agent_collect(a, obs, NULL, actions, NULL, NULL);
+ *     env step -> obs, rewards, terminated, truncated, final_obs
+ *     brl_agent_observe(a, rewards, terminated, truncated, final_obs);
+ *     if (brl_agent_rollout_full(a)) brl_agent_update(a, obs);
+ *   }
+ */
+
+typedef enum brl_algo {
+  BRL_ALGO_PPO = 0, /* clipped surrogate, n_epochs x minibatches trees */
+  BRL_ALGO_A2C = 1  /* one tree per rollout */
+} brl_algo;
+
+typedef enum brl_log_std_mode {
+  BRL_LOG_STD_PARAM = 0, /* one state-independent vector, learned by Adam */
+  BRL_LOG_STD_TREE = 1   /* tree outputs: an output group of the policy */
+} brl_log_std_mode;
+
+/* Hyper-parameters, with stable-baselines3's names. Fill with
+ * brl_agent_config_default() or brl_agent_config_preset(), change fields
+ * directly or by name with brl_agent_config_set() (what the command's --set
+ * and JSON config files use). brl_agent_config_check() validates. A learning
+ * rate `x_lr` with `x_lr_end` > 0 decays linearly from x_lr to x_lr_end over
+ * training progress (timesteps / total timesteps); x_lr_end = 0 keeps it
+ * constant. */
+typedef struct brl_agent_config {
+  brl_algo algo;
+  int64_t n_timesteps; /* default training length in env steps */
+  int n_envs;          /* environment copies stepped together */
+  int n_steps;         /* steps per env per rollout */
+  int batch_size;      /* PPO minibatch size (one tree per minibatch) */
+  int n_epochs;        /* PPO passes over each rollout */
+  double gamma, gae_lambda;
+  double clip_range;    /* PPO surrogate clip */
+  double clip_range_vf; /* PPO value clip (SB3's form); <= 0: none */
+  double ent_coef, vf_coef;
+  /* Per-sample gradient-norm clipping of the policy outputs' gradient and of
+   * the value gradient; <= 0: none. */
+  double max_policy_grad_norm, max_value_grad_norm;
+  double target_kl;        /* PPO early stop at 1.5 * target_kl; <= 0 none */
+  int normalize_advantage; /* per minibatch (PPO) / per rollout (A2C) */
+  double policy_lr, policy_lr_end;
+  double value_lr, value_lr_end;
+  /* Gaussian policies (Box actions): */
+  brl_log_std_mode log_std_mode;
+  double log_std_init;
+  double log_std_lr, log_std_lr_end; /* Adam (PARAM) or tree group (TREE) */
+  double log_std_min, log_std_max;   /* clamp of log_std */
+  int shared_tree; /* 1: one ensemble with policy and value output groups;
+                      0: separate actor and critic ensembles */
+  double value_split_weight; /* shared tree: weight of the value column in
+                                split scores */
+  int normalize_reward;      /* VecNormalize-style reward scaling */
+  double clip_reward;        /* scaled rewards clipped to +-clip_reward */
+  /* Trees (brl_params): */
+  int max_depth, n_bins, min_data_in_leaf;
+  brl_grow_policy grow_policy;
+  brl_split_score split_score;
+  brl_bin_method bin_method;
+  int n_threads; /* 0: all cores */
+} brl_agent_config;
+
+/* The library's defaults for an algorithm (no environment preset). */
+BRL_API void brl_agent_config_default(brl_agent_config *c, brl_algo algo);
+/* Defaults for algo, then the preset of env_id (the one table of presets in
+ * the library, from the published GBRL settings). *found (may be NULL) is 1
+ * when a preset exists for (env_id, algo), else 0 and c holds the defaults.
+ * env_id may be NULL (defaults only). */
+BRL_API int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
+                                    brl_algo algo, int *found);
+/* Sets one hyper-parameter by name from text: numbers, "true"/"false" (or
+ * 1/0) for flags, names for enums ("ppo", "oblivious", "cosine", ...).
+ * BRL_EINVAL names the key and the accepted values when the key is unknown
+ * or the value does not parse or is out of range. */
+BRL_API int brl_agent_config_set(brl_agent_config *c, const char *key,
+                                 const char *value);
+/* Writes the value of a key as text (the form _set reads back exactly). */
+BRL_API int brl_agent_config_get(const brl_agent_config *c, const char *key,
+                                 char *buf, size_t size);
+/* Names of every key, NULL-terminated, and a one-line description of one
+ * (NULL for an unknown key). */
+BRL_API const char *const *brl_agent_config_keys(void);
+BRL_API const char *brl_agent_config_key_help(const char *key);
+/* BRL_OK, or BRL_EINVAL naming the first invalid field and what to change. */
+BRL_API int brl_agent_config_check(const brl_agent_config *c);
+/* "ppo" / "a2c"; brl_algo_parse returns BRL_EINVAL for other names. */
+BRL_API const char *brl_algo_name(brl_algo algo);
+BRL_API int brl_algo_parse(const char *name, brl_algo *out);
+
+/* The action space of an agent. */
+typedef struct brl_action_space {
+  brl_space_kind kind;
+  /* DISCRETE: 1; MULTI_DISCRETE: number of sub-actions; BOX: vector length
+   * (1..BRL_MAX_ACTION_DIM). */
+  int dim;
+  int nvec[BRL_MAX_ACTION_DIM];  /* (multi-)discrete: actions of each */
+  float low[BRL_MAX_ACTION_DIM]; /* box bounds (may be +-inf) */
+  float high[BRL_MAX_ACTION_DIM];
+} brl_action_space;
+
+/* The action space of a native environment. */
+BRL_API int brl_action_space_from_env(const brl_env_spec *spec,
+                                      brl_action_space *out);
+
+/* Statistics of one update, passed to the callback after every update. */
+typedef struct brl_agent_stats {
+  brl_algo algo;
+  int64_t timesteps; /* env steps collected so far (all copies) */
+  int64_t episodes;  /* episodes finished so far */
+  int64_t updates;   /* rollouts trained on */
+  double progress;   /* timesteps / total timesteps, in [0, 1] */
+  /* Raw (unscaled) returns and lengths of the last <= 100 finished episodes;
+   * NaN while none has finished. */
+  int ep_window;
+  double ep_return_mean, ep_return_std, ep_length_mean;
+  /* Means over the samples of this update's minibatches: */
+  double policy_loss, value_loss, entropy, approx_kl, clip_fraction;
+  double explained_variance;     /* of the rollout's values vs its returns */
+  double log_std_mean;           /* Gaussian: mean log_std (NaN otherwise) */
+  int epochs_done;               /* PPO: < n_epochs after a target-KL stop */
+  int trees_added;               /* trees grown by this update (all models) */
+  int policy_trees, value_trees; /* trees in each ensemble (shared: equal) */
+  double policy_lr, value_lr;    /* rates used by this update */
+  double rollout_s, update_s;    /* wall seconds collecting / in the update */
+  double fps;                    /* env steps per second over both */
+} brl_agent_stats;
+
+/* Called after every update (and by brl_agent_learn); return nonzero to ask
+ * brl_agent_learn to stop after this rollout. */
+typedef int (*brl_agent_callback)(const brl_agent_stats *stats, void *user);
+
+typedef struct brl_agent brl_agent;
+
+/* Creates an agent for observations of obs_dim floats and the action space.
+ * The seed fixes every random choice of the agent (action sampling,
+ * minibatch order), whatever the thread count. */
+BRL_API int brl_agent_create(const brl_agent_config *c, int obs_dim,
+                             const brl_action_space *space, uint64_t seed,
+                             brl_agent **out);
+BRL_API void brl_agent_free(brl_agent **a);
+BRL_API int brl_agent_get_config(const brl_agent *a, brl_agent_config *out);
+BRL_API int brl_agent_get_action_space(const brl_agent *a,
+                                       brl_action_space *out);
+BRL_API int brl_agent_obs_dim(const brl_agent *a);
+/* Logits per observation in an action mask (discrete kinds), else 0. */
+BRL_API int brl_agent_mask_dim(const brl_agent *a);
+BRL_API int brl_agent_set_callback(brl_agent *a, brl_agent_callback cb,
+                                   void *user);
+/* Threads for tree growth and prediction (0: all cores). Not part of the
+ * results: any count gives the same agent. */
+BRL_API int brl_agent_set_threads(brl_agent *a, int n_threads);
+/* Total timesteps of the run, for learning-rate schedules (progress =
+ * timesteps / total). brl_agent_learn sets it; default n_timesteps. */
+BRL_API int brl_agent_set_total_timesteps(brl_agent *a, int64_t total);
+
+/* Inference for n observations (n x obs_dim), outside any rollout: actions
+ * (n x dim floats; a discrete action is its index as a float; box actions
+ * clipped to the box), and optionally log-probabilities of the returned
+ * (unclipped) actions and values (n floats each; may be NULL). masks: NULL or
+ * n x brl_agent_mask_dim() bytes, nonzero = allowed. deterministic: the most
+ * likely action (argmax / mean), else a sample from the agent's generator. */
+BRL_API int brl_agent_act(brl_agent *a, const float *obs, int64_t n,
+                          const uint8_t *masks, int deterministic,
+                          float *actions, float *log_probs, float *values);
+/* One training step of the n_envs environments: samples actions for obs
+ * (n_envs x obs_dim) and records obs, actions, log-probabilities, values and
+ * masks in the rollout. Call brl_agent_observe() next. */
+BRL_API int brl_agent_collect(brl_agent *a, const float *obs,
+                              const uint8_t *masks, float *actions,
+                              float *log_probs, float *values);
+/* The outcome of the step recorded by brl_agent_collect(): rewards,
+ * terminated, truncated (n_envs each) and final_obs (n_envs x obs_dim; only
+ * rows of ended episodes are read; may be NULL when no episode was
+ * truncated). Truncated episodes bootstrap from V(final observation). */
+BRL_API int brl_agent_observe(brl_agent *a, const float *rewards,
+                              const uint8_t *terminated,
+                              const uint8_t *truncated, const float *final_obs);
+/* 1 when the rollout holds n_steps steps and brl_agent_update() is due. */
+BRL_API int brl_agent_rollout_full(const brl_agent *a);
+/* Trains on the full rollout (last_obs: the n_envs observations after its
+ * last step, for bootstrapping), calls the callback, empties the rollout. */
+BRL_API int brl_agent_update(brl_agent *a, const float *last_obs);
+/* Tells the agent every environment was reset: forgets running episode
+ * returns (statistics and reward scaling). */
+BRL_API int brl_agent_reset_episodes(brl_agent *a);
+BRL_API int brl_agent_get_stats(const brl_agent *a, brl_agent_stats *out);
+/* The ensembles: which 0 = policy (or the shared model), 1 = value (the
+ * same pointer when shared). Valid until the agent changes or is freed. */
+BRL_API const brl_model *brl_agent_model(const brl_agent *a, int which);
+
+/* An agent file is one container (as model files) with the algorithm,
+ * spaces, configuration, log_std and its Adam state, reward scaler, random
+ * generator, counters and the ensembles, so training resumes exactly. Saving
+ * in the middle of a rollout drops the partial rollout. */
+BRL_API int brl_agent_save(const brl_agent *a, const char *path);
+BRL_API int brl_agent_load(const char *path, brl_agent **out);
+BRL_API int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len);
+BRL_API int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out);
+
+/* Trains against env (its n_envs copies must equal the config's n_envs and
+ * its spaces the agent's) until the agent has collected total_timesteps env
+ * steps in all (so a loaded agent continues to the same total), in whole
+ * rollouts. Resets env on the first call for this agent and env, and
+ * whenever the env changes. Stops early, after a rollout, when the callback
+ * returns nonzero. */
+BRL_API int brl_agent_learn(brl_agent *a, brl_env *env,
+                            int64_t total_timesteps);
+
+typedef struct brl_eval_result {
+  int episodes;
+  double mean_return, std_return; /* raw rewards, population std */
+  double mean_length;
+  double min_return, max_return;
+} brl_eval_result;
+
+/* Runs the deterministic policy on env (reset first; use seeds distinct from
+ * training) for n_episodes episodes, spread over its copies as
+ * stable-baselines3's evaluate_policy does (copy i runs
+ * (n_episodes + i) / n_envs episodes), so short episodes are not favoured.
+ * returns: NULL or n_episodes doubles. Does not touch training state. */
+BRL_API int brl_agent_evaluate(brl_agent *a, brl_env *env, int n_episodes,
+                               brl_eval_result *out, double *returns);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BOOSTRL_H */

@@ -1,0 +1,25 @@
+/* The table of functions a compute backend fills. Everything above it
+ * (model, batch, agents) calls through this table and does not know whether
+ * the CPU or the GPU does the work. */
+#ifndef BRL_BACKEND_H
+#define BRL_BACKEND_H
+
+#include "boostrl.h"
+
+typedef struct brl_backend {
+  const char *name;
+  brl_backend_kind kind;
+  /* Grows one tree from rows[0..n) of b with gradients grads (n x K, already
+   * checked finite) and appends it to m. */
+  int (*grow_tree)(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
+                   const float *grads, float progress);
+  /* Adds trees [start, stop) of m over X (n x D) into out (n x K). */
+  void (*predict_add)(const brl_model *m, const float *X, int64_t n, int start,
+                      int stop, float *out);
+} brl_backend;
+
+const brl_backend *brl__backend_cpu(void);
+/* NULL when the CUDA backend is not compiled in or no GPU is present. */
+const brl_backend *brl__backend_cuda(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* The CPU backend: histogram tree growth and vectorized prediction. */
+#include "backend/backend.h"
+#include "core/error.h"
+#include "engine/grow.h"
+#include "engine/model.h"
+
+static void cpu_predict_add(const brl_model *m, const float *X, int64_t n,
+                            int start, int stop, float *out) {
+  brl__predict_add(m, X, n, start, stop, out, 0);
+}
+
+static const brl_backend cpu = {"cpu", BRL_BACKEND_CPU, brl__cpu_grow_tree,
+                                cpu_predict_add};
+
+const brl_backend *brl__backend_cpu(void) { return &cpu; }
+
+#ifndef BRL_HAVE_CUDA
+const brl_backend *brl__backend_cuda(void) { return NULL; }
+#endif
+
+int brl_backend_available(brl_backend_kind kind) {
+  if (kind == BRL_BACKEND_CPU)
+    return 1;
+  if (kind == BRL_BACKEND_CUDA)
+    return brl__backend_cuda() != NULL;
+  return 0;
+}
+
+int brl_model_set_backend(brl_model *m, brl_backend_kind kind) {
+  BRL_CHECK_ARG(m);
+  if (kind == BRL_BACKEND_CPU) {
+    m->backend = brl__backend_cpu();
+    return BRL_OK;
+  }
+  if (kind == BRL_BACKEND_CUDA) {
+    const brl_backend *be = brl__backend_cuda();
+    if (!be)
+      return brl__fail(BRL_EUNSUPPORTED,
+                       "the CUDA backend is not available: build with "
+                       "-DBRL_CUDA=ON on a machine with an NVIDIA GPU");
+    m->backend = be;
+    return BRL_OK;
+  }
+  return brl__fail(BRL_EINVAL, "backend %d is unknown", (int)kind);
+}

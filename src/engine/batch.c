@@ -1,0 +1,326 @@
+/* Batches: quantization of features into bins (once per update phase) and
+ * the incremental prediction cache. */
+#include "engine/batch.h"
+#include "backend/backend.h"
+#include "core/error.h"
+#include "engine/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EDGES_PER_FEATURE 255
+
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Strictly increasing edges from sorted finite values v[0..n). Returns the
+ * number of edges (value bins - 1). */
+static int quantile_edges(const float *v, int64_t n, int max_bins,
+                          float *edges) {
+  int ne = 0;
+  if (n == 0)
+    return 0;
+  /* Count unique values; with few of them, cut between each pair. */
+  int64_t uniq = 1;
+  for (int64_t i = 1; i < n && uniq <= max_bins; i++)
+    uniq += v[i] != v[i - 1];
+  if (uniq <= max_bins) {
+    for (int64_t i = 1; i < n; i++)
+      if (v[i] != v[i - 1]) {
+        double mid = 0.5 * ((double)v[i - 1] + (double)v[i]);
+        float e = (float)mid;
+        if (!(e >= v[i - 1] && e < v[i]))
+          e = v[i - 1];
+        edges[ne++] = e;
+      }
+    return ne;
+  }
+  for (int b = 1; b < max_bins; b++) {
+    int64_t q = (int64_t)((double)b * (double)n / (double)max_bins);
+    if (q < 1)
+      q = 1;
+    float e = v[q - 1];
+    if (e >= v[n - 1])
+      break; /* an edge at the maximum would leave an empty bin */
+    if (ne == 0 || e > edges[ne - 1])
+      edges[ne++] = e;
+  }
+  return ne;
+}
+
+static int uniform_edges(float lo, float hi, int max_bins, float *edges) {
+  int ne = 0;
+  if (!(hi > lo))
+    return 0;
+  for (int b = 1; b < max_bins; b++) {
+    float e = (float)((double)lo + ((double)hi - (double)lo) * b / max_bins);
+    if (e >= hi)
+      break;
+    if (ne == 0 || e > edges[ne - 1])
+      edges[ne++] = e;
+  }
+  return ne;
+}
+
+/* Code of x: the number of edges strictly below x (binary search). */
+static inline uint8_t bin_code(const float *e, int ne, float x) {
+  int lo = 0, hi = ne;
+  while (lo < hi) {
+    int mid = (lo + hi) >> 1;
+    if (e[mid] < x)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return (uint8_t)lo;
+}
+
+int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
+                     brl_batch **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(X);
+  if (n_rows < 1 || n_rows > INT32_MAX)
+    return brl__fail(BRL_EINVAL,
+                     "n_rows is %lld: a batch needs 1 to 2^31-1 rows",
+                     (long long)n_rows);
+  const int d = m->p.n_features;
+  brl_batch *b = calloc(1, sizeof *b);
+  if (!b)
+    return brl__fail(BRL_ENOMEM, "out of memory creating a batch");
+  b->n = n_rows;
+  b->d = d;
+  b->K = m->n_outputs;
+  b->cache_trees = -1;
+  size_t nd = (size_t)n_rows * (size_t)d;
+  b->X = malloc(nd * sizeof(float));
+  b->codes = malloc(nd);
+  b->edges = malloc((size_t)d * EDGES_PER_FEATURE * sizeof(float));
+  b->nbins = malloc((size_t)d * sizeof(int16_t));
+  b->hoff = malloc((size_t)(d + 1) * sizeof(int64_t));
+  float *col = malloc((size_t)n_rows * sizeof(float));
+  if (!b->X || !b->codes || !b->edges || !b->nbins || !b->hoff || !col) {
+    free(col);
+    brl_batch_free(&b);
+    return brl__fail(BRL_ENOMEM, "out of memory creating a batch of %lld rows",
+                     (long long)n_rows);
+  }
+  memcpy(b->X, X, nd * sizeof(float));
+  const int max_bins = m->p.n_bins > 255 ? 255 : m->p.n_bins;
+  for (int f = 0; f < d; f++) {
+    int64_t nv = 0;
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n_rows; i++) {
+      float x = X[i * d + f];
+      if (isnan(x))
+        continue;
+      col[nv++] = x;
+      lo = x < lo ? x : lo;
+      hi = x > hi ? x : hi;
+    }
+    float *e = b->edges + (size_t)f * EDGES_PER_FEATURE;
+    int ne;
+    if (m->p.bin_method == BRL_BINS_UNIFORM) {
+      ne = uniform_edges(lo, hi, max_bins, e);
+    } else {
+      qsort(col, (size_t)nv, sizeof(float), cmp_float);
+      ne = quantile_edges(col, nv, max_bins, e);
+    }
+    b->nbins[f] = (int16_t)(ne + 1);
+    for (int64_t i = 0; i < n_rows; i++) {
+      float x = X[i * d + f];
+      b->codes[i * d + f] = isnan(x) ? (uint8_t)(ne + 1) : bin_code(e, ne, x);
+    }
+  }
+  free(col);
+  b->hoff[0] = 0;
+  for (int f = 0; f < d; f++)
+    b->hoff[f + 1] = b->hoff[f] + b->nbins[f] + 1; /* + the missing code */
+  b->hslots = b->hoff[d];
+  *out = b;
+  return BRL_OK;
+}
+
+static void ws_free(brl_grow_ws *w) {
+  free(w->grad);
+  free(w->tgrad);
+  free(w->qgrad);
+  free(w->pos);
+  free(w->tmp);
+  free(w->node_begin);
+  free(w->node_end);
+  free(w->node_state);
+  free(w->split_feat);
+  free(w->split_bin);
+  free(w->split_dl);
+  free(w->split_gain);
+  free(w->hist_a);
+  free(w->hist_b);
+  free(w->level_score);
+  free(w->level_bad);
+  free(w->leaf_sum);
+  free(w->node_tot);
+  free(w->tree_feat);
+  free(w->tree_thr);
+  free(w->tree_gain);
+  free(w->tree_flags);
+  free(w->scan);
+  free(w->scan_mem);
+  memset(w, 0, sizeof *w);
+}
+
+void brl_batch_free(brl_batch **bp) {
+  if (!bp || !*bp)
+    return;
+  brl_batch *b = *bp;
+  ws_free(&b->ws);
+  free(b->X);
+  free(b->codes);
+  free(b->edges);
+  free(b->nbins);
+  free(b->hoff);
+  free(b->pred);
+  free(b);
+  *bp = NULL;
+}
+
+int64_t brl_batch_n_rows(const brl_batch *b) { return b ? b->n : 0; }
+
+int brl_batch_n_bins(const brl_batch *b, int feature) {
+  if (!b || feature < 0 || feature >= b->d)
+    return 0;
+  return b->nbins[feature];
+}
+
+int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth) {
+  brl_grow_ws *w = &b->ws;
+  if (w->cap_rows >= n && w->K == K && w->max_depth >= max_depth)
+    return BRL_OK;
+  ws_free(w);
+  size_t nk = (size_t)n * (size_t)K;
+  size_t nodes = (size_t)1 << max_depth;
+  size_t hist = nodes * (size_t)b->hslots * (size_t)(K + 1);
+  size_t cand = (size_t)b->hslots * 2;
+  w->grad = malloc(nk * sizeof(float));
+  w->tgrad = malloc(nk * sizeof(float));
+  w->qgrad = malloc(nk * sizeof(int64_t));
+  w->pos = malloc((size_t)n * sizeof(int32_t));
+  w->tmp = malloc((size_t)n * sizeof(int32_t));
+  w->node_begin = malloc((nodes + 1) * sizeof(int64_t));
+  w->node_end = malloc((nodes + 1) * sizeof(int64_t));
+  w->node_state = malloc(nodes);
+  w->split_feat = malloc(nodes * sizeof(int32_t));
+  w->split_bin = malloc(nodes * sizeof(int32_t));
+  w->split_dl = malloc(nodes);
+  w->split_gain = malloc(nodes * sizeof(float));
+  w->hist_a = malloc(hist * sizeof(int64_t));
+  w->hist_b = malloc(hist * sizeof(int64_t));
+  w->level_score = malloc(cand * sizeof(double));
+  w->level_bad = malloc(cand * sizeof(int32_t));
+  w->leaf_sum = malloc(nodes * (size_t)K * sizeof(double));
+  w->node_tot = malloc(nodes * (size_t)(K + 1) * sizeof(int64_t));
+  w->tree_feat = malloc(nodes * sizeof(int32_t));
+  w->tree_thr = malloc(nodes * sizeof(float));
+  w->tree_gain = malloc(nodes * sizeof(float));
+  w->tree_flags = malloc(nodes);
+  if (!w->grad || !w->tgrad || !w->qgrad || !w->pos || !w->tmp ||
+      !w->node_begin || !w->node_end || !w->node_state || !w->split_feat ||
+      !w->split_bin || !w->split_dl || !w->split_gain || !w->hist_a ||
+      !w->hist_b || !w->level_score || !w->level_bad || !w->leaf_sum ||
+      !w->node_tot || !w->tree_feat || !w->tree_thr || !w->tree_gain ||
+      !w->tree_flags) {
+    ws_free(w);
+    return brl__fail(BRL_ENOMEM,
+                     "out of memory for the tree workspace (%lld rows, depth "
+                     "%d)",
+                     (long long)n, max_depth);
+  }
+  w->cap_rows = n;
+  w->K = K;
+  w->max_depth = max_depth;
+  return BRL_OK;
+}
+
+int brl__scan_ws_reserve(brl_batch *b, int n_threads) {
+  brl_grow_ws *w = &b->ws;
+  if (w->n_scan >= n_threads)
+    return BRL_OK;
+  free(w->scan);
+  free(w->scan_mem);
+  w->n_scan = 0;
+  const size_t per = (size_t)256 * (6 + 2 * (size_t)w->K);
+  w->scan = calloc((size_t)n_threads, sizeof(brl_scan_ws));
+  w->scan_mem = malloc((size_t)n_threads * per * sizeof(double));
+  if (!w->scan || !w->scan_mem) {
+    free(w->scan);
+    free(w->scan_mem);
+    w->scan = NULL;
+    w->scan_mem = NULL;
+    return brl__fail(BRL_ENOMEM, "out of memory for split scan scratch");
+  }
+  for (int t = 0; t < n_threads; t++) {
+    double *p = w->scan_mem + (size_t)t * per;
+    brl_scan_ws *s = &w->scan[t];
+    s->cnt[0] = p, p += 256;
+    s->cnt[1] = p, p += 256;
+    s->tl = p, p += 256;
+    s->tr = p, p += 256;
+    s->score[0] = p, p += 256;
+    s->score[1] = p, p += 256;
+    s->sum[0] = p, p += (size_t)256 * w->K;
+    s->sum[1] = p;
+  }
+  w->n_scan = n_threads;
+  return BRL_OK;
+}
+
+int brl__batch_sync(brl_batch *b, const brl_model *m) {
+  if (b->d != m->p.n_features || b->K != m->n_outputs)
+    return brl__fail(BRL_EINVAL,
+                     "the batch was made for %d features and %d outputs, the "
+                     "model has %d and %d",
+                     b->d, b->K, m->p.n_features, m->n_outputs);
+  const int K = b->K;
+  if (!b->pred) {
+    b->pred = malloc((size_t)b->n * (size_t)K * sizeof(float));
+    if (!b->pred)
+      return brl__fail(BRL_ENOMEM, "out of memory for the prediction cache");
+  }
+  int stale = b->cache_trees < 0 || b->cache_uid != m->uid ||
+              b->cache_gen != m->generation || b->cache_trees > m->trees.n;
+  if (stale) {
+    for (int64_t i = 0; i < b->n; i++)
+      memcpy(b->pred + i * K, m->bias, (size_t)K * sizeof(float));
+    b->cache_trees = 0;
+    b->cache_uid = m->uid;
+    b->cache_gen = m->generation;
+  }
+  if (b->cache_trees < m->trees.n) {
+    m->backend->predict_add(m, b->X, b->n, b->cache_trees, m->trees.n, b->pred);
+    b->cache_trees = m->trees.n;
+  }
+  return BRL_OK;
+}
+
+int brl_batch_predictions(brl_batch *b, const brl_model *m, const float **out) {
+  BRL_CHECK_ARG(b);
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(out);
+  int rc = brl__batch_sync(b, m);
+  *out = rc ? NULL : b->pred;
+  return rc;
+}
+
+int brl_batch_predict(brl_batch *b, const brl_model *m, float *out) {
+  BRL_CHECK_ARG(out);
+  const float *p;
+  int rc = brl_batch_predictions(b, m, &p);
+  if (rc)
+    return rc;
+  memcpy(out, p, (size_t)b->n * (size_t)b->K * sizeof(float));
+  return BRL_OK;
+}

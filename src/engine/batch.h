@@ -1,0 +1,70 @@
+/* Internal layout of a batch: quantized features, the prediction cache and
+ * the workspace that tree growth reuses from step to step. */
+#ifndef BRL_ENGINE_BATCH_H
+#define BRL_ENGINE_BATCH_H
+
+#include "boostrl.h"
+
+#include <stdint.h>
+
+/* Per-thread scratch of a feature scan (up to 255 candidates). */
+typedef struct brl_scan_ws {
+  int bins[256];
+  int has_missing;
+  double *cnt[2];   /* 256 each: left counts without / with missing */
+  double *sum[2];   /* K x 256 each: left sums */
+  double *tl, *tr;  /* 256 each */
+  double *score[2]; /* 256 each */
+  uint8_t ok[2][256];
+} brl_scan_ws;
+
+typedef struct brl_grow_ws {
+  int64_t cap_rows; /* rows the buffers below hold */
+  int K, max_depth; /* shapes the buffers were sized for */
+  float *grad;      /* n x K gradients after clipping */
+  float *tgrad;     /* n x K gradients transformed for split scores */
+  int64_t *qgrad;   /* n x K fixed-point split gradients */
+  int32_t *pos;     /* minibatch positions grouped by node */
+  int32_t *tmp;     /* partition scratch */
+  int64_t *node_begin, *node_end;  /* 2^max_depth + 1 */
+  uint8_t *node_state;             /* per node: 0 active, 1 frozen, 2 empty */
+  int32_t *split_feat, *split_bin; /* per node of the level */
+  uint8_t *split_dl;
+  float *split_gain;
+  int64_t *hist_a, *hist_b; /* 2^max_depth node histograms each */
+  double *level_score;      /* oblivious: per candidate (f, bin, dl) */
+  int32_t *level_bad;       /* oblivious: nodes rejecting it */
+  double *leaf_sum;         /* 2^max_depth x K */
+  int64_t *node_tot;        /* 2^max_depth x (K+1) node totals */
+  int32_t *tree_feat;       /* the tree being grown, heap order */
+  float *tree_thr, *tree_gain;
+  uint8_t *tree_flags;
+  brl_scan_ws *scan; /* one per thread */
+  int n_scan;
+  double *scan_mem;
+} brl_grow_ws;
+
+struct brl_batch {
+  int64_t n;      /* rows */
+  int d, K;       /* features, outputs of the model that made it */
+  float *X;       /* copy of the features (n x d) */
+  uint8_t *codes; /* n x d bin codes; code nbins[f] means missing */
+  float *edges;   /* d x 255: left of edge j means x <= edges[f*255 + j] */
+  int16_t *nbins; /* value bins per feature (edges + 1) */
+  int64_t *hoff;  /* d + 1: first histogram slot of feature f */
+  int64_t hslots; /* slots in one node histogram (sum of nbins + 1) */
+  /* prediction cache */
+  uint64_t cache_uid, cache_gen;
+  int cache_trees; /* trees included; -1: empty */
+  float *pred;     /* n x K */
+  brl_grow_ws ws;
+};
+
+/* Sizes the workspace for n rows (no-op when already large enough). */
+int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth);
+/* Per-thread scan scratch for n_threads threads. */
+int brl__scan_ws_reserve(brl_batch *b, int n_threads);
+/* Brings the cache of b up to date with m. */
+int brl__batch_sync(brl_batch *b, const brl_model *m);
+
+#endif

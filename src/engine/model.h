@@ -1,0 +1,79 @@
+/* Internal layout of a model: parameters, bias, and the trees stored as flat
+ * structure-of-arrays that grow by doubling.
+ *
+ * Every tree is a complete binary tree of its own depth d (d <= max_depth):
+ *  - an oblivious tree has d splits, one per level;
+ *  - a greedy tree has 2^d - 1 split nodes in heap order (children of node i
+ *    are 2i+1 and 2i+2); a node that did not split is a pass-through
+ *    (threshold +inf, missing to the left), so every sample goes left.
+ * Leaves are numbered by their path, root decision as the most significant
+ * bit, 1 = right. Leaf values are stored output-major per tree:
+ * leaf_value[leaf_off[t] * K + k * n_leaves + leaf], already multiplied by
+ * -learning rate (so prediction is a sum). */
+#ifndef BRL_ENGINE_MODEL_H
+#define BRL_ENGINE_MODEL_H
+
+#include "boostrl.h"
+
+#include <stdint.h>
+
+#define BRL_SPLIT_DEFAULT_LEFT 1u /* missing values go left */
+#define BRL_SPLIT_PASS 2u         /* greedy node that did not split */
+#define BRL_TREE_OBLIVIOUS 1u
+
+struct brl_backend;
+
+typedef struct brl_trees {
+  int n, cap;         /* trees stored / allocated */
+  uint8_t *depth;     /* per tree */
+  uint8_t *flags;     /* per tree: BRL_TREE_OBLIVIOUS */
+  int64_t *split_off; /* per tree + 1: first split of tree t */
+  int64_t *leaf_off;  /* per tree + 1: first leaf of tree t */
+  int64_t split_cap, leaf_cap;
+  int32_t *feature;     /* per split */
+  float *threshold;     /* per split: go left when x <= threshold */
+  uint8_t *split_flags; /* per split */
+  float *gain;          /* per split: score gain (feature importance) */
+  float *value;         /* per leaf x K, output-major within a tree */
+  float *cover;         /* per leaf: training samples that reached it */
+} brl_trees;
+
+struct brl_model {
+  brl_params p;
+  int n_outputs;
+  float *bias;            /* n_outputs */
+  float *feature_weights; /* n_features */
+  uint8_t *col_group;     /* n_outputs: group of each output column */
+  brl_trees trees;
+  uint64_t generation; /* changes whenever predictions change other than
+                          by appending trees (bias, truncate, load) */
+  uint64_t uid;        /* identity for batch caches */
+  const struct brl_backend *backend;
+};
+
+/* Number of splits and leaves of a tree of depth d. */
+static inline int64_t brl__tree_splits(int oblivious, int d) {
+  return oblivious ? d : ((int64_t)1 << d) - 1;
+}
+static inline int64_t brl__tree_leaves(int d) { return (int64_t)1 << d; }
+
+/* Reserves room for one more tree with `splits` splits and `leaves` leaves
+ * (K outputs). */
+int brl__trees_reserve(brl_trees *t, int K, int64_t splits, int64_t leaves);
+/* Appends the tree whose arrays were written at the end (after reserve). */
+void brl__trees_commit(brl_trees *t, int depth, int oblivious, int64_t splits,
+                       int64_t leaves);
+void brl__trees_free(brl_trees *t);
+size_t brl__trees_bytes(const brl_trees *t, int K);
+
+/* Adds trees [start, stop) to out (n x K), without bias. */
+void brl__predict_add(const brl_model *m, const float *X, int64_t n, int start,
+                      int stop, float *out, int force_scalar);
+
+/* Leaf of tree t for sample x. */
+int brl__tree_leaf(const brl_model *m, int t, const float *x);
+
+/* Learning rate of output column k's group for the next tree. */
+float brl__column_lr(const brl_model *m, int k, float progress);
+
+#endif

@@ -1,0 +1,112 @@
+/* Prediction: bias + sum of leaf values over a tree range. Trees in the
+ * outer loop, samples inside, so a tree's arrays stay in cache. */
+#include "engine/predict.h"
+#include "core/error.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int simd_forced = -1;
+
+void brl__simd_force(int level) { simd_forced = level; }
+
+int brl__simd_level(void) {
+  if (simd_forced >= 0)
+    return simd_forced;
+#if defined(__x86_64__) && defined(__GNUC__)
+  static int level = -1;
+  if (level < 0) {
+    __builtin_cpu_init();
+    level = __builtin_cpu_supports("avx512f") ? BRL_SIMD_AVX512
+            : __builtin_cpu_supports("avx2")  ? BRL_SIMD_AVX2
+                                              : BRL_SIMD_SCALAR;
+  }
+  return level;
+#else
+  return BRL_SIMD_SCALAR;
+#endif
+}
+
+int brl__tree_leaf(const brl_model *m, int t, const float *x) {
+  return brl__leaf_of(&m->trees, t, x);
+}
+
+void brl__predict_block_scalar(const brl_model *m, const float *X, int64_t n,
+                               int start, int stop, float *out) {
+  const brl_trees *T = &m->trees;
+  const int K = m->n_outputs, D = m->p.n_features;
+  for (int t = start; t < stop; t++) {
+    const int nl = 1 << T->depth[t];
+    const float *v = T->value + T->leaf_off[t] * K;
+    for (int64_t s = 0; s < n; s++) {
+      int leaf = brl__leaf_of(T, t, X + s * D);
+      float *o = out + s * K;
+      for (int k = 0; k < K; k++)
+        o[k] += v[k * nl + leaf];
+    }
+  }
+}
+
+/* Blocks of 64 samples: big enough to amortize a tree's loads, small enough
+ * that the block's outputs stay in L1. */
+#define BLOCK 64
+
+void brl__predict_add(const brl_model *m, const float *X, int64_t n, int start,
+                      int stop, float *out, int force_scalar) {
+  const int K = m->n_outputs, D = m->p.n_features;
+  const int simd = force_scalar ? BRL_SIMD_SCALAR : brl__simd_level();
+  const int64_t nblocks = (n + BLOCK - 1) / BLOCK;
+  int nt = m->p.n_threads > 0 ? m->p.n_threads : omp_get_max_threads();
+  if ((int64_t)n * (stop - start) < 1000000 || nblocks < 2)
+    nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t bl = 0; bl < nblocks; bl++) {
+    int64_t s0 = bl * BLOCK, s1 = s0 + BLOCK < n ? s0 + BLOCK : n;
+    int64_t s = s0;
+    if (simd == BRL_SIMD_AVX512 && D <= 256 && K <= 64)
+      for (; s + 16 <= s1; s += 16)
+        brl__predict16_avx512(m, X + s * D, start, stop, out + s * K);
+    else if (simd == BRL_SIMD_AVX2 && D <= 256 && K <= 64)
+      for (; s + 16 <= s1; s += 16)
+        brl__predict16_avx2(m, X + s * D, start, stop, out + s * K);
+    if (s < s1)
+      brl__predict_block_scalar(m, X + s * D, s1 - s, start, stop, out + s * K);
+  }
+}
+
+static int predict_common(const brl_model *m, const float *X, int64_t n_rows,
+                          int start, int stop, float *out, int scalar) {
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(out);
+  if (n_rows < 0)
+    return brl__fail(BRL_EINVAL, "n_rows is %lld: use 0 or more",
+                     (long long)n_rows);
+  if (n_rows > 0 && !X)
+    return brl__fail(BRL_EINVAL, "X is NULL");
+  if (stop < 0)
+    stop = m->trees.n;
+  if (start < 0 || start > stop || stop > m->trees.n)
+    return brl__fail(BRL_EINVAL,
+                     "tree range [%d, %d) is invalid: the model has %d trees",
+                     start, stop, m->trees.n);
+  const int K = m->n_outputs;
+  for (int64_t i = 0; i < n_rows; i++) {
+    if (start == 0)
+      memcpy(out + i * K, m->bias, (size_t)K * sizeof(float));
+    else
+      memset(out + i * K, 0, (size_t)K * sizeof(float));
+  }
+  brl__predict_add(m, X, n_rows, start, stop, out, scalar);
+  return BRL_OK;
+}
+
+int brl_model_predict(const brl_model *m, const float *X, int64_t n_rows,
+                      int start, int stop, float *out) {
+  return predict_common(m, X, n_rows, start, stop, out, 0);
+}
+
+int brl_model_predict_scalar(const brl_model *m, const float *X, int64_t n_rows,
+                             int start, int stop, float *out) {
+  return predict_common(m, X, n_rows, start, stop, out, 1);
+}

@@ -1,0 +1,179 @@
+/* x86 vector prediction over 16 samples at a time, compiled for AVX2 and
+ * AVX-512 with target attributes and picked at run time (the default build
+ * stays portable). Oblivious trees of depth <= 5 (AVX-512) or <= 4 (AVX2)
+ * take a leaf index per lane from compare masks and look their leaf values
+ * up with a register permute; other trees walk per lane. Every lane adds
+ * the same values in the same order as the scalar path. */
+#include "engine/predict.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define LANES 16
+
+/* Leaf values of tree t for 16 lanes, the scalar way (greedy or deep). */
+static inline void add_tree_lanes(const brl_trees *T, int t, int K, int D,
+                                  const float *X, float *acc) {
+  const int d = T->depth[t], nl = 1 << d;
+  const float *v = T->value + T->leaf_off[t] * K;
+  int leaf[LANES];
+  if (T->flags[t] & BRL_TREE_OBLIVIOUS) {
+    for (int s = 0; s < LANES; s++)
+      leaf[s] = brl__leaf_of(T, t, X + s * D);
+  } else {
+    /* Level by level across the lanes: 16 independent load chains instead
+     * of one long dependent walk per sample. */
+    const int64_t so = T->split_off[t];
+    const int32_t *feat = T->feature + so;
+    const float *thr = T->threshold + so;
+    const uint8_t *fl = T->split_flags + so;
+    for (int s = 0; s < LANES; s++)
+      leaf[s] = 0;
+    for (int l = 0; l < d; l++)
+      for (int s = 0; s < LANES; s++) {
+        int node = leaf[s];
+        float x = X[s * D + feat[node]];
+        int right = !(x <= thr[node]);
+        if (right && x != x)
+          right = !(fl[node] & BRL_SPLIT_DEFAULT_LEFT);
+        leaf[s] = 2 * node + 1 + right;
+      }
+    for (int s = 0; s < LANES; s++)
+      leaf[s] -= nl - 1;
+  }
+  for (int k = 0; k < K; k++)
+    for (int s = 0; s < LANES; s++)
+      acc[k * LANES + s] += v[k * nl + leaf[s]];
+}
+
+static inline int block_has_nan(const float *X, int n) {
+  int any = 0;
+  for (int i = 0; i < n; i++)
+    any |= X[i] != X[i];
+  return any;
+}
+
+__attribute__((target("avx512f"))) void
+brl__predict16_avx512(const brl_model *m, const float *X, int start, int stop,
+                      float *out) {
+  const brl_trees *T = &m->trees;
+  const int K = m->n_outputs, D = m->p.n_features;
+  float xt[256 * LANES]; /* features x lanes */
+  float acc[64 * LANES]; /* outputs x lanes */
+  for (int s = 0; s < LANES; s++)
+    for (int f = 0; f < D; f++)
+      xt[f * LANES + s] = X[s * D + f];
+  for (int s = 0; s < LANES; s++)
+    for (int k = 0; k < K; k++)
+      acc[k * LANES + s] = out[s * K + k];
+  const int nan = block_has_nan(X, LANES * D);
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int t = start; t < stop; t++) {
+    const int d = T->depth[t];
+    if (!(T->flags[t] & BRL_TREE_OBLIVIOUS) || d > 5) {
+      add_tree_lanes(T, t, K, D, X, acc);
+      continue;
+    }
+    const int64_t so = T->split_off[t];
+    __m512i idx = _mm512_setzero_si512();
+    for (int l = 0; l < d; l++) {
+      __m512 x = _mm512_loadu_ps(xt + T->feature[so + l] * LANES);
+      __m512 thr = _mm512_set1_ps(T->threshold[so + l]);
+      __mmask16 right = _mm512_cmp_ps_mask(x, thr, _CMP_NLE_UQ);
+      if (nan && (T->split_flags[so + l] & BRL_SPLIT_DEFAULT_LEFT))
+        right &= _mm512_cmp_ps_mask(x, x, _CMP_ORD_Q);
+      idx = _mm512_slli_epi32(idx, 1);
+      idx = _mm512_mask_add_epi32(idx, right, idx, one);
+    }
+    const int nl = 1 << d;
+    const float *v = T->value + T->leaf_off[t] * K;
+    if (d <= 4) {
+      for (int k = 0; k < K; k++) {
+        __m512 r = _mm512_permutexvar_ps(idx, _mm512_loadu_ps(v + k * nl));
+        __m512 a = _mm512_loadu_ps(acc + k * LANES);
+        _mm512_storeu_ps(acc + k * LANES, _mm512_add_ps(a, r));
+      }
+    } else {
+      for (int k = 0; k < K; k++) {
+        __m512 lo = _mm512_loadu_ps(v + k * nl);
+        __m512 hi = _mm512_loadu_ps(v + k * nl + 16);
+        __m512 r = _mm512_permutex2var_ps(lo, idx, hi);
+        __m512 a = _mm512_loadu_ps(acc + k * LANES);
+        _mm512_storeu_ps(acc + k * LANES, _mm512_add_ps(a, r));
+      }
+    }
+  }
+  for (int s = 0; s < LANES; s++)
+    for (int k = 0; k < K; k++)
+      out[s * K + k] = acc[k * LANES + s];
+}
+
+__attribute__((target("avx2"))) void brl__predict16_avx2(const brl_model *m,
+                                                         const float *X,
+                                                         int start, int stop,
+                                                         float *out) {
+  const brl_trees *T = &m->trees;
+  const int K = m->n_outputs, D = m->p.n_features;
+  float xt[256 * LANES];
+  float acc[64 * LANES];
+  for (int s = 0; s < LANES; s++)
+    for (int f = 0; f < D; f++)
+      xt[f * LANES + s] = X[s * D + f];
+  for (int s = 0; s < LANES; s++)
+    for (int k = 0; k < K; k++)
+      acc[k * LANES + s] = out[s * K + k];
+  const int nan = block_has_nan(X, LANES * D);
+  for (int t = start; t < stop; t++) {
+    const int d = T->depth[t];
+    if (!(T->flags[t] & BRL_TREE_OBLIVIOUS) || d > 4) {
+      add_tree_lanes(T, t, K, D, X, acc);
+      continue;
+    }
+    const int64_t so = T->split_off[t];
+    __m256i idx[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int l = 0; l < d; l++) {
+      __m256 thr = _mm256_set1_ps(T->threshold[so + l]);
+      const float *xf = xt + T->feature[so + l] * LANES;
+      int dl = nan && (T->split_flags[so + l] & BRL_SPLIT_DEFAULT_LEFT);
+      for (int h = 0; h < 2; h++) {
+        __m256 x = _mm256_loadu_ps(xf + 8 * h);
+        __m256 right = _mm256_cmp_ps(x, thr, _CMP_NLE_UQ);
+        if (dl)
+          right = _mm256_and_ps(right, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
+        /* all-ones lane = -1: idx*2 - (-1) adds the bit */
+        idx[h] = _mm256_sub_epi32(_mm256_slli_epi32(idx[h], 1),
+                                  _mm256_castps_si256(right));
+      }
+    }
+    const int nl = 1 << d;
+    const float *v = T->value + T->leaf_off[t] * K;
+    for (int k = 0; k < K; k++) {
+      __m256 lo = _mm256_loadu_ps(v + k * nl);
+      __m256 hi = _mm256_loadu_ps(v + k * nl + 8);
+      for (int h = 0; h < 2; h++) {
+        __m256 r = _mm256_permutevar8x32_ps(lo, idx[h]);
+        if (d == 4) {
+          __m256 r2 = _mm256_permutevar8x32_ps(hi, idx[h]);
+          __m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(idx[h], 28));
+          r = _mm256_blendv_ps(r, r2, sel);
+        }
+        __m256 a = _mm256_loadu_ps(acc + k * LANES + 8 * h);
+        _mm256_storeu_ps(acc + k * LANES + 8 * h, _mm256_add_ps(a, r));
+      }
+    }
+  }
+  for (int s = 0; s < LANES; s++)
+    for (int k = 0; k < K; k++)
+      out[s * K + k] = acc[k * LANES + s];
+}
+
+#else
+void brl__predict16_avx512(const brl_model *m, const float *X, int start,
+                           int stop, float *out) {
+  brl__predict_block_scalar(m, X, 16, start, stop, out);
+}
+void brl__predict16_avx2(const brl_model *m, const float *X, int start,
+                         int stop, float *out) {
+  brl__predict_block_scalar(m, X, 16, start, stop, out);
+}
+#endif

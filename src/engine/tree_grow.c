@@ -1,0 +1,326 @@
+/* Level-wise growth of one tree on the CPU: greedy (each node its best
+ * split) or oblivious (one split per level), from histograms built for the
+ * smaller child and derived for the larger (parent - child). */
+#include "core/error.h"
+#include "engine/grow.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+enum { NODE_ACTIVE = 0, NODE_FROZEN = 1, NODE_EMPTY = 2 };
+
+static int resolve_threads(int n) { return n > 0 ? n : omp_get_max_threads(); }
+
+/* Gradients for split scores: weighted by sqrt(group score weight),
+ * z-scored per column for L2, then fixed point scaled so that no sum over
+ * the batch overflows. Returns the scale (score units per real unit). */
+static double quantize_grads(const brl_model *m, brl_grow_ws *w, int64_t n) {
+  const int K = m->n_outputs;
+  const int l2 = m->p.split_score == BRL_SCORE_L2;
+  double maxabs = 0.0;
+  for (int k = 0; k < K; k++) {
+    double wk = sqrt((double)m->p.groups[m->col_group[k]].score_weight);
+    double mean = 0.0, sd = 1.0;
+    if (l2) {
+      double s = 0.0, ss = 0.0;
+      for (int64_t i = 0; i < n; i++)
+        s += w->grad[i * K + k];
+      mean = s / (double)n;
+      for (int64_t i = 0; i < n; i++) {
+        double v = w->grad[i * K + k] - mean;
+        ss += v * v;
+      }
+      sd = sqrt(ss / (double)n);
+      if (!(sd > 0.0))
+        wk = 0.0, sd = 1.0; /* zero variance: the column cannot split */
+    }
+    for (int64_t i = 0; i < n; i++) {
+      double v = ((double)w->grad[i * K + k] - mean) / sd * wk;
+      w->tgrad[i * K + k] = (float)v;
+      double a = fabs((double)w->tgrad[i * K + k]);
+      maxabs = a > maxabs ? a : maxabs;
+    }
+  }
+  if (!(maxabs > 0.0)) {
+    memset(w->qgrad, 0, (size_t)n * (size_t)K * sizeof(int64_t));
+    return 1.0;
+  }
+  int c = 0;
+  while (((int64_t)1 << c) < n + 1)
+    c++;
+  double scale = ldexp(1.0, 62 - c) / maxabs;
+  for (int64_t i = 0; i < n * K; i++)
+    w->qgrad[i] = llrint((double)w->tgrad[i] * scale);
+  return scale;
+}
+
+/* Node totals: the sum of feature 0's slots. */
+static void node_totals(const brl_batch *b, const int64_t *h, int64_t *tot) {
+  const int S = b->K + 1;
+  memset(tot, 0, (size_t)S * sizeof(int64_t));
+  for (int64_t c = b->hoff[0]; c < b->hoff[1]; c++)
+    for (int s = 0; s < S; s++)
+      tot[s] += h[c * S + s];
+}
+
+static inline int goes_left(const brl_batch *b, int64_t row, int f, int bin,
+                            int dl) {
+  uint8_t c = b->codes[row * b->d + f];
+  return c == b->nbins[f] ? dl : c <= bin;
+}
+
+/* Stable partition of node i's positions into left (split) and right. */
+static int64_t partition(const brl_batch *b, const int32_t *rows,
+                         brl_grow_ws *w, int64_t begin, int64_t end, int f,
+                         int bin, int dl) {
+  int64_t nl = begin, nr = 0;
+  for (int64_t p = begin; p < end; p++) {
+    int32_t mb = w->pos[p];
+    int64_t row = rows ? rows[mb] : mb;
+    if (goes_left(b, row, f, bin, dl))
+      w->pos[nl++] = mb;
+    else
+      w->tmp[nr++] = mb;
+  }
+  memcpy(w->pos + nl, w->tmp, (size_t)nr * sizeof(int32_t));
+  return nl;
+}
+
+/* Chooses the level's split (oblivious). Returns 0 when none gains. */
+static int oblivious_level(const brl_model *m, const brl_batch *b,
+                           brl_grow_ws *w, const brl_split_ctx *ctx,
+                           int64_t *hist, int nn, int nt, brl_split *best,
+                           double *best_gain) {
+  const int S = b->K + 1, d = b->d;
+  const int64_t H = b->hslots * S;
+  memset(w->level_score, 0, (size_t)b->hslots * 2 * sizeof(double));
+  memset(w->level_bad, 0, (size_t)b->hslots * 2 * sizeof(int32_t));
+  double parent = 0.0;
+  int64_t work = 0;
+  for (int i = 0; i < nn; i++)
+    if (w->node_state[i] != NODE_EMPTY) {
+      parent += brl__node_score(ctx, w->node_tot + (int64_t)i * S);
+      work += b->hslots;
+    }
+  int t_used = (work * S >= 8192 && nt > 1) ? nt : 1;
+  if (t_used > d)
+    t_used = d;
+#pragma omp parallel for num_threads(t_used) schedule(static) if (t_used > 1)
+  for (int t = 0; t < t_used; t++) {
+    int f0 = (int)((int64_t)d * t / t_used);
+    int f1 = (int)((int64_t)d * (t + 1) / t_used);
+    for (int i = 0; i < nn; i++)
+      if (w->node_state[i] != NODE_EMPTY)
+        brl__level_accumulate(ctx, b, hist + i * H,
+                              w->node_tot + (int64_t)i * S, f0, f1, &w->scan[t],
+                              w->level_score, w->level_bad);
+  }
+  int found = 0;
+  for (int f = 0; f < d; f++) {
+    double fw = m->feature_weights[f];
+    if (b->nbins[f] < 2 || fw <= 0.0)
+      continue;
+    double run[2] = {0.0, 0.0};
+    int32_t run_bad[2] = {0, 0};
+    for (int j = 0; j < b->nbins[f] - 1; j++)
+      for (int dl = 1; dl >= 0; dl--) {
+        int64_t c = (b->hoff[f] + j) * 2 + dl;
+        run[dl] += w->level_score[c];
+        run_bad[dl] += w->level_bad[c];
+        if (run_bad[dl])
+          continue;
+        double g = run[dl] * fw - parent;
+        if (!found || g > *best_gain) {
+          found = 1;
+          *best_gain = g;
+          best->feature = f;
+          best->bin = j;
+          best->default_left = dl;
+        }
+      }
+  }
+  return found && *best_gain > 0.0;
+}
+
+/* Chooses each node's split (greedy); freezes nodes that do not gain.
+ * Returns the number of nodes that split. */
+static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
+                        const brl_split_ctx *ctx, int64_t *hist, int nn,
+                        int nt) {
+  const int S = b->K + 1;
+  const int64_t H = b->hslots * S;
+  int t_used = (nn > 1 && (int64_t)nn * H >= 65536 && nt > 1) ? nt : 1;
+  int n_split = 0;
+#pragma omp parallel for num_threads(t_used) schedule(dynamic) if (t_used > 1) reduction(+ : n_split)
+  for (int i = 0; i < nn; i++) {
+    if (w->node_state[i] != NODE_ACTIVE)
+      continue;
+    const int64_t *tot = w->node_tot + (int64_t)i * S;
+    brl_split s;
+    double gain = 0.0;
+    int ok = tot[0] >= 2 &&
+             brl__best_node_split(ctx, b, hist + i * H, tot, m->feature_weights,
+                                  &w->scan[omp_get_thread_num()], &s);
+    if (ok) {
+      gain = s.score - brl__node_score(ctx, tot);
+      ok = gain > 0.0;
+    }
+    if (!ok) {
+      w->node_state[i] = NODE_FROZEN;
+      continue;
+    }
+    w->split_feat[i] = s.feature;
+    w->split_bin[i] = s.bin;
+    w->split_dl[i] = (uint8_t)s.default_left;
+    w->split_gain[i] = (float)gain;
+    n_split++;
+  }
+  return n_split;
+}
+
+int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
+                       int64_t n, const float *grads, float progress) {
+  (void)grads; /* the step copied them into the workspace */
+  brl_grow_ws *w = &b->ws;
+  const int K = m->n_outputs, S = K + 1, maxd = m->p.max_depth;
+  const int oblivious = m->p.grow_policy == BRL_GROW_OBLIVIOUS;
+  const int nt = resolve_threads(m->p.n_threads);
+  const int64_t H = b->hslots * S;
+  brl_split_ctx ctx = {K, m->p.split_score == BRL_SCORE_L2,
+                       m->p.min_data_in_leaf};
+  int rc = brl__scan_ws_reserve(b, nt);
+  if (rc)
+    return rc;
+  const double scale = quantize_grads(m, w, n);
+  const double to_real = ctx.l2 ? 1.0 / (scale * scale) : 1.0 / scale;
+
+  for (int64_t i = 0; i < n; i++)
+    w->pos[i] = (int32_t)i;
+  w->node_begin[0] = 0;
+  w->node_end[0] = n;
+  w->node_state[0] = NODE_ACTIVE;
+  int64_t *hist = w->hist_a, *next = w->hist_b;
+  int root = 0;
+  brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end, &root,
+                  1, &hist, nt);
+  node_totals(b, hist, w->node_tot);
+
+  int depth = 0;
+  int small[1 << BRL_MAX_DEPTH];
+  int64_t *small_h[1 << BRL_MAX_DEPTH];
+  for (int l = 0; l < maxd; l++) {
+    const int nn = 1 << l;
+    brl_split lv = {0, 0, 0, 0.0};
+    double lv_gain = 0.0;
+    if (oblivious) {
+      if (!oblivious_level(m, b, w, &ctx, hist, nn, nt, &lv, &lv_gain))
+        break;
+      w->tree_feat[l] = lv.feature;
+      w->tree_thr[l] = b->edges[(int64_t)lv.feature * 255 + lv.bin];
+      w->tree_flags[l] = lv.default_left ? BRL_SPLIT_DEFAULT_LEFT : 0;
+      w->tree_gain[l] = (float)(lv_gain * to_real);
+      for (int i = 0; i < nn; i++) {
+        w->split_feat[i] = lv.feature;
+        w->split_bin[i] = lv.bin;
+        w->split_dl[i] = (uint8_t)lv.default_left;
+      }
+    } else {
+      if (!greedy_level(m, b, w, &ctx, hist, nn, nt))
+        break;
+      for (int i = 0; i < nn; i++) {
+        int64_t hi = nn - 1 + i;
+        if (w->node_state[i] == NODE_ACTIVE) {
+          w->tree_feat[hi] = w->split_feat[i];
+          w->tree_thr[hi] =
+              b->edges[(int64_t)w->split_feat[i] * 255 + w->split_bin[i]];
+          w->tree_flags[hi] = w->split_dl[i] ? BRL_SPLIT_DEFAULT_LEFT : 0;
+          w->tree_gain[hi] = (float)(w->split_gain[i] * to_real);
+        } else {
+          w->tree_feat[hi] = 0;
+          w->tree_thr[hi] = INFINITY;
+          w->tree_flags[hi] = BRL_SPLIT_DEFAULT_LEFT | BRL_SPLIT_PASS;
+          w->tree_gain[hi] = 0.0f;
+        }
+      }
+    }
+    /* Children in descending order: child 2i and 2i+1 never overwrite a
+     * parent not yet visited. */
+    int n_small = 0;
+    for (int i = nn - 1; i >= 0; i--) {
+      int64_t beg = w->node_begin[i], end = w->node_end[i];
+      uint8_t st = w->node_state[i];
+      int splits = st == NODE_ACTIVE && end > beg;
+      int64_t mid = splits ? partition(b, rows, w, beg, end, w->split_feat[i],
+                                       w->split_bin[i], w->split_dl[i])
+                           : end;
+      w->node_begin[2 * i] = beg;
+      w->node_end[2 * i] = mid;
+      w->node_begin[2 * i + 1] = mid;
+      w->node_end[2 * i + 1] = end;
+      if (!splits) {
+        w->node_state[2 * i] = st;
+        w->node_state[2 * i + 1] = NODE_EMPTY;
+        continue;
+      }
+      w->node_state[2 * i] = mid > beg ? NODE_ACTIVE : NODE_EMPTY;
+      w->node_state[2 * i + 1] = end > mid ? NODE_ACTIVE : NODE_EMPTY;
+      int sm = (mid - beg <= end - mid) ? 2 * i : 2 * i + 1;
+      small[n_small] = sm;
+      small_h[n_small++] = next + (int64_t)sm * H;
+    }
+    /* Only the last level's leaves need no histograms. */
+    if (l + 1 < maxd) {
+      brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end,
+                      small, n_small, small_h, nt);
+      for (int s = 0; s < n_small; s++) {
+        int sm = small[s], big = sm ^ 1, parent = sm >> 1;
+        brl__hist_subtract(hist + (int64_t)parent * H, next + (int64_t)sm * H,
+                           next + (int64_t)big * H, H);
+      }
+      for (int i = 0; i < 2 * nn; i++)
+        if (w->node_state[i] == NODE_ACTIVE)
+          node_totals(b, next + (int64_t)i * H, w->node_tot + (int64_t)i * S);
+      int64_t *t = hist;
+      hist = next;
+      next = t;
+    }
+    depth = l + 1;
+  }
+
+  /* Leaves: -lr * mean raw gradient, summed in position order. */
+  const int nl = 1 << depth;
+  float lr[256];
+  for (int k = 0; k < K; k++)
+    lr[k] = brl__column_lr(m, k, progress);
+  const int64_t splits = brl__tree_splits(oblivious, depth);
+  rc = brl__trees_reserve(&m->trees, K, splits, nl);
+  if (rc)
+    return rc;
+  brl_trees *T = &m->trees;
+  int64_t so = T->split_off[T->n], lo = T->leaf_off[T->n];
+  for (int64_t s = 0; s < splits; s++) {
+    T->feature[so + s] = w->tree_feat[s];
+    T->threshold[so + s] = w->tree_thr[s];
+    T->split_flags[so + s] = w->tree_flags[s];
+    T->gain[so + s] = w->tree_gain[s];
+  }
+  float *val = T->value + lo * K;
+  for (int i = 0; i < nl; i++) {
+    int64_t beg = w->node_begin[i], end = w->node_end[i];
+    double *acc = w->leaf_sum + (int64_t)i * K;
+    memset(acc, 0, (size_t)K * sizeof(double));
+    for (int64_t p = beg; p < end; p++) {
+      const float *g = grads + (int64_t)w->pos[p] * K;
+      for (int k = 0; k < K; k++)
+        acc[k] += g[k];
+    }
+    int64_t cnt = end - beg;
+    T->cover[lo + i] = (float)cnt;
+    for (int k = 0; k < K; k++)
+      val[k * nl + i] =
+          cnt ? (float)(-(double)lr[k] * acc[k] / (double)cnt) : 0.0f;
+  }
+  brl__trees_commit(T, depth, oblivious, splits, nl);
+  return BRL_OK;
+}
