@@ -22,7 +22,7 @@ int brl_model_tree_info(const brl_model *m, int tree, brl_tree_info *out) {
   int64_t so = T->split_off[tree], ns = T->split_off[tree + 1] - so;
   int real = 0;
   for (int64_t s = 0; s < ns; s++)
-    real += !(T->split_flags[so + s] & BRL_SPLIT_PASS);
+    real += !(BRL_SPLIT_FLAGS(T->split[so + s]) & BRL_SPLIT_PASS);
   out->n_splits = out->oblivious ? out->n_leaves - 1 : real;
   return BRL_OK;
 }
@@ -51,7 +51,8 @@ int brl_model_leaf_value(const brl_model *m, int tree, int leaf, int k,
                      "outputs)",
                      leaf, k, nl, m->n_outputs);
   if (value)
-    *value = T->value[T->leaf_off[tree] * m->n_outputs + k * nl + leaf];
+    *value =
+        T->value[(int64_t)T->leaf_off[tree] * m->n_outputs + k * nl + leaf];
   if (cover)
     *cover = T->cover[T->leaf_off[tree] + leaf];
   return BRL_OK;

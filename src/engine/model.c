@@ -76,8 +76,8 @@ size_t brl_model_bytes(const brl_model *m) {
   /* What is allocated, not only what is used. */
   size_t bytes = sizeof *m + (size_t)m->n_outputs * (sizeof(float) + 1) +
                  (size_t)m->p.n_features * sizeof(float);
-  bytes += (size_t)t->cap * (2 + 2 * sizeof(int64_t));
-  bytes += (size_t)t->split_cap * (sizeof(int32_t) + 2 * sizeof(float) + 1);
+  bytes += (size_t)t->cap * (2 + 2 * sizeof(uint32_t));
+  bytes += (size_t)t->split_cap * (sizeof(uint32_t) + 2 * sizeof(float));
   bytes += (size_t)(t->leaf_cap ? t->leaf_cap + 16 : 0) * sizeof(float) *
            (size_t)m->n_outputs;
   bytes += (size_t)t->leaf_cap * sizeof(float);

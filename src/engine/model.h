@@ -19,23 +19,27 @@
 
 #define BRL_SPLIT_DEFAULT_LEFT 1u /* missing values go left */
 #define BRL_SPLIT_PASS 2u         /* greedy node that did not split */
+#define BRL_SPLIT_FLAG_MASK 3u
+/* A split packs its feature (24 bits) and flags (top 8 bits) in a uint32. */
+#define BRL_SPLIT_FEATURE(s) ((int)((s)&0xFFFFFFu))
+#define BRL_SPLIT_FLAGS(s) ((unsigned)((s) >> 24))
+#define BRL_SPLIT_PACK(f, fl) ((uint32_t)(f) | ((uint32_t)(fl) << 24))
 #define BRL_TREE_OBLIVIOUS 1u
 
 struct brl_backend;
 
 typedef struct brl_trees {
-  int n, cap;         /* trees stored / allocated */
-  uint8_t *depth;     /* per tree */
-  uint8_t *flags;     /* per tree: BRL_TREE_OBLIVIOUS */
-  int64_t *split_off; /* per tree + 1: first split of tree t */
-  int64_t *leaf_off;  /* per tree + 1: first leaf of tree t */
+  int n, cap;          /* trees stored / allocated */
+  uint8_t *depth;      /* per tree */
+  uint8_t *flags;      /* per tree: BRL_TREE_OBLIVIOUS */
+  uint32_t *split_off; /* per tree + 1: first split of tree t */
+  uint32_t *leaf_off;  /* per tree + 1: first leaf of tree t */
   int64_t split_cap, leaf_cap;
-  int32_t *feature;     /* per split */
-  float *threshold;     /* per split: go left when x <= threshold */
-  uint8_t *split_flags; /* per split */
-  float *gain;          /* per split: score gain (feature importance) */
-  float *value;         /* per leaf x K, output-major within a tree */
-  float *cover;         /* per leaf: training samples that reached it */
+  uint32_t *split;  /* per split: feature and flags (BRL_SPLIT_PACK) */
+  float *threshold; /* per split: go left when x <= threshold */
+  float *gain;      /* per split: score gain (feature importance) */
+  float *value;     /* per leaf x K, output-major within a tree */
+  float *cover;     /* per leaf: training samples that reached it */
 } brl_trees;
 
 struct brl_model {

@@ -61,9 +61,9 @@ void brl__model_write_chunks(const brl_model *m, brl_buf *b,
   }
   int64_t ns = T->n ? T->split_off[T->n] : 0, nl = T->n ? T->leaf_off[T->n] : 0;
   for (int64_t s = 0; s < ns; s++) {
-    brl__buf_u32(b, (uint32_t)T->feature[s]);
+    brl__buf_u32(b, (uint32_t)BRL_SPLIT_FEATURE(T->split[s]));
     brl__buf_f32(b, T->threshold[s]);
-    brl__buf_u8(b, T->split_flags[s]);
+    brl__buf_u8(b, (uint8_t)BRL_SPLIT_FLAGS(T->split[s]));
     brl__buf_f32(b, T->gain[s]);
   }
   for (int64_t i = 0; i < nl * K; i++)
@@ -145,15 +145,14 @@ static int read_trees(brl_reader *r, brl_model *m) {
     float thr = brl__rd_f32(r);
     uint8_t fl = brl__rd_u8(r);
     float gain = brl__rd_f32(r);
-    if (f >= (uint32_t)D || isnan(thr) ||
-        (fl & ~(BRL_SPLIT_DEFAULT_LEFT | BRL_SPLIT_PASS)) || !isfinite(gain))
+    if (f >= (uint32_t)D || isnan(thr) || (fl & ~BRL_SPLIT_FLAG_MASK) ||
+        !isfinite(gain))
       return brl__fail(BRL_EFORMAT,
                        "corrupt model: split %lld has feature %u (of %d), "
                        "threshold %g or flags %u out of range",
                        (long long)s, f, D, (double)thr, fl);
-    T->feature[s] = (int32_t)f;
+    T->split[s] = BRL_SPLIT_PACK(f, fl);
     T->threshold[s] = thr;
-    T->split_flags[s] = fl;
     T->gain[s] = gain;
   }
   for (int64_t i = 0; i < nl * K; i++) {

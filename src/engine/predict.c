@@ -38,7 +38,7 @@ void brl__predict_block_scalar(const brl_model *m, const float *X, int64_t n,
   const int K = m->n_outputs, D = m->p.n_features;
   for (int t = start; t < stop; t++) {
     const int nl = 1 << T->depth[t];
-    const float *v = T->value + T->leaf_off[t] * K;
+    const float *v = T->value + (int64_t)T->leaf_off[t] * K;
     for (int64_t s = 0; s < n; s++) {
       int leaf = brl__leaf_of(T, t, X + s * D);
       float *o = out + s * K;

@@ -20,20 +20,22 @@ static inline int brl__leaf_of(const brl_trees *T, int t, const float *x) {
   if (T->flags[t] & BRL_TREE_OBLIVIOUS) {
     int idx = 0;
     for (int l = 0; l < d; l++) {
-      float v = x[T->feature[so + l]];
+      uint32_t sp = T->split[so + l];
+      float v = x[BRL_SPLIT_FEATURE(sp)];
       int right = !(v <= T->threshold[so + l]);
       if (right && v != v)
-        right = !(T->split_flags[so + l] & BRL_SPLIT_DEFAULT_LEFT);
+        right = !(BRL_SPLIT_FLAGS(sp) & BRL_SPLIT_DEFAULT_LEFT);
       idx = (idx << 1) | right;
     }
     return idx;
   }
   int node = 0;
   for (int l = 0; l < d; l++) {
-    float v = x[T->feature[so + node]];
+    uint32_t sp = T->split[so + node];
+    float v = x[BRL_SPLIT_FEATURE(sp)];
     int right = !(v <= T->threshold[so + node]);
     if (right && v != v)
-      right = !(T->split_flags[so + node] & BRL_SPLIT_DEFAULT_LEFT);
+      right = !(BRL_SPLIT_FLAGS(sp) & BRL_SPLIT_DEFAULT_LEFT);
     node = 2 * node + 1 + right;
   }
   return node - ((1 << d) - 1);

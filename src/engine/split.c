@@ -52,13 +52,20 @@ score_candidates(int K, int m, const double *cnt, const double *s, double nP,
       tr[i] += b * b;
     }
   }
+  /* Branch-free loops so that they vectorize: an empty child has zero
+   * sums, so dividing by max(n, 1) gives its zero term. */
   for (int i = 0; i < m; i++) {
     double nl = cnt[i], nr = nP - cnt[i];
-    double v = (nl > 0.0 ? tl[i] / nl : 0.0) + (nr > 0.0 ? tr[i] / nr : 0.0);
-    int bad = (nl > 0.0 && nl < min_leaf) || (nr > 0.0 && nr < min_leaf) ||
-              (need_both && (nl <= 0.0 || nr <= 0.0));
+    score[i] = tl[i] / (nl > 1.0 ? nl : 1.0) + tr[i] / (nr > 1.0 ? nr : 1.0);
+  }
+  if (!l2)
+    for (int i = 0; i < m; i++)
+      score[i] = sqrt(score[i]);
+  for (int i = 0; i < m; i++) {
+    double nl = cnt[i], nr = nP - cnt[i];
+    int bad = ((nl > 0.0) & (nl < min_leaf)) | ((nr > 0.0) & (nr < min_leaf)) |
+              (need_both & ((nl <= 0.0) | (nr <= 0.0)));
     ok[i] = (uint8_t)!bad;
-    score[i] = l2 ? v : sqrt(v);
   }
 }
 

@@ -300,9 +300,8 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
   brl_trees *T = &m->trees;
   int64_t so = T->split_off[T->n], lo = T->leaf_off[T->n];
   for (int64_t s = 0; s < splits; s++) {
-    T->feature[so + s] = w->tree_feat[s];
+    T->split[so + s] = BRL_SPLIT_PACK(w->tree_feat[s], w->tree_flags[s]);
     T->threshold[so + s] = w->tree_thr[s];
-    T->split_flags[so + s] = w->tree_flags[s];
     T->gain[so + s] = w->tree_gain[s];
   }
   float *val = T->value + lo * K;

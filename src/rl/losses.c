@@ -359,7 +359,7 @@ int brl_dist_log_prob(const brl_dist *d, const brl_policy_out *pi,
   double lp = 0.0;
   int off = 0;
   for (int k = 0; k < d->n_sub; k++) {
-    int a;
+    int a = 0;
     if ((rc = discrete_action(fn, d, pi, action, k, off, &a)))
       return rc;
     lp += brl_cat_log_prob(pi->params + off, pi->mask ? pi->mask + off : NULL,
