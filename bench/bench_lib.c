@@ -52,7 +52,8 @@ static void cpu_name(char *out, size_t n) {
 
 static void usage(FILE *to) {
   fprintf(to,
-          "usage: bench [--samples N] [--features D] [--outputs K] [--depth "
+          "usage: bench [--samples N] [--features D] [--cat-features C]\n"
+          "             [--categories V] [--outputs K] [--depth "
           "L]\n"
           "             [--bins B] [--grow oblivious|greedy] [--score "
           "cosine|l2]\n"
@@ -64,6 +65,7 @@ static void usage(FILE *to) {
 }
 
 int brl_bench_main(int argc, char **argv) {
+  int n_cat = 0, n_categories = 20;
   int n = 512, d = 8, k = 4, depth = 4, bins = 256, trees = 2000, threads = 0;
   int json = 0, greedy = 0, l2 = 0;
   unsigned long long seed = 0;
@@ -88,6 +90,10 @@ int brl_bench_main(int argc, char **argv) {
       n = atoi(v);
     else if (!strcmp(a, "--features"))
       d = atoi(v);
+    else if (!strcmp(a, "--cat-features"))
+      n_cat = atoi(v);
+    else if (!strcmp(a, "--categories"))
+      n_categories = atoi(v);
     else if (!strcmp(a, "--outputs"))
       k = atoi(v);
     else if (!strcmp(a, "--depth"))
@@ -123,6 +129,11 @@ int brl_bench_main(int argc, char **argv) {
   p.grow_policy = greedy ? BRL_GROW_GREEDY : BRL_GROW_OBLIVIOUS;
   p.split_score = l2 ? BRL_SCORE_L2 : BRL_SCORE_COSINE;
   p.n_threads = threads;
+  p.n_cat_features = n_cat;
+  if (n_categories < 1) {
+    fprintf(stderr, "bench: need --categories >= 1\n");
+    return 2;
+  }
   brl_model *m = NULL;
   brl_batch *b = NULL;
   if (brl_model_create(&p, &m)) {
@@ -134,10 +145,13 @@ int brl_bench_main(int argc, char **argv) {
   float *X = malloc(sizeof(float) * (size_t)n * (size_t)d);
   float *G = malloc(sizeof(float) * (size_t)n * (size_t)k);
   double *t_step = malloc(sizeof(double) * (size_t)trees);
+  int32_t *Xc = malloc(sizeof(int32_t) * ((size_t)n * (size_t)n_cat + 1));
   for (long i = 0; i < (long)n * d; i++)
     X[i] = (float)brl_rng_normal(&rng);
+  for (long i = 0; i < (long)n * n_cat; i++)
+    Xc[i] = (int32_t)brl_rng_below(&rng, (uint64_t)n_categories);
   double t0 = now_us();
-  if (brl_batch_create(m, X, n, &b)) {
+  if (brl_batch_create_cat(m, X, Xc, n, &b)) {
     fprintf(stderr, "bench: %s\n", brl_last_error());
     return 1;
   }
@@ -160,21 +174,24 @@ int brl_bench_main(int argc, char **argv) {
   float *scratch = calloc((size_t)n * (size_t)k, sizeof(float));
   for (int r = 0; r < reps; r++) {
     double s = now_us();
-    m->backend->predict_add(m, X, n, trees - 1 - r, trees - r, scratch);
+    m->backend->predict_add(m, X, Xc, n, trees - 1 - r, trees - r, scratch);
     t_step[r] = now_us() - s;
   }
   double ms_cache = median(t_step, reps) / 1e3;
   /* 16 fresh observations through the whole ensemble, one thread. */
   brl_model_set_threads(m, 1);
   float *obs = malloc(sizeof(float) * 16 * (size_t)d);
+  int32_t *obs_c = malloc(sizeof(int32_t) * (16 * (size_t)n_cat + 1));
   float *out = malloc(sizeof(float) * 16 * (size_t)k);
   int calls = 1000;
   double *t_pred = malloc(sizeof(double) * (size_t)calls);
   for (int c = 0; c < calls; c++) {
     for (int i = 0; i < 16 * d; i++)
       obs[i] = (float)brl_rng_normal(&rng);
+    for (int i = 0; i < 16 * n_cat; i++)
+      obs_c[i] = (int32_t)brl_rng_below(&rng, (uint64_t)n_categories);
     double s = now_us();
-    brl_model_predict(m, obs, 16, 0, -1, out);
+    brl_model_predict_cat(m, obs, obs_c, 16, 0, -1, out);
     t_pred[c] = now_us() - s;
   }
   double us_pred = median(t_pred, calls);
@@ -184,13 +201,14 @@ int brl_bench_main(int argc, char **argv) {
   cpu_name(cpu, sizeof cpu);
   size_t bytes = brl_model_bytes(m);
   if (json)
-    printf("{\"samples\":%d,\"features\":%d,\"outputs\":%d,\"depth\":%d,"
+    printf("{\"samples\":%d,\"features\":%d,\"cat_features\":%d,"
+           "\"outputs\":%d,\"depth\":%d,"
            "\"bins\":%d,\"grow\":\"%s\",\"score\":\"%s\",\"trees\":%d,"
            "\"threads\":%d,\"ms_per_step\":%.4f,\"ms_per_tree_fit\":%.4f,"
            "\"ms_cache_update\":%.4f,\"ms_binning\":%.3f,"
            "\"us_predict_16\":%.2f,\"model_bytes\":%zu,\"peak_rss_mb\":%.1f,"
            "\"cpu\":\"%s\"}\n",
-           n, d, k, depth, bins, greedy ? "greedy" : "oblivious",
+           n, d, n_cat, k, depth, bins, greedy ? "greedy" : "oblivious",
            l2 ? "l2" : "cosine", trees, threads, ms_step, ms_step - ms_cache,
            ms_cache, bin_ms, us_pred, bytes, ru.ru_maxrss / 1024.0, cpu);
   else
@@ -205,6 +223,8 @@ int brl_bench_main(int argc, char **argv) {
            ms_cache, bin_ms, us_pred, calls, bytes / 1e6, ru.ru_maxrss / 1024.0,
            cpu);
   free(X);
+  free(Xc);
+  free(obs_c);
   free(G);
   free(t_step);
   free(scratch);

@@ -130,7 +130,23 @@ typedef struct brl_params {
   /* Non-finite gradients: 0 (default) rejects the step with BRL_ENUMERIC
    * naming the first bad row; 1 replaces NaN by 0 and +-inf by +-FLT_MAX. */
   int clip_nonfinite;
+  /* Categorical features per sample (default 0): int32 codes passed next to
+   * the numeric matrix (the *_cat calls). A negative code is missing. Splits
+   * are one-vs-rest equalities (x == c) on the most frequent codes of the
+   * batch; a code never seen as a split value (an unseen category) always
+   * takes the "not equal" side. Feature index n_features + j names
+   * categorical column j (feature weights, importances). */
+  int n_cat_features;
+  /* BRL_OPTIMIZER_SGD (default): leaves hold -lr * mean gradient and
+   * prediction is a sum. BRL_OPTIMIZER_ADAM: leaves hold the raw mean
+   * gradient and prediction runs Adam's moment recursion over the trees in
+   * order (not additive: tree ranges must start at 0). */
+  int optimizer;
+  float adam_beta1, adam_beta2, adam_eps; /* defaults 0.9, 0.999, 1e-8 */
 } brl_params;
+
+#define BRL_OPTIMIZER_SGD 0
+#define BRL_OPTIMIZER_ADAM 1
 
 /* Fills p with the defaults for n_features features and one output group of
  * n_outputs columns with a constant learning rate of 0.1. */
@@ -147,6 +163,8 @@ typedef struct brl_model brl_model;
 
 BRL_API int brl_model_create(const brl_params *p, brl_model **out);
 BRL_API void brl_model_free(brl_model **m);
+/* Features per sample: numeric plus categorical. */
+BRL_API int brl_model_n_all_features(const brl_model *m);
 /* Copies of the parameters the model was created with. */
 BRL_API int brl_model_params(const brl_model *m, brl_params *out);
 BRL_API int brl_model_n_trees(const brl_model *m);
@@ -159,8 +177,8 @@ BRL_API size_t brl_model_bytes(const brl_model *m);
  * bias invalidates the prediction caches of batches (they recompute). */
 BRL_API int brl_model_set_bias(brl_model *m, const float *bias);
 BRL_API int brl_model_get_bias(const brl_model *m, float *bias);
-/* Per-feature weights (n_features floats >= 0) that multiply split scores;
- * NULL restores all ones. */
+/* Per-feature weights (n_features + n_cat_features floats >= 0) that
+ * multiply split scores; NULL restores all ones. */
 BRL_API int brl_model_set_feature_weights(brl_model *m, const float *w);
 /* Changes a group's learning rate for the trees grown from now on. */
 BRL_API int brl_model_set_group_lr(brl_model *m, int group, float lr,
@@ -186,6 +204,11 @@ typedef struct brl_batch brl_batch;
  * m's bin method and n_bins. NaN marks a missing value. */
 BRL_API int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
                              brl_batch **out);
+/* Same with categorical codes X_cat (n_rows x n_cat_features; NULL when the
+ * model has none). */
+BRL_API int brl_batch_create_cat(const brl_model *m, const float *X,
+                                 const int32_t *X_cat, int64_t n_rows,
+                                 brl_batch **out);
 BRL_API void brl_batch_free(brl_batch **b);
 BRL_API int64_t brl_batch_n_rows(const brl_batch *b);
 /* Number of value bins of feature f in this batch (<= 255). */
@@ -218,11 +241,59 @@ BRL_API int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows,
  * when start == 0, so predictions of consecutive ranges add up to the whole. */
 BRL_API int brl_model_predict(const brl_model *m, const float *X,
                               int64_t n_rows, int start, int stop, float *out);
+/* Same with categorical codes X_cat (n_rows x n_cat_features). */
+BRL_API int brl_model_predict_cat(const brl_model *m, const float *X,
+                                  const int32_t *X_cat, int64_t n_rows,
+                                  int start, int stop, float *out);
 /* Same, forcing the portable scalar path (for tests; results are identical
  * bit for bit to the vectorized path). */
 BRL_API int brl_model_predict_scalar(const brl_model *m, const float *X,
                                      int64_t n_rows, int start, int stop,
                                      float *out);
+
+/* ------------------------------------------------------ supervised fit */
+
+typedef struct brl_fit_params {
+  int iterations;     /* trees to add (default 100) */
+  int64_t batch_size; /* rows per tree; 0 = all rows (default) */
+  int shuffle;        /* 1: minibatches from a shuffled order (default) */
+  uint64_t seed;      /* for the shuffle (default 0) */
+} brl_fit_params;
+
+BRL_API void brl_fit_params_default(brl_fit_params *fp);
+/* Boosting with squared error on targets y (n_rows x n_outputs): each
+ * iteration adds one tree fitted to (prediction - y) over a minibatch.
+ * Predictions include every existing tree, so fitting a model that already
+ * has trees continues from it; a model with no trees first sets its bias to
+ * the mean of y. X_cat may be NULL when the model has no categorical
+ * features. */
+BRL_API int brl_fit(brl_model *m, const float *X, const int32_t *X_cat,
+                    const float *y, int64_t n_rows, const brl_fit_params *fp);
+
+/* ------------------------------------------------------------ importances */
+
+typedef enum brl_importance {
+  BRL_IMPORTANCE_SPLITS = 0, /* number of splits on the feature */
+  BRL_IMPORTANCE_GAIN = 1    /* total score gain of those splits */
+} brl_importance;
+
+/* out: n_features + n_cat_features values. */
+BRL_API int brl_model_feature_importance(const brl_model *m,
+                                         brl_importance kind, double *out);
+
+/* ---------------------------------------------- categorical dictionaries */
+
+/* Each categorical column has an append-only dictionary from strings to
+ * codes 0, 1, 2, ... kept in the model file, so bindings can pass strings.
+ * Looking up a string that is not in the dictionary with add = 0 gives
+ * BRL_CAT_UNSEEN, which never equals a split value. */
+#define BRL_CAT_UNSEEN INT32_MAX
+BRL_API int brl_model_cat_encode(brl_model *m, int cat_feature,
+                                 const char *value, int add, int32_t *code);
+/* The string of a code (NULL if out of range); valid while m lives. */
+BRL_API const char *brl_model_cat_decode(const brl_model *m, int cat_feature,
+                                         int32_t code);
+BRL_API int brl_model_cat_size(const brl_model *m, int cat_feature);
 
 /* ---------------------------------------------------------- trees, inspect */
 
@@ -235,9 +306,10 @@ typedef struct brl_tree_info {
 
 BRL_API int brl_model_tree_info(const brl_model *m, int tree,
                                 brl_tree_info *out);
-/* Leaf of tree t that sample x (n_features floats) falls in. */
+/* Leaf of tree t that sample x (n_features floats; x_cat: n_cat_features
+ * codes, NULL if none) falls in. */
 BRL_API int brl_model_tree_leaf(const brl_model *m, int tree, const float *x,
-                                int *leaf);
+                                const int32_t *x_cat, int *leaf);
 /* Value of leaf `leaf` of tree t for output column k, and the number of
  * training samples that reached the leaf (its cover). */
 BRL_API int brl_model_leaf_value(const brl_model *m, int tree, int leaf, int k,
@@ -533,12 +605,14 @@ BRL_API int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out);
 
 /* Trains against env (its n_envs copies must equal the config's n_envs and
  * its spaces the agent's) until the agent has collected total_timesteps env
- * steps in all (so a loaded agent continues to the same total), in whole
- * rollouts. Resets env on the first call for this agent and env, and
- * whenever the env changes. Stops early, after a rollout, when the callback
- * returns nonzero. */
+ * steps in all (so a loaded agent continues to the same total; progress of
+ * learning-rate schedules is timesteps / total_timesteps), in whole
+ * rollouts. reset_env 1 resets env and starts fresh episodes (needed on the
+ * first call); 0 continues from where the previous call on the same env
+ * stopped. Stops early, after an update, when the callback returns
+ * nonzero. A partial rollout left by the caller is dropped. */
 BRL_API int brl_agent_learn(brl_agent *a, brl_env *env,
-                            int64_t total_timesteps);
+                            int64_t total_timesteps, int reset_env);
 
 typedef struct brl_eval_result {
   int episodes;

@@ -129,7 +129,7 @@ static void check_case(int grow, int l2, int min_leaf, const float *fw,
         for (int i = 0; i < N && same; i++) {
           memcpy(x0, X + i * D, sizeof x0);
           int leaf;
-          brl_model_tree_leaf(m, 0, x0, &leaf);
+          brl_model_tree_leaf(m, 0, x0, NULL, &leaf);
           int right_root = info.depth == 2 ? leaf >> 1 : leaf;
           same = right_root == !(X[i * D + f] <= thr[j]);
         }
@@ -166,7 +166,7 @@ static void check_case(int grow, int l2, int min_leaf, const float *fw,
     double best2 = -1, got = -1;
     int leafs[N];
     for (int i = 0; i < N; i++)
-      brl_model_tree_leaf(m, 0, X + i * D, &leafs[i]);
+      brl_model_tree_leaf(m, 0, X + i * D, NULL, &leafs[i]);
     for (int f = 0; f < D; f++) {
       int nt = thresholds(X, f, thr);
       for (int j = 0; j < nt; j++) {

@@ -43,7 +43,7 @@ static void check_leaves(int grow, int depth, int min_leaf, int use_rows,
   int cnt[1 << 8] = {0};
   for (int i = 0; i < nr; i++) {
     int leaf;
-    CHECK_OK(brl_model_tree_leaf(m, 0, X + rows[i] * d, &leaf));
+    CHECK_OK(brl_model_tree_leaf(m, 0, X + rows[i] * d, NULL, &leaf));
     cnt[leaf]++;
     for (int k = 0; k < K; k++)
       sum[leaf][k] += g[i * K + k];
@@ -140,7 +140,7 @@ static void check_schedules(void) {
   CHECK_OK(brl_model_step(m, b, NULL, n, g, 0.5f));
   float v;
   int leaf;
-  CHECK_OK(brl_model_tree_leaf(m, 0, X, &leaf));
+  CHECK_OK(brl_model_tree_leaf(m, 0, X, NULL, &leaf));
   CHECK_OK(brl_model_leaf_value(m, 0, leaf, 0, &v, NULL));
   /* Leaves are pure (+1 or -1 gradients): |value| = lr = 0.2. */
   CHECK_MSG(fabsf(fabsf(v) - 0.2f) < 1e-6f, "leaf %g", (double)v);

@@ -13,9 +13,10 @@ typedef struct brl_backend {
    * checked finite) and appends it to m. */
   int (*grow_tree)(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
                    const float *grads, float progress);
-  /* Adds trees [start, stop) of m over X (n x D) into out (n x K). */
-  void (*predict_add)(const brl_model *m, const float *X, int64_t n, int start,
-                      int stop, float *out);
+  /* Adds trees [start, stop) of m over X (n x D) and categorical codes Xc
+   * (n x C) into out (n x K). */
+  void (*predict_add)(const brl_model *m, const float *X, const int32_t *Xc,
+                      int64_t n, int start, int stop, float *out);
 } brl_backend;
 
 const brl_backend *brl__backend_cpu(void);

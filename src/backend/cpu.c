@@ -4,9 +4,10 @@
 #include "engine/grow.h"
 #include "engine/model.h"
 
-static void cpu_predict_add(const brl_model *m, const float *X, int64_t n,
-                            int start, int stop, float *out) {
-  brl__predict_add(m, X, n, start, stop, out, 0);
+static void cpu_predict_add(const brl_model *m, const float *X,
+                            const int32_t *Xc, int64_t n, int start, int stop,
+                            float *out) {
+  brl__predict_add(m, X, Xc, n, start, stop, out, 0);
 }
 
 static const brl_backend cpu = {"cpu", BRL_BACKEND_CPU, brl__cpu_grow_tree,

@@ -78,44 +78,123 @@ static inline uint8_t bin_code(const float *e, int ne, float x) {
   return (uint8_t)lo;
 }
 
-int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
-                     brl_batch **out) {
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+typedef struct {
+  int32_t value, count;
+} cat_count;
+
+static int cmp_count(const void *a, const void *b) {
+  const cat_count *x = a, *y = b;
+  if (x->count != y->count)
+    return x->count > y->count ? -1 : 1; /* most frequent first */
+  return (x->value > y->value) - (x->value < y->value);
+}
+
+/* Bins of categorical column c: the most frequent codes (up to max_bins - 1,
+ * in ascending code order), then "other"; negative codes are missing. */
+static void bin_categorical(brl_batch *b, int c, int max_bins, int32_t *col,
+                            cat_count *cc) {
+  const int C = b->C, f = b->D + c;
+  int64_t nv = 0;
+  for (int64_t i = 0; i < b->n; i++)
+    if (b->Xc[i * C + c] >= 0)
+      col[nv++] = b->Xc[i * C + c];
+  qsort(col, (size_t)nv, sizeof(int32_t), cmp_i32);
+  int64_t nd = 0;
+  for (int64_t i = 0; i < nv; i++) {
+    if (i == 0 || col[i] != col[i - 1])
+      cc[nd++] = (cat_count){col[i], 0};
+    cc[nd - 1].count++;
+  }
+  int keep = nd < max_bins - 1 ? (int)nd : max_bins - 1;
+  qsort(cc, (size_t)nd, sizeof(cat_count), cmp_count);
+  int32_t *kept = b->cat_vals + (size_t)c * EDGES_PER_FEATURE;
+  for (int j = 0; j < keep; j++)
+    kept[j] = cc[j].value;
+  qsort(kept, (size_t)keep, sizeof(int32_t), cmp_i32);
+  b->nbins[f] = (int16_t)(keep + 1);
+  for (int64_t i = 0; i < b->n; i++) {
+    int32_t x = b->Xc[i * C + c];
+    uint8_t code = (uint8_t)(keep + 1); /* missing */
+    if (x >= 0) {
+      int lo = 0, hi = keep;
+      while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (kept[mid] < x)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      code = (uint8_t)(lo < keep && kept[lo] == x ? lo : keep); /* other */
+    }
+    b->codes[i * b->d + f] = code;
+  }
+}
+
+int brl_batch_create_cat(const brl_model *m, const float *X,
+                         const int32_t *X_cat, int64_t n_rows,
+                         brl_batch **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(m);
-  BRL_CHECK_ARG(X);
+  const int D = m->p.n_features, C = m->p.n_cat_features, d = D + C;
+  if (D > 0 && !X)
+    return brl__fail(BRL_EINVAL,
+                     "X is NULL but the model has %d numeric "
+                     "features",
+                     D);
+  if (C > 0 && !X_cat)
+    return brl__fail(BRL_EINVAL,
+                     "X_cat is NULL but the model has %d categorical "
+                     "features: pass their codes",
+                     C);
   if (n_rows < 1 || n_rows > INT32_MAX)
     return brl__fail(BRL_EINVAL,
                      "n_rows is %lld: a batch needs 1 to 2^31-1 rows",
                      (long long)n_rows);
-  const int d = m->p.n_features;
   brl_batch *b = calloc(1, sizeof *b);
   if (!b)
     return brl__fail(BRL_ENOMEM, "out of memory creating a batch");
   b->n = n_rows;
   b->d = d;
+  b->D = D;
+  b->C = C;
   b->K = m->n_outputs;
   b->cache_trees = -1;
-  size_t nd = (size_t)n_rows * (size_t)d;
-  b->X = malloc(nd * sizeof(float));
-  b->codes = malloc(nd);
-  b->edges = malloc((size_t)d * EDGES_PER_FEATURE * sizeof(float));
+  size_t n = (size_t)n_rows;
+  b->X = malloc(n * (size_t)D * sizeof(float) + 1);
+  b->Xc = malloc(n * (size_t)C * sizeof(int32_t) + 1);
+  b->codes = malloc(n * (size_t)d);
+  b->edges = malloc((size_t)D * EDGES_PER_FEATURE * sizeof(float) + 1);
+  b->cat_vals = malloc((size_t)C * EDGES_PER_FEATURE * sizeof(int32_t) + 1);
   b->nbins = malloc((size_t)d * sizeof(int16_t));
   b->hoff = malloc((size_t)(d + 1) * sizeof(int64_t));
-  float *col = malloc((size_t)n_rows * sizeof(float));
-  if (!b->X || !b->codes || !b->edges || !b->nbins || !b->hoff || !col) {
+  float *col = malloc(n * sizeof(float));
+  int32_t *icol = malloc(n * sizeof(int32_t));
+  cat_count *cc = malloc(n * sizeof(cat_count));
+  if (!b->X || !b->Xc || !b->codes || !b->edges || !b->cat_vals || !b->nbins ||
+      !b->hoff || !col || !icol || !cc) {
     free(col);
+    free(icol);
+    free(cc);
     brl_batch_free(&b);
     return brl__fail(BRL_ENOMEM, "out of memory creating a batch of %lld rows",
                      (long long)n_rows);
   }
-  memcpy(b->X, X, nd * sizeof(float));
+  if (D)
+    memcpy(b->X, X, n * (size_t)D * sizeof(float));
+  if (C)
+    memcpy(b->Xc, X_cat, n * (size_t)C * sizeof(int32_t));
   const int max_bins = m->p.n_bins > 255 ? 255 : m->p.n_bins;
-  for (int f = 0; f < d; f++) {
+  for (int f = 0; f < D; f++) {
     int64_t nv = 0;
     float lo = INFINITY, hi = -INFINITY;
     for (int64_t i = 0; i < n_rows; i++) {
-      float x = X[i * d + f];
+      float x = X[i * D + f];
       if (isnan(x))
         continue;
       col[nv++] = x;
@@ -132,17 +211,26 @@ int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
     }
     b->nbins[f] = (int16_t)(ne + 1);
     for (int64_t i = 0; i < n_rows; i++) {
-      float x = X[i * d + f];
+      float x = X[i * D + f];
       b->codes[i * d + f] = isnan(x) ? (uint8_t)(ne + 1) : bin_code(e, ne, x);
     }
   }
+  for (int c = 0; c < C; c++)
+    bin_categorical(b, c, max_bins, icol, cc);
   free(col);
+  free(icol);
+  free(cc);
   b->hoff[0] = 0;
   for (int f = 0; f < d; f++)
     b->hoff[f + 1] = b->hoff[f] + b->nbins[f] + 1; /* + the missing code */
   b->hslots = b->hoff[d];
   *out = b;
   return BRL_OK;
+}
+
+int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
+                     brl_batch **out) {
+  return brl_batch_create_cat(m, X, NULL, n_rows, out);
 }
 
 static void ws_free(brl_grow_ws *w) {
@@ -179,6 +267,9 @@ void brl_batch_free(brl_batch **bp) {
   brl_batch *b = *bp;
   ws_free(&b->ws);
   free(b->X);
+  free(b->Xc);
+  free(b->cat_vals);
+  free(b->mv);
   free(b->codes);
   free(b->edges);
   free(b->nbins);
@@ -279,15 +370,23 @@ int brl__scan_ws_reserve(brl_batch *b, int n_threads) {
 }
 
 int brl__batch_sync(brl_batch *b, const brl_model *m) {
-  if (b->d != m->p.n_features || b->K != m->n_outputs)
+  if (b->D != m->p.n_features || b->C != m->p.n_cat_features ||
+      b->K != m->n_outputs)
     return brl__fail(BRL_EINVAL,
-                     "the batch was made for %d features and %d outputs, the "
-                     "model has %d and %d",
-                     b->d, b->K, m->p.n_features, m->n_outputs);
+                     "the batch was made for %d+%d features and %d outputs, "
+                     "the model has %d+%d and %d",
+                     b->D, b->C, b->K, m->p.n_features, m->p.n_cat_features,
+                     m->n_outputs);
   const int K = b->K;
+  const int adam = m->p.optimizer == BRL_OPTIMIZER_ADAM;
   if (!b->pred) {
     b->pred = malloc((size_t)b->n * (size_t)K * sizeof(float));
     if (!b->pred)
+      return brl__fail(BRL_ENOMEM, "out of memory for the prediction cache");
+  }
+  if (adam && !b->mv) {
+    b->mv = malloc((size_t)b->n * (size_t)K * 2 * sizeof(double));
+    if (!b->mv)
       return brl__fail(BRL_ENOMEM, "out of memory for the prediction cache");
   }
   int stale = b->cache_trees < 0 || b->cache_uid != m->uid ||
@@ -295,12 +394,19 @@ int brl__batch_sync(brl_batch *b, const brl_model *m) {
   if (stale) {
     for (int64_t i = 0; i < b->n; i++)
       memcpy(b->pred + i * K, m->bias, (size_t)K * sizeof(float));
+    if (adam)
+      memset(b->mv, 0, (size_t)b->n * (size_t)K * 2 * sizeof(double));
     b->cache_trees = 0;
     b->cache_uid = m->uid;
     b->cache_gen = m->generation;
   }
   if (b->cache_trees < m->trees.n) {
-    m->backend->predict_add(m, b->X, b->n, b->cache_trees, m->trees.n, b->pred);
+    if (adam)
+      brl__predict_adam(m, b->X, b->Xc, b->n, b->cache_trees, m->trees.n,
+                        b->pred, b->mv);
+    else
+      m->backend->predict_add(m, b->X, b->Xc, b->n, b->cache_trees, m->trees.n,
+                              b->pred);
     b->cache_trees = m->trees.n;
   }
   return BRL_OK;

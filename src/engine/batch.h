@@ -45,18 +45,23 @@ typedef struct brl_grow_ws {
 } brl_grow_ws;
 
 struct brl_batch {
-  int64_t n;      /* rows */
-  int d, K;       /* features, outputs of the model that made it */
-  float *X;       /* copy of the features (n x d) */
-  uint8_t *codes; /* n x d bin codes; code nbins[f] means missing */
-  float *edges;   /* d x 255: left of edge j means x <= edges[f*255 + j] */
-  int16_t *nbins; /* value bins per feature (edges + 1) */
-  int64_t *hoff;  /* d + 1: first histogram slot of feature f */
-  int64_t hslots; /* slots in one node histogram (sum of nbins + 1) */
+  int64_t n;         /* rows */
+  int d, K;          /* all features, outputs of the model that made it */
+  int D, C;          /* numeric and categorical features (d = D + C) */
+  float *X;          /* copy of the numeric features (n x D) */
+  int32_t *Xc;       /* copy of the categorical codes (n x C) */
+  uint8_t *codes;    /* n x d bin codes; code nbins[f] means missing */
+  float *edges;      /* D x 255: left of edge j means x <= edges[f*255 + j] */
+  int32_t *cat_vals; /* C x 255: the category code of each kept bin */
+  int16_t *nbins;    /* value bins per feature (edges + 1, or categories +
+                        "other") */
+  int64_t *hoff;     /* d + 1: first histogram slot of feature f */
+  int64_t hslots;    /* slots in one node histogram (sum of nbins + 1) */
   /* prediction cache */
   uint64_t cache_uid, cache_gen;
   int cache_trees; /* trees included; -1: empty */
   float *pred;     /* n x K */
+  double *mv;      /* Adam models: n x K x 2 moments */
   brl_grow_ws ws;
 };
 

@@ -28,13 +28,18 @@ int brl_model_tree_info(const brl_model *m, int tree, brl_tree_info *out) {
 }
 
 int brl_model_tree_leaf(const brl_model *m, int tree, const float *x,
-                        int *leaf) {
+                        const int32_t *x_cat, int *leaf) {
   int rc = check_tree(m, tree);
   if (rc)
     return rc;
-  BRL_CHECK_ARG(x);
+  static const float no_num[1];
+  static const int32_t no_cat[1];
+  if (m->p.n_features > 0)
+    BRL_CHECK_ARG(x);
+  if (m->p.n_cat_features > 0)
+    BRL_CHECK_ARG(x_cat);
   BRL_CHECK_ARG(leaf);
-  *leaf = brl__tree_leaf(m, tree, x);
+  *leaf = brl__tree_leaf(m, tree, x ? x : no_num, x_cat ? x_cat : no_cat);
   return BRL_OK;
 }
 

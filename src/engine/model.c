@@ -21,14 +21,18 @@ int brl__model_alloc(const brl_params *p, brl_model **out) {
     return brl__fail(BRL_ENOMEM, "out of memory creating a model");
   m->p = *p;
   m->n_outputs = brl_params_n_outputs(p);
+  m->n_feat = p->n_features + p->n_cat_features;
   m->bias = calloc((size_t)m->n_outputs, sizeof(float));
-  m->feature_weights = malloc((size_t)p->n_features * sizeof(float));
+  m->feature_weights = malloc((size_t)m->n_feat * sizeof(float));
   m->col_group = malloc((size_t)m->n_outputs);
-  if (!m->bias || !m->feature_weights || !m->col_group) {
+  m->dicts = calloc((size_t)p->n_cat_features + 1, sizeof(brl_catdict));
+  if (p->optimizer == BRL_OPTIMIZER_ADAM)
+    m->trees.n_lr = p->n_groups;
+  if (!m->bias || !m->feature_weights || !m->col_group || !m->dicts) {
     brl_model_free(&m);
     return brl__fail(BRL_ENOMEM, "out of memory creating a model");
   }
-  for (int f = 0; f < p->n_features; f++)
+  for (int f = 0; f < m->n_feat; f++)
     m->feature_weights[f] = 1.0f;
   for (int g = 0, k = 0; g < p->n_groups; g++)
     for (int j = 0; j < p->groups[g].n_outputs; j++)
@@ -51,6 +55,9 @@ void brl_model_free(brl_model **mp) {
     return;
   brl_model *m = *mp;
   brl__trees_free(&m->trees);
+  for (int c = 0; m->dicts && c < m->p.n_cat_features; c++)
+    brl__catdict_free(&m->dicts[c]);
+  free(m->dicts);
   free(m->bias);
   free(m->feature_weights);
   free(m->col_group);
@@ -68,6 +75,7 @@ int brl_model_params(const brl_model *m, brl_params *out) {
 int brl_model_n_trees(const brl_model *m) { return m ? m->trees.n : 0; }
 int brl_model_n_outputs(const brl_model *m) { return m ? m->n_outputs : 0; }
 int brl_model_n_features(const brl_model *m) { return m ? m->p.n_features : 0; }
+int brl_model_n_all_features(const brl_model *m) { return m ? m->n_feat : 0; }
 
 size_t brl_model_bytes(const brl_model *m) {
   if (!m)
@@ -75,7 +83,7 @@ size_t brl_model_bytes(const brl_model *m) {
   const brl_trees *t = &m->trees;
   /* What is allocated, not only what is used. */
   size_t bytes = sizeof *m + (size_t)m->n_outputs * (sizeof(float) + 1) +
-                 (size_t)m->p.n_features * sizeof(float);
+                 (size_t)m->n_feat * sizeof(float);
   bytes += (size_t)t->cap * (2 + 2 * sizeof(uint32_t));
   bytes += (size_t)t->split_cap * (sizeof(uint32_t) + 2 * sizeof(float));
   bytes += (size_t)(t->leaf_cap ? t->leaf_cap + 16 : 0) * sizeof(float) *
@@ -104,13 +112,13 @@ int brl_model_get_bias(const brl_model *m, float *bias) {
 
 int brl_model_set_feature_weights(brl_model *m, const float *w) {
   BRL_CHECK_ARG(m);
-  for (int f = 0; w && f < m->p.n_features; f++)
+  for (int f = 0; w && f < m->n_feat; f++)
     if (!(w[f] >= 0.0f) || !isfinite(w[f]))
       return brl__fail(BRL_EINVAL,
                        "feature weight %d is %g: weights must be finite and "
                        ">= 0",
                        f, (double)w[f]);
-  for (int f = 0; f < m->p.n_features; f++)
+  for (int f = 0; f < m->n_feat; f++)
     m->feature_weights[f] = w ? w[f] : 1.0f;
   return BRL_OK;
 }

@@ -19,12 +19,15 @@
 
 #define BRL_SPLIT_DEFAULT_LEFT 1u /* missing values go left */
 #define BRL_SPLIT_PASS 2u         /* greedy node that did not split */
-#define BRL_SPLIT_FLAG_MASK 3u
+#define BRL_SPLIT_CAT 4u          /* categorical: left when x == code */
+#define BRL_SPLIT_FLAG_MASK 7u
 /* A split packs its feature (24 bits) and flags (top 8 bits) in a uint32. */
 #define BRL_SPLIT_FEATURE(s) ((int)((s)&0xFFFFFFu))
 #define BRL_SPLIT_FLAGS(s) ((unsigned)((s) >> 24))
 #define BRL_SPLIT_PACK(f, fl) ((uint32_t)(f) | ((uint32_t)(fl) << 24))
 #define BRL_TREE_OBLIVIOUS 1u
+#define BRL_TREE_HAS_CAT 2u /* at least one categorical split */
+#define BRL_TREE_FLAG_MASK 3u
 
 struct brl_backend;
 
@@ -36,15 +39,28 @@ typedef struct brl_trees {
   uint32_t *leaf_off;  /* per tree + 1: first leaf of tree t */
   int64_t split_cap, leaf_cap;
   uint32_t *split;  /* per split: feature and flags (BRL_SPLIT_PACK) */
-  float *threshold; /* per split: go left when x <= threshold */
+  float *threshold; /* per split: go left when x <= threshold (numeric) or
+                       x == code (categorical, the code's bits) */
   float *gain;      /* per split: score gain (feature importance) */
   float *value;     /* per leaf x K, output-major within a tree */
   float *cover;     /* per leaf: training samples that reached it */
+  int n_lr;         /* Adam: groups whose rates are kept per tree */
+  float *lr;        /* Adam: per tree x n_lr, each group's rate */
 } brl_trees;
+
+/* Append-only dictionary of one categorical column (catdict.c). */
+typedef struct brl_catdict {
+  int32_t n, cap; /* strings / allocated */
+  char **str;     /* code -> string */
+  int32_t *slot;  /* open-addressing hash: code + 1, 0 = empty */
+  int32_t n_slot; /* a power of two */
+} brl_catdict;
 
 struct brl_model {
   brl_params p;
   int n_outputs;
+  int n_feat;             /* numeric + categorical features */
+  brl_catdict *dicts;     /* n_cat_features dictionaries */
   float *bias;            /* n_outputs */
   float *feature_weights; /* n_features */
   uint8_t *col_group;     /* n_outputs: group of each output column */
@@ -61,6 +77,22 @@ static inline int64_t brl__tree_splits(int oblivious, int d) {
 }
 static inline int64_t brl__tree_leaves(int d) { return (int64_t)1 << d; }
 
+/* The float that stores a categorical split's code, and back. */
+static inline float brl__code_to_thr(int32_t c) {
+  union {
+    int32_t i;
+    float f;
+  } u = {c};
+  return u.f;
+}
+static inline int32_t brl__thr_to_code(float t) {
+  union {
+    float f;
+    int32_t i;
+  } u = {t};
+  return u.i;
+}
+
 /* Reserves room for one more tree with `splits` splits and `leaves` leaves
  * (K outputs). */
 int brl__trees_reserve(brl_trees *t, int K, int64_t splits, int64_t leaves);
@@ -70,12 +102,21 @@ void brl__trees_commit(brl_trees *t, int depth, int oblivious, int64_t splits,
 void brl__trees_free(brl_trees *t);
 size_t brl__trees_bytes(const brl_trees *t, int K);
 
-/* Adds trees [start, stop) to out (n x K), without bias. */
-void brl__predict_add(const brl_model *m, const float *X, int64_t n, int start,
-                      int stop, float *out, int force_scalar);
+/* Adds trees [start, stop) to out (n x K), without bias (SGD models). */
+void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
+                      int64_t n, int start, int stop, float *out,
+                      int force_scalar);
+/* Adam models: runs trees [start, stop) with moments mv (n x K x 2, zero
+ * before tree 0) over out (n x K), updating both. */
+void brl__predict_adam(const brl_model *m, const float *X, const int32_t *Xc,
+                       int64_t n, int start, int stop, float *out, double *mv);
 
-/* Leaf of tree t for sample x. */
-int brl__tree_leaf(const brl_model *m, int t, const float *x);
+/* Leaf of tree t for sample x (xc: its categorical codes). */
+int brl__tree_leaf(const brl_model *m, int t, const float *x,
+                   const int32_t *xc);
+void brl__catdict_free(brl_catdict *d);
+int brl__catdict_add(brl_catdict *d, const char *s, int32_t *code);
+int32_t brl__catdict_find(const brl_catdict *d, const char *s);
 
 /* Learning rate of output column k's group for the next tree. */
 float brl__column_lr(const brl_model *m, int k, float progress);

@@ -40,13 +40,33 @@ void brl__model_write_chunks(const brl_model *m, brl_buf *b,
   brl__buf_u32(b, (uint32_t)p->bin_method);
   brl__buf_u32(b, (uint32_t)p->n_threads);
   brl__buf_u32(b, (uint32_t)p->clip_nonfinite);
+  brl__buf_u32(b, (uint32_t)p->n_cat_features);
+  brl__buf_u32(b, (uint32_t)p->optimizer);
+  brl__buf_f32(b, p->adam_beta1);
+  brl__buf_f32(b, p->adam_beta2);
+  brl__buf_f32(b, p->adam_eps);
   brl__chunk_end(b);
+
+  if (p->n_cat_features > 0) {
+    tag(t, prefix, "CD");
+    brl__chunk_begin(b, t);
+    for (int c = 0; c < p->n_cat_features; c++) {
+      const brl_catdict *d = &m->dicts[c];
+      brl__buf_u32(b, (uint32_t)d->n);
+      for (int32_t i = 0; i < d->n; i++) {
+        uint32_t len = (uint32_t)strlen(d->str[i]);
+        brl__buf_u32(b, len);
+        brl__buf_bytes(b, d->str[i], len);
+      }
+    }
+    brl__chunk_end(b);
+  }
 
   tag(t, prefix, "BI");
   brl__chunk_begin(b, t);
   for (int k = 0; k < m->n_outputs; k++)
     brl__buf_f32(b, m->bias[k]);
-  for (int f = 0; f < p->n_features; f++)
+  for (int f = 0; f < m->n_feat; f++)
     brl__buf_f32(b, m->feature_weights[f]);
   brl__chunk_end(b);
 
@@ -70,6 +90,8 @@ void brl__model_write_chunks(const brl_model *m, brl_buf *b,
     brl__buf_f32(b, T->value[i]);
   for (int64_t i = 0; i < nl; i++)
     brl__buf_f32(b, T->cover[i]);
+  for (int64_t i = 0; i < (int64_t)T->n * T->n_lr; i++)
+    brl__buf_f32(b, T->lr[i]);
   brl__chunk_end(b);
 }
 
@@ -101,7 +123,12 @@ static int read_params(brl_reader *r, brl_params *p) {
   p->bin_method = (brl_bin_method)brl__rd_u32(r);
   p->n_threads = (int)brl__rd_u32(r);
   p->clip_nonfinite = (int)brl__rd_u32(r);
-  if (r->err)
+  p->n_cat_features = (int)brl__rd_u32(r);
+  p->optimizer = (int)brl__rd_u32(r);
+  p->adam_beta1 = brl__rd_f32(r);
+  p->adam_beta2 = brl__rd_f32(r);
+  p->adam_eps = brl__rd_f32(r);
+  if (r->err || r->off != r->len)
     return corrupt("the parameter chunk is truncated");
   int rc = brl_params_check(p);
   if (rc)
@@ -111,7 +138,7 @@ static int read_params(brl_reader *r, brl_params *p) {
 }
 
 static int read_trees(brl_reader *r, brl_model *m) {
-  const int K = m->n_outputs, D = m->p.n_features;
+  const int K = m->n_outputs, D = m->p.n_features, F = m->n_feat;
   uint32_t n = brl__rd_u32(r);
   if (r->err || n > INT32_MAX - 1 || (uint64_t)n * 2 > r->len - r->off)
     return corrupt("the tree count does not fit the chunk");
@@ -120,7 +147,7 @@ static int read_trees(brl_reader *r, brl_model *m) {
   int64_t ns = 0, nl = 0;
   for (uint32_t i = 0; i < n; i++) {
     int d = hdr[2 * i], fl = hdr[2 * i + 1];
-    if (d > m->p.max_depth || (fl & ~BRL_TREE_OBLIVIOUS))
+    if (d > m->p.max_depth || (fl & ~BRL_TREE_FLAG_MASK))
       return brl__fail(BRL_EFORMAT,
                        "corrupt model: tree %u has depth %d or flags %d out "
                        "of range",
@@ -128,8 +155,10 @@ static int read_trees(brl_reader *r, brl_model *m) {
     ns += brl__tree_splits(fl & BRL_TREE_OBLIVIOUS, d);
     nl += brl__tree_leaves(d);
   }
-  /* 13 bytes per split, 4(K+1) per leaf: check before allocating. */
-  uint64_t need = (uint64_t)ns * 13 + (uint64_t)nl * 4 * (uint64_t)(K + 1);
+  /* 13 bytes per split, 4(K+1) per leaf, 4 per tree and group for Adam:
+   * check before allocating. */
+  uint64_t need = (uint64_t)ns * 13 + (uint64_t)nl * 4 * (uint64_t)(K + 1) +
+                  (uint64_t)n * 4 * (uint64_t)T->n_lr;
   if (need != r->len - r->off)
     return corrupt("the tree chunk's length does not match its trees");
   for (uint32_t i = 0; i < n; i++) {
@@ -139,21 +168,36 @@ static int read_trees(brl_reader *r, brl_model *m) {
     if (rc)
       return rc;
     brl__trees_commit(T, d, obl, s, l);
+    T->flags[T->n - 1] = (uint8_t)hdr[2 * i + 1];
   }
-  for (int64_t s = 0; s < ns; s++) {
-    uint32_t f = brl__rd_u32(r);
-    float thr = brl__rd_f32(r);
-    uint8_t fl = brl__rd_u8(r);
-    float gain = brl__rd_f32(r);
-    if (f >= (uint32_t)D || isnan(thr) || (fl & ~BRL_SPLIT_FLAG_MASK) ||
-        !isfinite(gain))
+  for (uint32_t i = 0; i < n; i++) {
+    int has_cat = 0;
+    const int obl = T->flags[i] & BRL_TREE_OBLIVIOUS;
+    for (int64_t s = T->split_off[i]; s < T->split_off[i + 1]; s++) {
+      uint32_t f = brl__rd_u32(r);
+      float thr = brl__rd_f32(r);
+      uint8_t fl = brl__rd_u8(r);
+      float gain = brl__rd_f32(r);
+      int cat = (fl & BRL_SPLIT_CAT) != 0;
+      int ok = f < (uint32_t)F && !(fl & ~BRL_SPLIT_FLAG_MASK) &&
+               isfinite(gain) && (cat ? (int)f >= D : (int)f < D) &&
+               (cat ? brl__thr_to_code(thr) >= 0 : !isnan(thr)) &&
+               !((fl & BRL_SPLIT_PASS) && (obl || cat));
+      if (!ok)
+        return brl__fail(BRL_EFORMAT,
+                         "corrupt model: split %lld has feature %u (of %d), "
+                         "threshold %g or flags %u out of range",
+                         (long long)s, f, F, (double)thr, fl);
+      has_cat |= cat;
+      T->split[s] = BRL_SPLIT_PACK(f, fl);
+      T->threshold[s] = thr;
+      T->gain[s] = gain;
+    }
+    if (has_cat != ((T->flags[i] & BRL_TREE_HAS_CAT) != 0))
       return brl__fail(BRL_EFORMAT,
-                       "corrupt model: split %lld has feature %u (of %d), "
-                       "threshold %g or flags %u out of range",
-                       (long long)s, f, D, (double)thr, fl);
-    T->split[s] = BRL_SPLIT_PACK(f, fl);
-    T->threshold[s] = thr;
-    T->gain[s] = gain;
+                       "corrupt model: tree %u's categorical flag does not "
+                       "match its splits",
+                       i);
   }
   for (int64_t i = 0; i < nl * K; i++) {
     T->value[i] = brl__rd_f32(r);
@@ -165,8 +209,44 @@ static int read_trees(brl_reader *r, brl_model *m) {
     if (!(T->cover[i] >= 0.0f) || !isfinite(T->cover[i]))
       return corrupt("a leaf cover is negative or not finite");
   }
+  for (int64_t i = 0; i < (int64_t)n * T->n_lr; i++) {
+    T->lr[i] = brl__rd_f32(r);
+    if (!(T->lr[i] > 0.0f) || !isfinite(T->lr[i]))
+      return corrupt("a tree's learning rate is not a finite number > 0");
+  }
   if (r->err)
     return corrupt("the tree chunk is truncated");
+  return BRL_OK;
+}
+
+static int read_dicts(brl_reader *r, brl_model *m) {
+  for (int c = 0; c < m->p.n_cat_features; c++) {
+    uint32_t n = brl__rd_u32(r);
+    if (r->err || n > (r->len - r->off) / 4)
+      return corrupt("a dictionary's size does not fit the chunk");
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t len = brl__rd_u32(r);
+      const uint8_t *p = brl__rd_bytes(r, len);
+      if (!p || memchr(p, 0, len))
+        return corrupt("a dictionary string is truncated or holds a NUL");
+      char buf[256];
+      char *s = len < sizeof buf ? buf : malloc((size_t)len + 1);
+      if (!s)
+        return brl__fail(BRL_ENOMEM, "out of memory reading a dictionary");
+      memcpy(s, p, len);
+      s[len] = 0;
+      int32_t code;
+      int rc = brl__catdict_add(&m->dicts[c], s, &code);
+      if (s != buf)
+        free(s);
+      if (rc)
+        return rc;
+      if (code != (int32_t)i)
+        return corrupt("a dictionary holds the same string twice");
+    }
+  }
+  if (r->off != r->len)
+    return corrupt("stray bytes after the dictionaries");
   return BRL_OK;
 }
 
@@ -193,12 +273,12 @@ int brl__model_read_chunks(const brl_container *c, const char prefix[2],
   }
   for (int k = 0; k < m->n_outputs; k++)
     m->bias[k] = brl__rd_f32(&r);
-  for (int f = 0; f < p.n_features; f++)
+  for (int f = 0; f < m->n_feat; f++)
     m->feature_weights[f] = brl__rd_f32(&r);
   int bad = r.err || r.off != r.len;
   for (int k = 0; k < m->n_outputs; k++)
     bad |= !isfinite(m->bias[k]);
-  for (int f = 0; f < p.n_features; f++)
+  for (int f = 0; f < m->n_feat; f++)
     bad |= !(m->feature_weights[f] >= 0.0f) || !isfinite(m->feature_weights[f]);
   if (bad) {
     brl_model_free(&m);
@@ -210,6 +290,12 @@ int brl__model_read_chunks(const brl_container *c, const char prefix[2],
     return brl__fail(BRL_EFORMAT, "corrupt model: chunk %.4s is missing", t);
   }
   rc = read_trees(&r, m);
+  if (!rc && p.n_cat_features > 0) {
+    tag(t, prefix, "CD");
+    rc = brl__container_find(c, t, &r)
+             ? read_dicts(&r, m)
+             : corrupt("the dictionaries are missing");
+  }
   if (rc) {
     brl_model_free(&m);
     return rc;

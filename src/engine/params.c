@@ -23,6 +23,11 @@ void brl_params_default(brl_params *p, int n_features, int n_outputs) {
   p->bin_method = BRL_BINS_QUANTILE;
   p->n_threads = 0;
   p->clip_nonfinite = 0;
+  p->n_cat_features = 0;
+  p->optimizer = BRL_OPTIMIZER_SGD;
+  p->adam_beta1 = 0.9f;
+  p->adam_beta2 = 0.999f;
+  p->adam_eps = 1e-8f;
 }
 
 int brl_params_n_outputs(const brl_params *p) {
@@ -38,10 +43,13 @@ static int bad(const char *fmt, int v) { return brl__fail(BRL_EINVAL, fmt, v); }
 
 int brl_params_check(const brl_params *p) {
   BRL_CHECK_ARG(p);
-  if (p->n_features < 1 || p->n_features > (1 << 24))
-    return bad("n_features is %d: set it to the number of features "
-               "(1 to 16777216)",
-               p->n_features);
+  if (p->n_features < 0 || p->n_cat_features < 0 ||
+      p->n_features + (int64_t)p->n_cat_features < 1 ||
+      p->n_features + (int64_t)p->n_cat_features > (1 << 24))
+    return brl__fail(BRL_EINVAL,
+                     "n_features is %d and n_cat_features %d: a model needs "
+                     "1 to 16777216 features in all, none negative",
+                     p->n_features, p->n_cat_features);
   if (p->n_groups < 1 || p->n_groups > BRL_MAX_GROUPS)
     return bad("n_groups is %d: use 1 to 8 output groups", p->n_groups);
   int total = 0;
@@ -103,5 +111,17 @@ int brl_params_check(const brl_params *p) {
   if (p->clip_nonfinite != 0 && p->clip_nonfinite != 1)
     return bad("clip_nonfinite is %d: use 0 (reject) or 1 (clip)",
                p->clip_nonfinite);
+  if (p->optimizer != BRL_OPTIMIZER_SGD && p->optimizer != BRL_OPTIMIZER_ADAM)
+    return bad("optimizer is %d: use BRL_OPTIMIZER_SGD or BRL_OPTIMIZER_ADAM",
+               p->optimizer);
+  if (p->optimizer == BRL_OPTIMIZER_ADAM &&
+      (!(p->adam_beta1 >= 0.0f && p->adam_beta1 < 1.0f) ||
+       !(p->adam_beta2 >= 0.0f && p->adam_beta2 < 1.0f) ||
+       !(p->adam_eps > 0.0f) || !isfinite(p->adam_eps)))
+    return brl__fail(BRL_EINVAL,
+                     "adam_beta1 %g, adam_beta2 %g, adam_eps %g: the betas "
+                     "must be in [0, 1) and eps finite and > 0",
+                     (double)p->adam_beta1, (double)p->adam_beta2,
+                     (double)p->adam_eps);
   return BRL_OK;
 }

@@ -3,6 +3,7 @@
 #include "engine/predict.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +29,21 @@ int brl__simd_level(void) {
 #endif
 }
 
-int brl__tree_leaf(const brl_model *m, int t, const float *x) {
-  return brl__leaf_of(&m->trees, t, x);
+int brl__tree_leaf(const brl_model *m, int t, const float *x,
+                   const int32_t *xc) {
+  return brl__leaf_of(&m->trees, t, x, xc, m->p.n_features);
 }
 
-void brl__predict_block_scalar(const brl_model *m, const float *X, int64_t n,
-                               int start, int stop, float *out) {
+void brl__predict_block_scalar(const brl_model *m, const float *X,
+                               const int32_t *Xc, int64_t n, int start,
+                               int stop, float *out) {
   const brl_trees *T = &m->trees;
-  const int K = m->n_outputs, D = m->p.n_features;
+  const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
   for (int t = start; t < stop; t++) {
     const int nl = 1 << T->depth[t];
     const float *v = T->value + (int64_t)T->leaf_off[t] * K;
     for (int64_t s = 0; s < n; s++) {
-      int leaf = brl__leaf_of(T, t, X + s * D);
+      int leaf = brl__leaf_of(T, t, X + s * D, Xc + s * C, D);
       float *o = out + s * K;
       for (int k = 0; k < K; k++)
         o[k] += v[k * nl + leaf];
@@ -52,44 +55,96 @@ void brl__predict_block_scalar(const brl_model *m, const float *X, int64_t n,
  * that the block's outputs stay in L1. */
 #define BLOCK 64
 
-void brl__predict_add(const brl_model *m, const float *X, int64_t n, int start,
-                      int stop, float *out, int force_scalar) {
-  const int K = m->n_outputs, D = m->p.n_features;
+void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
+                      int64_t n, int start, int stop, float *out,
+                      int force_scalar) {
+  const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
   const int simd = force_scalar ? BRL_SIMD_SCALAR : brl__simd_level();
   const int64_t nblocks = (n + BLOCK - 1) / BLOCK;
   int nt = m->p.n_threads > 0 ? m->p.n_threads : omp_get_max_threads();
   if ((int64_t)n * (stop - start) < 1000000 || nblocks < 2)
     nt = 1;
+  const int vec_ok = D + C <= 256 && K <= 64;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t bl = 0; bl < nblocks; bl++) {
     int64_t s0 = bl * BLOCK, s1 = s0 + BLOCK < n ? s0 + BLOCK : n;
     int64_t s = s0;
-    if (simd == BRL_SIMD_AVX512 && D <= 256 && K <= 64)
+    if (simd == BRL_SIMD_AVX512 && vec_ok)
       for (; s + 16 <= s1; s += 16)
-        brl__predict16_avx512(m, X + s * D, start, stop, out + s * K);
-    else if (simd == BRL_SIMD_AVX2 && D <= 256 && K <= 64)
+        brl__predict16_avx512(m, X + s * D, Xc + s * C, start, stop,
+                              out + s * K);
+    else if (simd == BRL_SIMD_AVX2 && vec_ok)
       for (; s + 16 <= s1; s += 16)
-        brl__predict16_avx2(m, X + s * D, start, stop, out + s * K);
+        brl__predict16_avx2(m, X + s * D, Xc + s * C, start, stop, out + s * K);
     if (s < s1)
-      brl__predict_block_scalar(m, X + s * D, s1 - s, start, stop, out + s * K);
+      brl__predict_block_scalar(m, X + s * D, Xc + s * C, s1 - s, start, stop,
+                                out + s * K);
   }
 }
 
-static int predict_common(const brl_model *m, const float *X, int64_t n_rows,
-                          int start, int stop, float *out, int scalar) {
+/* Adam over the trees in order, per sample and output (DESIGN section 1):
+ * m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+ * f -= lr sqrt(1-b2^(t+1)) / (1-b1^(t+1)) m / (sqrt(v) + eps). */
+void brl__predict_adam(const brl_model *m, const float *X, const int32_t *Xc,
+                       int64_t n, int start, int stop, float *out, double *mv) {
+  const brl_trees *T = &m->trees;
+  const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
+  const double b1 = m->p.adam_beta1, b2 = m->p.adam_beta2, eps = m->p.adam_eps;
+  for (int t = start; t < stop; t++) {
+    const int nl = 1 << T->depth[t];
+    const float *v = T->value + (int64_t)T->leaf_off[t] * K;
+    const float *lr = T->lr + (int64_t)t * T->n_lr;
+    const double corr =
+        sqrt(1.0 - pow(b2, (double)(t + 1))) / (1.0 - pow(b1, (double)(t + 1)));
+    for (int64_t s = 0; s < n; s++) {
+      int leaf = brl__leaf_of(T, t, X + s * D, Xc + s * C, D);
+      float *o = out + s * K;
+      double *q = mv + s * K * 2;
+      for (int k = 0; k < K; k++) {
+        double g = v[k * nl + leaf];
+        q[2 * k] = b1 * q[2 * k] + (1.0 - b1) * g;
+        q[2 * k + 1] = b2 * q[2 * k + 1] + (1.0 - b2) * g * g;
+        double step = (double)lr[m->col_group[k]] * corr * q[2 * k] /
+                      (sqrt(q[2 * k + 1]) + eps);
+        o[k] = (float)((double)o[k] - step);
+      }
+    }
+  }
+}
+
+static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
+                          int64_t n_rows, int start, int stop, float *out,
+                          int scalar) {
+  static const float no_num[1];
+  static const int32_t no_cat[1];
   BRL_CHECK_ARG(m);
   BRL_CHECK_ARG(out);
   if (n_rows < 0)
     return brl__fail(BRL_EINVAL, "n_rows is %lld: use 0 or more",
                      (long long)n_rows);
-  if (n_rows > 0 && !X)
+  if (n_rows > 0 && !X && m->p.n_features > 0)
     return brl__fail(BRL_EINVAL, "X is NULL");
+  if (n_rows > 0 && !Xc && m->p.n_cat_features > 0)
+    return brl__fail(BRL_EINVAL,
+                     "X_cat is NULL but the model has %d categorical "
+                     "features: use brl_model_predict_cat",
+                     m->p.n_cat_features);
   if (stop < 0)
     stop = m->trees.n;
   if (start < 0 || start > stop || stop > m->trees.n)
     return brl__fail(BRL_EINVAL,
                      "tree range [%d, %d) is invalid: the model has %d trees",
                      start, stop, m->trees.n);
+  if (!X)
+    X = no_num; /* no numeric features: never read */
+  if (!Xc)
+    Xc = no_cat;
+  const int adam = m->p.optimizer == BRL_OPTIMIZER_ADAM;
+  if (adam && start > 0)
+    return brl__fail(BRL_EUNSUPPORTED,
+                     "tree range [%d, %d): an Adam ensemble is not additive, "
+                     "so its ranges must start at tree 0",
+                     start, stop);
   const int K = m->n_outputs;
   for (int64_t i = 0; i < n_rows; i++) {
     if (start == 0)
@@ -97,16 +152,34 @@ static int predict_common(const brl_model *m, const float *X, int64_t n_rows,
     else
       memset(out + i * K, 0, (size_t)K * sizeof(float));
   }
-  brl__predict_add(m, X, n_rows, start, stop, out, scalar);
+  if (!adam) {
+    brl__predict_add(m, X, Xc, n_rows, start, stop, out, scalar);
+    return BRL_OK;
+  }
+  /* Adam: moments for a block of rows at a time (no allocation per row). */
+  enum { ROWS = 8 };
+  double mv[ROWS * 256 * 2];
+  const int D = m->p.n_features, C = m->p.n_cat_features;
+  for (int64_t s = 0; s < n_rows; s += ROWS) {
+    int64_t r = n_rows - s < ROWS ? n_rows - s : ROWS;
+    memset(mv, 0, (size_t)(r * K * 2) * sizeof(double));
+    brl__predict_adam(m, X + s * D, Xc + s * C, r, 0, stop, out + s * K, mv);
+  }
   return BRL_OK;
 }
 
 int brl_model_predict(const brl_model *m, const float *X, int64_t n_rows,
                       int start, int stop, float *out) {
-  return predict_common(m, X, n_rows, start, stop, out, 0);
+  return predict_common(m, X, NULL, n_rows, start, stop, out, 0);
+}
+
+int brl_model_predict_cat(const brl_model *m, const float *X,
+                          const int32_t *X_cat, int64_t n_rows, int start,
+                          int stop, float *out) {
+  return predict_common(m, X, X_cat, n_rows, start, stop, out, 0);
 }
 
 int brl_model_predict_scalar(const brl_model *m, const float *X, int64_t n_rows,
                              int start, int stop, float *out) {
-  return predict_common(m, X, n_rows, start, stop, out, 1);
+  return predict_common(m, X, NULL, n_rows, start, stop, out, 1);
 }

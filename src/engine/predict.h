@@ -13,41 +13,51 @@ int brl__simd_level(void);
 /* Forces a level (for tests); -1 returns to automatic choice. */
 void brl__simd_force(int level);
 
+/* Whether a sample goes right at split sp (x: its numeric features, xc:
+ * its categorical codes, D: numeric features). */
+static inline int brl__goes_right(uint32_t sp, float thr, const float *x,
+                                  const int32_t *xc, int D) {
+  const unsigned fl = BRL_SPLIT_FLAGS(sp);
+  const int f = BRL_SPLIT_FEATURE(sp);
+  if (fl & (BRL_SPLIT_CAT | BRL_SPLIT_PASS)) {
+    if (fl & BRL_SPLIT_PASS)
+      return 0;
+    int32_t c = xc[f - D];
+    return c < 0 ? !(fl & BRL_SPLIT_DEFAULT_LEFT) : c != brl__thr_to_code(thr);
+  }
+  float v = x[f];
+  int right = !(v <= thr);
+  if (right && v != v)
+    right = !(fl & BRL_SPLIT_DEFAULT_LEFT);
+  return right;
+}
+
 /* Leaf of tree t for one sample. */
-static inline int brl__leaf_of(const brl_trees *T, int t, const float *x) {
+static inline int brl__leaf_of(const brl_trees *T, int t, const float *x,
+                               const int32_t *xc, int D) {
   const int d = T->depth[t];
-  const int64_t so = T->split_off[t];
+  const uint32_t *sp = T->split + T->split_off[t];
+  const float *th = T->threshold + T->split_off[t];
   if (T->flags[t] & BRL_TREE_OBLIVIOUS) {
     int idx = 0;
-    for (int l = 0; l < d; l++) {
-      uint32_t sp = T->split[so + l];
-      float v = x[BRL_SPLIT_FEATURE(sp)];
-      int right = !(v <= T->threshold[so + l]);
-      if (right && v != v)
-        right = !(BRL_SPLIT_FLAGS(sp) & BRL_SPLIT_DEFAULT_LEFT);
-      idx = (idx << 1) | right;
-    }
+    for (int l = 0; l < d; l++)
+      idx = (idx << 1) | brl__goes_right(sp[l], th[l], x, xc, D);
     return idx;
   }
   int node = 0;
-  for (int l = 0; l < d; l++) {
-    uint32_t sp = T->split[so + node];
-    float v = x[BRL_SPLIT_FEATURE(sp)];
-    int right = !(v <= T->threshold[so + node]);
-    if (right && v != v)
-      right = !(BRL_SPLIT_FLAGS(sp) & BRL_SPLIT_DEFAULT_LEFT);
-    node = 2 * node + 1 + right;
-  }
+  for (int l = 0; l < d; l++)
+    node = 2 * node + 1 + brl__goes_right(sp[node], th[node], x, xc, D);
   return node - ((1 << d) - 1);
 }
 
 /* Scalar kernel over samples [0, n) of X, trees [start, stop). */
-void brl__predict_block_scalar(const brl_model *m, const float *X, int64_t n,
-                               int start, int stop, float *out);
+void brl__predict_block_scalar(const brl_model *m, const float *X,
+                               const int32_t *Xc, int64_t n, int start,
+                               int stop, float *out);
 /* Vector kernels over exactly 16 samples. */
-void brl__predict16_avx512(const brl_model *m, const float *X, int start,
-                           int stop, float *out);
-void brl__predict16_avx2(const brl_model *m, const float *X, int start,
-                         int stop, float *out);
+void brl__predict16_avx512(const brl_model *m, const float *X,
+                           const int32_t *Xc, int start, int stop, float *out);
+void brl__predict16_avx2(const brl_model *m, const float *X, const int32_t *Xc,
+                         int start, int stop, float *out);
 
 #endif

@@ -13,16 +13,16 @@
 #define LANES 16
 
 /* Leaves of tree t for 16 lanes, the scalar way (greedy or deep trees). */
-static inline void tree_leaves(const brl_trees *T, int t, int D, const float *X,
-                               int *leaf) {
+static inline void tree_leaves(const brl_trees *T, int t, int D, int C,
+                               const float *X, const int32_t *Xc, int *leaf) {
   const int d = T->depth[t];
-  if (T->flags[t] & BRL_TREE_OBLIVIOUS) {
+  if (T->flags[t] != 0) { /* oblivious, or categorical splits */
     for (int s = 0; s < LANES; s++)
-      leaf[s] = brl__leaf_of(T, t, X + s * D);
+      leaf[s] = brl__leaf_of(T, t, X + s * D, Xc + s * C, D);
     return;
   }
-  /* Level by level across the lanes: 16 independent load chains instead
-   * of one long dependent walk per sample. */
+  /* Greedy, numeric: level by level across the lanes, 16 independent load
+   * chains instead of one long dependent walk per sample. */
   const uint32_t *sp = T->split + T->split_off[t];
   const float *thr = T->threshold + T->split_off[t];
   for (int s = 0; s < LANES; s++)
@@ -30,11 +30,8 @@ static inline void tree_leaves(const brl_trees *T, int t, int D, const float *X,
   for (int l = 0; l < d; l++)
     for (int s = 0; s < LANES; s++) {
       int node = leaf[s];
-      float x = X[s * D + BRL_SPLIT_FEATURE(sp[node])];
-      int right = !(x <= thr[node]);
-      if (right && x != x)
-        right = !(BRL_SPLIT_FLAGS(sp[node]) & BRL_SPLIT_DEFAULT_LEFT);
-      leaf[s] = 2 * node + 1 + right;
+      leaf[s] =
+          2 * node + 1 + brl__goes_right(sp[node], thr[node], X + s * D, Xc, D);
     }
   for (int s = 0; s < LANES; s++)
     leaf[s] -= (1 << d) - 1;
@@ -50,8 +47,9 @@ static inline int block_has_nan(const float *X, int n) {
 /* Outputs [k0, k0 + KC) of 16 lanes over trees [start, stop), with the
  * accumulators in registers (KC is a compile-time constant at each call). */
 __attribute__((target("avx512f"), always_inline)) static inline void
-avx512_chunk(const brl_trees *T, int K, int D, const float *X, const float *xt,
-             int nan, int start, int stop, int k0, const int KC, float *acc) {
+avx512_chunk(const brl_trees *T, int K, int D, int C, const float *X,
+             const int32_t *Xc, const float *xt, int nan, int start, int stop,
+             int k0, const int KC, float *acc) {
   __m512 a[8];
   _Pragma("GCC unroll 8") for (int j = 0; j < KC; j++) a[j] =
       _mm512_loadu_ps(acc + (k0 + j) * LANES);
@@ -60,7 +58,7 @@ avx512_chunk(const brl_trees *T, int K, int D, const float *X, const float *xt,
     const int d = T->depth[t], nl = 1 << d;
     const float *v = T->value + (int64_t)T->leaf_off[t] * K + k0 * nl;
     __m512i idx;
-    if (d == 4 && !nan && (T->flags[t] & BRL_TREE_OBLIVIOUS)) {
+    if (d == 4 && !nan && T->flags[t] == BRL_TREE_OBLIVIOUS) {
       /* The common case, unrolled: the level decisions add 8, 4, 2, 1. */
       const uint32_t *sp = T->split + T->split_off[t];
       const float *th = T->threshold + T->split_off[t];
@@ -80,17 +78,28 @@ avx512_chunk(const brl_trees *T, int K, int D, const float *X, const float *xt,
       const float *th = T->threshold + T->split_off[t];
       idx = _mm512_setzero_si512();
       for (int l = 0; l < d; l++) {
-        __m512 x = _mm512_loadu_ps(xt + BRL_SPLIT_FEATURE(sp[l]) * LANES);
-        __mmask16 right =
-            _mm512_cmp_ps_mask(x, _mm512_set1_ps(th[l]), _CMP_NLE_UQ);
-        if (nan && (BRL_SPLIT_FLAGS(sp[l]) & BRL_SPLIT_DEFAULT_LEFT))
-          right &= _mm512_cmp_ps_mask(x, x, _CMP_ORD_Q);
+        const unsigned fl = BRL_SPLIT_FLAGS(sp[l]);
+        const float *col = xt + BRL_SPLIT_FEATURE(sp[l]) * LANES;
+        __mmask16 right;
+        if (fl & BRL_SPLIT_CAT) { /* codes, stored as int bits */
+          __m512i c = _mm512_loadu_si512(col);
+          __mmask16 miss = _mm512_cmplt_epi32_mask(c, _mm512_setzero_si512());
+          right = _mm512_cmpneq_epi32_mask(
+              c, _mm512_set1_epi32(brl__thr_to_code(th[l])));
+          right = (__mmask16)((right & ~miss) |
+                              ((fl & BRL_SPLIT_DEFAULT_LEFT) ? 0 : miss));
+        } else {
+          __m512 x = _mm512_loadu_ps(col);
+          right = _mm512_cmp_ps_mask(x, _mm512_set1_ps(th[l]), _CMP_NLE_UQ);
+          if (nan && (fl & BRL_SPLIT_DEFAULT_LEFT))
+            right &= _mm512_cmp_ps_mask(x, x, _CMP_ORD_Q);
+        }
         idx = _mm512_slli_epi32(idx, 1);
         idx = _mm512_mask_add_epi32(idx, right, idx, one);
       }
     } else {
       int leaf[LANES];
-      tree_leaves(T, t, D, X, leaf);
+      tree_leaves(T, t, D, C, X, Xc, leaf);
       idx = _mm512_loadu_si512(leaf);
       if (d > 5) { /* too many leaves for a permute: gather */
         _Pragma("GCC unroll 8") for (int j = 0; j < KC; j++) a[j] =
@@ -112,15 +121,18 @@ avx512_chunk(const brl_trees *T, int K, int D, const float *X, const float *xt,
 }
 
 __attribute__((target("avx512f"))) void
-brl__predict16_avx512(const brl_model *m, const float *X, int start, int stop,
-                      float *out) {
+brl__predict16_avx512(const brl_model *m, const float *X, const int32_t *Xc,
+                      int start, int stop, float *out) {
   const brl_trees *T = &m->trees;
-  const int K = m->n_outputs, D = m->p.n_features;
-  float xt[256 * LANES]; /* features x lanes */
+  const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
+  float xt[256 * LANES]; /* features x lanes; codes keep their int bits */
   float acc[64 * LANES]; /* outputs x lanes */
   for (int s = 0; s < LANES; s++)
     for (int f = 0; f < D; f++)
       xt[f * LANES + s] = X[s * D + f];
+  for (int s = 0; s < LANES; s++)
+    for (int c = 0; c < C; c++)
+      xt[(D + c) * LANES + s] = brl__code_to_thr(Xc[s * C + c]);
   for (int s = 0; s < LANES; s++)
     for (int k = 0; k < K; k++)
       acc[k * LANES + s] = out[s * K + k];
@@ -129,7 +141,7 @@ brl__predict16_avx512(const brl_model *m, const float *X, int start, int stop,
     switch (K - k0 >= 8 ? 8 : K - k0) {
 #define CASE(n)                                                                \
   case n:                                                                      \
-    avx512_chunk(T, K, D, X, xt, nan, start, stop, k0, n, acc);                \
+    avx512_chunk(T, K, D, C, X, Xc, xt, nan, start, stop, k0, n, acc);         \
     break;
       CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
 #undef CASE
@@ -140,12 +152,11 @@ brl__predict16_avx512(const brl_model *m, const float *X, int start, int stop,
       out[s * K + k] = acc[k * LANES + s];
 }
 
-__attribute__((target("avx2"))) void brl__predict16_avx2(const brl_model *m,
-                                                         const float *X,
-                                                         int start, int stop,
-                                                         float *out) {
+__attribute__((target("avx2"))) void
+brl__predict16_avx2(const brl_model *m, const float *X, const int32_t *Xc,
+                    int start, int stop, float *out) {
   const brl_trees *T = &m->trees;
-  const int K = m->n_outputs, D = m->p.n_features;
+  const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
   float xt[256 * LANES];
   float acc[64 * LANES];
   for (int s = 0; s < LANES; s++)
@@ -158,9 +169,9 @@ __attribute__((target("avx2"))) void brl__predict16_avx2(const brl_model *m,
   for (int t = start; t < stop; t++) {
     const int d = T->depth[t], nl = 1 << d;
     const float *v = T->value + (int64_t)T->leaf_off[t] * K;
-    if (!(T->flags[t] & BRL_TREE_OBLIVIOUS) || d > 4) {
+    if (T->flags[t] != BRL_TREE_OBLIVIOUS || d > 4) {
       int leaf[LANES];
-      tree_leaves(T, t, D, X, leaf);
+      tree_leaves(T, t, D, C, X, Xc, leaf);
       for (int k = 0; k < K; k++)
         for (int s = 0; s < LANES; s++)
           acc[k * LANES + s] += v[k * nl + leaf[s]];
@@ -204,12 +215,12 @@ __attribute__((target("avx2"))) void brl__predict16_avx2(const brl_model *m,
 }
 
 #else
-void brl__predict16_avx512(const brl_model *m, const float *X, int start,
-                           int stop, float *out) {
-  brl__predict_block_scalar(m, X, 16, start, stop, out);
+void brl__predict16_avx512(const brl_model *m, const float *X,
+                           const int32_t *Xc, int start, int stop, float *out) {
+  brl__predict_block_scalar(m, X, Xc, 16, start, stop, out);
 }
-void brl__predict16_avx2(const brl_model *m, const float *X, int start,
-                         int stop, float *out) {
-  brl__predict_block_scalar(m, X, 16, start, stop, out);
+void brl__predict16_avx2(const brl_model *m, const float *X, const int32_t *Xc,
+                         int start, int stop, float *out) {
+  brl__predict_block_scalar(m, X, Xc, 16, start, stop, out);
 }
 #endif

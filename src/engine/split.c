@@ -83,12 +83,20 @@ static int gather(const brl_split_ctx *c, const brl_batch *b,
   int m = 0;
   const int stride = 256;
   sw->has_missing = M[0] > 0;
+  /* Numeric: left = bins <= j (cumulative). Categorical: left = bin j
+   * alone (one-vs-rest), every kept category is a candidate; the last value
+   * bin ("other") is never one. */
+  const int cat = f >= b->D;
   for (int j = 0; j < nb - 1; j++) {
     const int64_t *slot = base + (int64_t)j * S;
-    if (j > 0 && slot[0] == 0)
-      continue;
-    for (int s = 0; s < S; s++)
-      L[s] += slot[s];
+    if (cat) {
+      memcpy(L, slot, (size_t)S * sizeof(int64_t));
+    } else {
+      if (j > 0 && slot[0] == 0)
+        continue;
+      for (int s = 0; s < S; s++)
+        L[s] += slot[s];
+    }
     sw->bins[m] = j;
     sw->cnt[0][m] = (double)L[0];
     for (int k = 0; k < K; k++)

@@ -34,11 +34,13 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   BRL_CHECK_ARG(m);
   BRL_CHECK_ARG(b);
   BRL_CHECK_ARG(grads);
-  if (b->d != m->p.n_features || b->K != m->n_outputs)
+  if (b->D != m->p.n_features || b->C != m->p.n_cat_features ||
+      b->K != m->n_outputs)
     return brl__fail(BRL_EINVAL,
-                     "the batch was made for %d features and %d outputs, the "
-                     "model has %d and %d",
-                     b->d, b->K, m->p.n_features, m->n_outputs);
+                     "the batch was made for %d+%d features and %d outputs, "
+                     "the model has %d+%d and %d",
+                     b->D, b->C, b->K, m->p.n_features, m->p.n_cat_features,
+                     m->n_outputs);
   if (!rows)
     n = b->n;
   if (n < 1 || n > b->n)
@@ -61,13 +63,19 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   if (rc)
     return rc;
   /* Is the cache current before this tree? Then it only needs this tree. */
-  int cache_live = b->pred && b->cache_trees == m->trees.n &&
-                   b->cache_uid == m->uid && b->cache_gen == m->generation;
+  int cache_live = b->pred && (m->p.optimizer != BRL_OPTIMIZER_ADAM || b->mv) &&
+                   b->cache_trees == m->trees.n && b->cache_uid == m->uid &&
+                   b->cache_gen == m->generation;
   rc = m->backend->grow_tree(m, b, rows, n, b->ws.grad, progress);
   if (rc)
     return rc;
   if (cache_live) {
-    m->backend->predict_add(m, b->X, b->n, m->trees.n - 1, m->trees.n, b->pred);
+    if (m->p.optimizer == BRL_OPTIMIZER_ADAM)
+      brl__predict_adam(m, b->X, b->Xc, b->n, m->trees.n - 1, m->trees.n,
+                        b->pred, b->mv);
+    else
+      m->backend->predict_add(m, b->X, b->Xc, b->n, m->trees.n - 1, m->trees.n,
+                              b->pred);
     b->cache_trees = m->trees.n;
   }
   return BRL_OK;

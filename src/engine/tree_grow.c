@@ -67,7 +67,21 @@ static void node_totals(const brl_batch *b, const int64_t *h, int64_t *tot) {
 static inline int goes_left(const brl_batch *b, int64_t row, int f, int bin,
                             int dl) {
   uint8_t c = b->codes[row * b->d + f];
-  return c == b->nbins[f] ? dl : c <= bin;
+  if (c == b->nbins[f])
+    return dl;
+  return f < b->D ? c <= bin : c == bin;
+}
+
+/* The stored form of a split on (feature, bin) of this batch. */
+static void split_value(const brl_batch *b, int f, int bin, int dl, float *thr,
+                        uint8_t *flags) {
+  if (f < b->D) {
+    *thr = b->edges[(int64_t)f * 255 + bin];
+    *flags = dl ? BRL_SPLIT_DEFAULT_LEFT : 0;
+  } else {
+    *thr = brl__code_to_thr(b->cat_vals[(int64_t)(f - b->D) * 255 + bin]);
+    *flags = (uint8_t)(BRL_SPLIT_CAT | (dl ? BRL_SPLIT_DEFAULT_LEFT : 0));
+  }
 }
 
 /* Stable partition of node i's positions into left (split) and right. */
@@ -217,8 +231,8 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
       if (!oblivious_level(m, b, w, &ctx, hist, nn, nt, &lv, &lv_gain))
         break;
       w->tree_feat[l] = lv.feature;
-      w->tree_thr[l] = b->edges[(int64_t)lv.feature * 255 + lv.bin];
-      w->tree_flags[l] = lv.default_left ? BRL_SPLIT_DEFAULT_LEFT : 0;
+      split_value(b, lv.feature, lv.bin, lv.default_left, &w->tree_thr[l],
+                  &w->tree_flags[l]);
       w->tree_gain[l] = (float)(lv_gain * to_real);
       for (int i = 0; i < nn; i++) {
         w->split_feat[i] = lv.feature;
@@ -232,9 +246,8 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
         int64_t hi = nn - 1 + i;
         if (w->node_state[i] == NODE_ACTIVE) {
           w->tree_feat[hi] = w->split_feat[i];
-          w->tree_thr[hi] =
-              b->edges[(int64_t)w->split_feat[i] * 255 + w->split_bin[i]];
-          w->tree_flags[hi] = w->split_dl[i] ? BRL_SPLIT_DEFAULT_LEFT : 0;
+          split_value(b, w->split_feat[i], w->split_bin[i], w->split_dl[i],
+                      &w->tree_thr[hi], &w->tree_flags[hi]);
           w->tree_gain[hi] = (float)(w->split_gain[i] * to_real);
         } else {
           w->tree_feat[hi] = 0;
@@ -304,6 +317,16 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
     T->threshold[so + s] = w->tree_thr[s];
     T->gain[so + s] = w->tree_gain[s];
   }
+  const int adam = m->p.optimizer == BRL_OPTIMIZER_ADAM;
+  if (adam) { /* leaves keep the raw mean; the rate goes with the tree */
+    for (int g = 0; g < m->p.n_groups; g++)
+      T->lr[(int64_t)T->n * T->n_lr + g] = brl_model_group_lr(m, g, progress);
+    for (int k = 0; k < K; k++)
+      lr[k] = -1.0f;
+  }
+  int has_cat = 0;
+  for (int64_t s = 0; s < splits; s++)
+    has_cat |= (w->tree_flags[s] & BRL_SPLIT_CAT) != 0;
   float *val = T->value + lo * K;
   for (int i = 0; i < nl; i++) {
     int64_t beg = w->node_begin[i], end = w->node_end[i];
@@ -321,5 +344,7 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
           cnt ? (float)(-(double)lr[k] * acc[k] / (double)cnt) : 0.0f;
   }
   brl__trees_commit(T, depth, oblivious, splits, nl);
+  if (has_cat)
+    T->flags[T->n - 1] |= BRL_TREE_HAS_CAT;
   return BRL_OK;
 }

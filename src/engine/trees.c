@@ -27,7 +27,9 @@ int brl__trees_reserve(brl_trees *t, int K, int64_t splits, int64_t leaves) {
     int nc = (int)next_cap(t->cap, t->n + 2, 16);
     if (!grow((void **)&t->depth, 1, nc) || !grow((void **)&t->flags, 1, nc) ||
         !grow((void **)&t->split_off, sizeof(uint32_t), nc + 1) ||
-        !grow((void **)&t->leaf_off, sizeof(uint32_t), nc + 1))
+        !grow((void **)&t->leaf_off, sizeof(uint32_t), nc + 1) ||
+        (t->n_lr &&
+         !grow((void **)&t->lr, sizeof(float) * (size_t)t->n_lr, nc)))
       return brl__fail(BRL_ENOMEM, "out of memory storing tree %d", t->n);
     if (t->cap == 0)
       t->split_off[0] = t->leaf_off[0] = 0;
@@ -77,6 +79,7 @@ void brl__trees_free(brl_trees *t) {
   free(t->gain);
   free(t->value);
   free(t->cover);
+  free(t->lr);
   memset(t, 0, sizeof *t);
 }
 
