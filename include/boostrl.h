@@ -143,6 +143,12 @@ typedef struct brl_params {
    * order (not additive: tree ranges must start at 0). */
   int optimizer;
   float adam_beta1, adam_beta2, adam_eps; /* defaults 0.9, 0.999, 1e-8 */
+  /* Control variates (default 0): before a step, each gradient column has
+   * its regression on an exponential moving average of the sample's past
+   * leaf values subtracted (coefficient clipped to [-1, 1]); the average is
+   * kept per batch row with decay cv_decay (default 0.9). */
+  int control_variates;
+  float cv_decay;
 } brl_params;
 
 #define BRL_OPTIMIZER_SGD 0
@@ -452,8 +458,8 @@ typedef struct brl_agent_config {
   double log_std_init;
   double log_std_lr, log_std_lr_end; /* Adam (PARAM) or tree group (TREE) */
   double log_std_min, log_std_max;   /* clamp of log_std */
-  int shared_tree; /* 1: one ensemble with policy and value output groups;
-                      0: separate actor and critic ensembles */
+  int shared_tree; /* 1 (default): one ensemble with policy and value
+                      output groups; 0: separate actor and critic ensembles */
   double value_split_weight; /* shared tree: weight of the value column in
                                 split scores */
   int normalize_reward;      /* VecNormalize-style reward scaling */
@@ -463,7 +469,7 @@ typedef struct brl_agent_config {
   brl_grow_policy grow_policy;
   brl_split_score split_score;
   brl_bin_method bin_method;
-  int n_threads; /* 0: all cores */
+  int n_threads; /* 1 (default; RL minibatches are small), 0: all cores */
 } brl_agent_config;
 
 /* The library's defaults for an algorithm (no environment preset). */

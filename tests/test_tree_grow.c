@@ -186,7 +186,69 @@ static void check_greedy_stops(void) {
   free(X);
 }
 
+/* Control variates: the second tree's leaves equal -lr * mean of the
+ * gradients after subtracting their clipped regression on the average of
+ * the first tree's leaf values (decay a: h = (1 - a) * leaf value). */
+static void check_control_variates(void) {
+  const int n = 120, d = 2;
+  brl_rng r;
+  brl_rng_seed(&r, 31);
+  float *X = rand_matrix(&r, n, d, 0);
+  brl_params p;
+  brl_params_default(&p, d, 1);
+  p.control_variates = 1;
+  p.cv_decay = 0.75f;
+  p.max_depth = 2;
+  brl_model *m;
+  brl_batch *b;
+  CHECK_OK(brl_model_create(&p, &m));
+  CHECK_OK(brl_batch_create(m, X, n, &b));
+  float g[120], g2[120];
+  for (int i = 0; i < n; i++)
+    g[i] = X[i * d] > 0 ? 1.0f : -1.0f;
+  CHECK_OK(brl_model_step(m, b, NULL, n, g, 0));
+  double h[120], mh = 0, mg = 0, cov = 0, var = 0;
+  for (int i = 0; i < n; i++) {
+    int leaf;
+    float v;
+    brl_model_tree_leaf(m, 0, X + i * d, NULL, &leaf);
+    brl_model_leaf_value(m, 0, leaf, 0, &v, NULL);
+    h[i] = (1.0 - 0.75) * v;
+    g2[i] = (float)brl_rng_normal(&r) + 2.0f * (X[i * d] > 0);
+    mh += h[i] / n;
+    mg += g2[i] / (double)n;
+  }
+  for (int i = 0; i < n; i++) {
+    cov += (h[i] - mh) * (g2[i] - mg);
+    var += (h[i] - mh) * (h[i] - mh);
+  }
+  double beta = cov / var;
+  beta = beta > 1 ? 1 : beta < -1 ? -1 : beta;
+  CHECK(fabs(beta) > 0.01); /* the case exercises the correction */
+  CHECK_OK(brl_model_step(m, b, NULL, n, g2, 0));
+  double sum[4] = {0};
+  int cnt[4] = {0};
+  for (int i = 0; i < n; i++) {
+    int leaf;
+    brl_model_tree_leaf(m, 1, X + i * d, NULL, &leaf);
+    sum[leaf] += g2[i] - beta * (h[i] - mh);
+    cnt[leaf]++;
+  }
+  int ok = 1;
+  for (int l = 0; l < 4; l++) {
+    float v;
+    if (brl_model_leaf_value(m, 1, l, 0, &v, NULL) || !cnt[l])
+      continue;
+    ok &= fabs(v - (-0.1 * sum[l] / cnt[l])) < 1e-5;
+  }
+  CHECK_MSG(ok, "control-variate leaves differ");
+  brl_batch_free(&b);
+  brl_model_free(&m);
+  free(X);
+}
+
 int main(void) {
+  check_control_variates();
   for (int grow = 0; grow < 2; grow++)
     for (int depth = 1; depth <= 6; depth++)
       for (int rows = 0; rows < 2; rows++) {

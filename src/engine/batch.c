@@ -270,6 +270,7 @@ void brl_batch_free(brl_batch **bp) {
   free(b->Xc);
   free(b->cat_vals);
   free(b->mv);
+  free(b->cv_ema);
   free(b->codes);
   free(b->edges);
   free(b->nbins);

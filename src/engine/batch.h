@@ -62,6 +62,7 @@ struct brl_batch {
   int cache_trees; /* trees included; -1: empty */
   float *pred;     /* n x K */
   double *mv;      /* Adam models: n x K x 2 moments */
+  float *cv_ema;   /* control variates: n x K average of past leaf values */
   brl_grow_ws ws;
 };
 

@@ -45,6 +45,8 @@ void brl__model_write_chunks(const brl_model *m, brl_buf *b,
   brl__buf_f32(b, p->adam_beta1);
   brl__buf_f32(b, p->adam_beta2);
   brl__buf_f32(b, p->adam_eps);
+  brl__buf_u32(b, (uint32_t)p->control_variates);
+  brl__buf_f32(b, p->cv_decay);
   brl__chunk_end(b);
 
   if (p->n_cat_features > 0) {
@@ -128,6 +130,8 @@ static int read_params(brl_reader *r, brl_params *p) {
   p->adam_beta1 = brl__rd_f32(r);
   p->adam_beta2 = brl__rd_f32(r);
   p->adam_eps = brl__rd_f32(r);
+  p->control_variates = (int)brl__rd_u32(r);
+  p->cv_decay = brl__rd_f32(r);
   if (r->err || r->off != r->len)
     return corrupt("the parameter chunk is truncated");
   int rc = brl_params_check(p);

@@ -28,6 +28,8 @@ void brl_params_default(brl_params *p, int n_features, int n_outputs) {
   p->adam_beta1 = 0.9f;
   p->adam_beta2 = 0.999f;
   p->adam_eps = 1e-8f;
+  p->control_variates = 0;
+  p->cv_decay = 0.9f;
 }
 
 int brl_params_n_outputs(const brl_params *p) {
@@ -123,5 +125,10 @@ int brl_params_check(const brl_params *p) {
                      "must be in [0, 1) and eps finite and > 0",
                      (double)p->adam_beta1, (double)p->adam_beta2,
                      (double)p->adam_eps);
+  if (p->control_variates != 0 && p->control_variates != 1)
+    return bad("control_variates is %d: use 0 or 1", p->control_variates);
+  if (!(p->cv_decay >= 0.0f && p->cv_decay < 1.0f))
+    return brl__fail(BRL_EINVAL, "cv_decay is %g: use a value in [0, 1)",
+                     (double)p->cv_decay);
   return BRL_OK;
 }

@@ -7,6 +7,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int clean_grads(const brl_model *m, const float *grads, int64_t n,
@@ -27,6 +28,57 @@ static int clean_grads(const brl_model *m, const float *grads, int64_t n,
     out[i] = isnan(g) ? 0.0f : (g > 0 ? FLT_MAX : -FLT_MAX);
   }
   return BRL_OK;
+}
+
+/* Control variates: g_k -= beta_k (h_k - mean h_k), with h the row's
+ * moving average of past leaf values and beta_k the clipped regression
+ * coefficient of g_k on h_k over the minibatch. */
+static int apply_control_variates(const brl_model *m, brl_batch *b,
+                                  const int32_t *rows, int64_t n, float *g) {
+  const int K = m->n_outputs;
+  if (!b->cv_ema) {
+    b->cv_ema = calloc((size_t)b->n * (size_t)K, sizeof(float));
+    if (!b->cv_ema)
+      return brl__fail(BRL_ENOMEM, "out of memory for control variates");
+  }
+  for (int k = 0; k < K; k++) {
+    double mh = 0, mg = 0, cov = 0, var = 0;
+    for (int64_t i = 0; i < n; i++) {
+      mh += b->cv_ema[(rows ? rows[i] : i) * K + k];
+      mg += g[i * K + k];
+    }
+    mh /= (double)n;
+    mg /= (double)n;
+    for (int64_t i = 0; i < n; i++) {
+      double h = b->cv_ema[(rows ? rows[i] : i) * K + k] - mh;
+      cov += h * (g[i * K + k] - mg);
+      var += h * h;
+    }
+    double beta = var > 0 ? cov / var : 0.0;
+    beta = beta > 1.0 ? 1.0 : beta < -1.0 ? -1.0 : beta;
+    for (int64_t i = 0; i < n; i++)
+      g[i * K + k] =
+          (float)(g[i * K + k] -
+                  beta * (b->cv_ema[(rows ? rows[i] : i) * K + k] - mh));
+  }
+  return BRL_OK;
+}
+
+/* Moves the rows' averages toward the new tree's leaf values. */
+static void update_control_variates(const brl_model *m, brl_batch *b,
+                                    const int32_t *rows, int64_t n) {
+  const int K = m->n_outputs, t = m->trees.n - 1;
+  const brl_trees *T = &m->trees;
+  const int nl = 1 << T->depth[t];
+  const float *v = T->value + (int64_t)T->leaf_off[t] * K;
+  const float a = m->p.cv_decay;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t r = rows ? rows[i] : i;
+    int leaf = brl__tree_leaf(m, t, b->X + r * b->D, b->Xc + r * b->C);
+    for (int k = 0; k < K; k++)
+      b->cv_ema[r * K + k] =
+          a * b->cv_ema[r * K + k] + (1.0f - a) * v[k * nl + leaf];
+  }
 }
 
 int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
@@ -60,6 +112,8 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   if (rc)
     return rc;
   rc = clean_grads(m, grads, n, b->ws.grad);
+  if (!rc && m->p.control_variates)
+    rc = apply_control_variates(m, b, rows, n, b->ws.grad);
   if (rc)
     return rc;
   /* Is the cache current before this tree? Then it only needs this tree. */
@@ -69,6 +123,8 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   rc = m->backend->grow_tree(m, b, rows, n, b->ws.grad, progress);
   if (rc)
     return rc;
+  if (m->p.control_variates)
+    update_control_variates(m, b, rows, n);
   if (cache_live) {
     if (m->p.optimizer == BRL_OPTIMIZER_ADAM)
       brl__predict_adam(m, b->X, b->Xc, b->n, m->trees.n - 1, m->trees.n,

@@ -32,7 +32,9 @@ class Params(ctypes.Structure):
                 ("clip_nonfinite", ctypes.c_int),
                 ("n_cat_features", ctypes.c_int), ("optimizer", ctypes.c_int),
                 ("adam_beta1", ctypes.c_float), ("adam_beta2", ctypes.c_float),
-                ("adam_eps", ctypes.c_float)]
+                ("adam_eps", ctypes.c_float),
+                ("control_variates", ctypes.c_int),
+                ("cv_decay", ctypes.c_float)]
 
 
 class FitParams(ctypes.Structure):
