@@ -370,7 +370,7 @@ int brl__scan_ws_reserve(brl_batch *b, int n_threads) {
   return BRL_OK;
 }
 
-int brl__batch_sync(brl_batch *b, const brl_model *m) {
+int brl__batch_check(const brl_batch *b, const brl_model *m) {
   if (b->D != m->p.n_features || b->C != m->p.n_cat_features ||
       b->K != m->n_outputs)
     return brl__fail(BRL_EINVAL,
@@ -378,6 +378,22 @@ int brl__batch_sync(brl_batch *b, const brl_model *m) {
                      "the model has %d+%d and %d",
                      b->D, b->C, b->K, m->p.n_features, m->p.n_cat_features,
                      m->n_outputs);
+  return BRL_OK;
+}
+
+void brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
+                          int stop) {
+  if (m->p.optimizer == BRL_OPTIMIZER_ADAM)
+    brl__predict_adam(m, b->X, b->Xc, b->n, start, stop, b->pred, b->mv);
+  else
+    m->backend->predict_add(m, b->X, b->Xc, b->n, start, stop, b->pred);
+  b->cache_trees = stop;
+}
+
+int brl__batch_sync(brl_batch *b, const brl_model *m) {
+  int rc = brl__batch_check(b, m);
+  if (rc)
+    return rc;
   const int K = b->K;
   const int adam = m->p.optimizer == BRL_OPTIMIZER_ADAM;
   if (!b->pred) {
@@ -401,15 +417,8 @@ int brl__batch_sync(brl_batch *b, const brl_model *m) {
     b->cache_uid = m->uid;
     b->cache_gen = m->generation;
   }
-  if (b->cache_trees < m->trees.n) {
-    if (adam)
-      brl__predict_adam(m, b->X, b->Xc, b->n, b->cache_trees, m->trees.n,
-                        b->pred, b->mv);
-    else
-      m->backend->predict_add(m, b->X, b->Xc, b->n, b->cache_trees, m->trees.n,
-                              b->pred);
-    b->cache_trees = m->trees.n;
-  }
+  if (b->cache_trees < m->trees.n)
+    brl__batch_cache_add(b, m, b->cache_trees, m->trees.n);
   return BRL_OK;
 }
 

@@ -70,6 +70,11 @@ struct brl_batch {
 int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth);
 /* Per-thread scan scratch for n_threads threads. */
 int brl__scan_ws_reserve(brl_batch *b, int n_threads);
+/* BRL_OK when b was made for m's shapes, else BRL_EINVAL naming them. */
+int brl__batch_check(const brl_batch *b, const brl_model *m);
+/* Adds trees [start, stop) of m to the cache (which must hold [0, start)). */
+void brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
+                          int stop);
 /* Brings the cache of b up to date with m. */
 int brl__batch_sync(brl_batch *b, const brl_model *m);
 

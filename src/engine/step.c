@@ -86,13 +86,9 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   BRL_CHECK_ARG(m);
   BRL_CHECK_ARG(b);
   BRL_CHECK_ARG(grads);
-  if (b->D != m->p.n_features || b->C != m->p.n_cat_features ||
-      b->K != m->n_outputs)
-    return brl__fail(BRL_EINVAL,
-                     "the batch was made for %d+%d features and %d outputs, "
-                     "the model has %d+%d and %d",
-                     b->D, b->C, b->K, m->p.n_features, m->p.n_cat_features,
-                     m->n_outputs);
+  int rc = brl__batch_check(b, m);
+  if (rc)
+    return rc;
   if (!rows)
     n = b->n;
   if (n < 1 || n > b->n)
@@ -108,7 +104,7 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
     return brl__fail(BRL_EINVAL, "progress is not finite");
   if (m->trees.n >= INT32_MAX - 1)
     return brl__fail(BRL_ESTATE, "the model holds the maximum number of trees");
-  int rc = brl__grow_ws_reserve(b, n, m->n_outputs, m->p.max_depth);
+  rc = brl__grow_ws_reserve(b, n, m->n_outputs, m->p.max_depth);
   if (rc)
     return rc;
   rc = clean_grads(m, grads, n, b->ws.grad);
@@ -125,14 +121,7 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
     return rc;
   if (m->p.control_variates)
     update_control_variates(m, b, rows, n);
-  if (cache_live) {
-    if (m->p.optimizer == BRL_OPTIMIZER_ADAM)
-      brl__predict_adam(m, b->X, b->Xc, b->n, m->trees.n - 1, m->trees.n,
-                        b->pred, b->mv);
-    else
-      m->backend->predict_add(m, b->X, b->Xc, b->n, m->trees.n - 1, m->trees.n,
-                              b->pred);
-    b->cache_trees = m->trees.n;
-  }
+  if (cache_live)
+    brl__batch_cache_add(b, m, m->trees.n - 1, m->trees.n);
   return BRL_OK;
 }
