@@ -6,6 +6,11 @@
 #include "engine/batch.h"
 #include "engine/model.h"
 
+/* Work (row-features, or histogram slots) below which a loop stays on one
+ * thread: RL minibatches of a few hundred rows run faster without a
+ * parallel region. */
+#define BRL_PARALLEL_MIN_WORK (1 << 18)
+
 /* One node's histogram: for each feature f and bin code c (the missing code
  * included), slot hoff[f] + c holds K+1 int64: the count, then the K
  * fixed-point gradient sums. */

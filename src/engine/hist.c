@@ -33,9 +33,11 @@ void brl__hist_build(const brl_batch *b, const int32_t *rows,
   int64_t work = 0;
   for (int i = 0; i < n_nodes; i++)
     work += end[nodes[i]] - begin[nodes[i]];
-  /* Threads only pay off when there is enough work; each thread owns a
-   * slice of features, so no two threads write the same slot. */
-  int nt = (work * d >= 32768 && n_threads > 1) ? n_threads : 1;
+  /* Threads only pay off when there is enough work (a parallel region
+   * costs microseconds, and milliseconds when another process holds the
+   * other cores); each thread owns a slice of features, so no two threads
+   * write the same slot. */
+  int nt = (work * d >= BRL_PARALLEL_MIN_WORK && n_threads > 1) ? n_threads : 1;
   if (nt > d)
     nt = d;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)

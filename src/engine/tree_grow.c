@@ -115,9 +115,10 @@ static int oblivious_level(const brl_model *m, const brl_batch *b,
   for (int i = 0; i < nn; i++)
     if (w->node_state[i] != NODE_EMPTY) {
       parent += brl__node_score(ctx, w->node_tot + (int64_t)i * S);
-      work += b->hslots;
+      work += w->node_tot[(int64_t)i * S]; /* rows */
     }
-  int t_used = (work * S >= 8192 && nt > 1) ? nt : 1;
+  /* A scan's cost follows the non-empty bins, at most the rows. */
+  int t_used = (work * d >= BRL_PARALLEL_MIN_WORK && nt > 1) ? nt : 1;
   if (t_used > d)
     t_used = d;
 #pragma omp parallel for num_threads(t_used) schedule(static) if (t_used > 1)
@@ -164,7 +165,11 @@ static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
                         int nt) {
   const int S = b->K + 1;
   const int64_t H = b->hslots * S;
-  int t_used = (nn > 1 && (int64_t)nn * H >= 65536 && nt > 1) ? nt : 1;
+  int64_t rows = 0;
+  for (int i = 0; i < nn; i++)
+    rows += w->node_state[i] == NODE_ACTIVE ? w->node_tot[(int64_t)i * S] : 0;
+  int t_used =
+      (nn > 1 && rows * b->d >= BRL_PARALLEL_MIN_WORK && nt > 1) ? nt : 1;
   int n_split = 0;
 #pragma omp parallel for num_threads(t_used) schedule(dynamic) if (t_used > 1) reduction(+ : n_split)
   for (int i = 0; i < nn; i++) {
