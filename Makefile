@@ -57,7 +57,8 @@ bench: build
 
 format:
 	clang-format -i include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h \
-	  bench/*.c bench/*.h tests/*.c tests/*.h fuzz/*.c 2>/dev/null || true
+	  bench/*.c bench/*.h tests/*.c tests/*.h fuzz/*.c python/boostrl/_ext/*.c \
+	  python/boostrl/_ext/*.h 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

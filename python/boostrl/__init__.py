@@ -6,8 +6,8 @@ framework), predicts, and saves models in the same file format as the C API.
 """
 
 from ._core import Batch, FormatError, c_version
-from .ensemble import Ensemble, Group
+from .ensemble import CAT_UNSEEN, Ensemble, Group
 
 __version__ = "0.1.0"
 
-__all__ = ["Batch", "Ensemble", "FormatError", "Group", "c_version", "__version__"]
+__all__ = ["Batch", "CAT_UNSEEN", "Ensemble", "FormatError", "Group", "c_version", "__version__"]

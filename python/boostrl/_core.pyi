@@ -12,6 +12,11 @@ class _SupportsDLPack(Protocol):
 # numpy arrays (no copy when C-contiguous float32), anything with __array__,
 # nested sequences, DLPack producers such as CPU torch tensors.
 _Array = Union[ArrayLike, _SupportsDLPack]
+# Categorical columns: int32 codes (no copy when C-contiguous int32; negative
+# = missing), other integer arrays, or strings (str / bytes / object arrays,
+# nested lists; None and NaN = missing).
+_CatArray = Union[ArrayLike, _SupportsDLPack]
+_I32 = NDArray[np.int32]
 _Path = Union[str, bytes, PathLike[str], PathLike[bytes]]
 _F32 = NDArray[np.float32]
 _M = TypeVar("_M", bound="Model")
@@ -19,6 +24,7 @@ _M = TypeVar("_M", bound="Model")
 MAX_GROUPS: int
 MAX_DEPTH: int
 MAX_BINS: int
+CAT_UNSEEN: int
 VERSION_NUMBER: int
 
 class FormatError(ValueError):
@@ -44,11 +50,18 @@ class Model:
         bin_method: int = ...,
         n_threads: int = ...,
         clip_nonfinite: bool = ...,
+        n_cat_features: int = ...,
+        optimizer: int = ...,
+        adam_beta1: float = ...,
+        adam_beta2: float = ...,
+        adam_eps: float = ...,
+        control_variates: bool = ...,
+        cv_decay: float = ...,
     ) -> None: ...
     def predict(
         self,
         X: _Array,
-        X_cat: _Array | None = None,
+        X_cat: _CatArray | None = None,
         start: int | None = 0,
         stop: int | None = None,
         out: _F32 | None = None,
@@ -57,11 +70,24 @@ class Model:
         self,
         X: _Array,
         grads: _Array,
-        X_cat: _Array | None = None,
+        X_cat: _CatArray | None = None,
         rows: ArrayLike | None = None,
         progress: float = 0.0,
     ) -> None: ...
-    def batch(self, X: _Array, X_cat: _Array | None = None) -> Batch: ...
+    def batch(self, X: _Array, X_cat: _CatArray | None = None) -> Batch: ...
+    def _fit(
+        self,
+        X: _Array,
+        y: _Array,
+        X_cat: _CatArray | None = None,
+        iterations: int = 100,
+        batch_size: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+    ) -> None: ...
+    def _feature_importance(self, kind: int) -> NDArray[np.float64]: ...
+    def categories(self, j: int) -> list[str]: ...
+    def encode_categories(self, X_cat: _CatArray, add: bool = False) -> _I32: ...
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls: type[_M], path: _Path) -> _M: ...
@@ -80,6 +106,8 @@ class Model:
     def n_outputs(self) -> int: ...
     @property
     def n_features(self) -> int: ...
+    @property
+    def n_cat_features(self) -> int: ...
     @property
     def model_bytes(self) -> int: ...
     @property

@@ -18,20 +18,21 @@ from . import _core
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from ._core import _Array
+    from ._core import _Array, _CatArray
 
-__all__ = ["Ensemble", "Group"]
+__all__ = ["CAT_UNSEEN", "Ensemble", "Group"]
 
 GROW_POLICIES = {"oblivious": 0, "greedy": 1}
 SPLIT_SCORES = {"cosine": 0, "l2": 1}
 BIN_METHODS = {"quantile": 0, "uniform": 1}
 SCHEDULES = {"constant": 0, "linear_trees": 1, "linear_progress": 2}
+OPTIMIZERS = {"sgd": 0, "adam": 1}
+IMPORTANCES = {"splits": 0, "gain": 1}
 
-_NO_CAT = (
-    "categorical features are not supported yet: the C engine of this build "
-    "has numeric features only (categorical columns arrive with the engine's "
-    "categorical API); encode categories as numeric columns for now"
-)
+#: The code of a string that is not in a column's dictionary at prediction
+#: time (``BRL_CAT_UNSEEN``): it never equals a split value, so it takes the
+#: "other" side of every categorical split.
+CAT_UNSEEN: int = _core.CAT_UNSEEN
 
 _E = TypeVar("_E", bound="Ensemble")
 
@@ -145,12 +146,35 @@ class Ensemble(_core.Model):
         False rejects NaN/inf gradients with ValueError; True replaces NaN by 0
         and +-inf by +-FLT_MAX.
     n_cat_features:
-        Categorical columns (``X_cat``); must be 0 until the C engine has
-        categorical features.
+        Categorical columns per sample (columns of ``X_cat``, default 0).
+        ``X_cat`` is an (n_rows, n_cat_features) array of int32 codes
+        (negative = missing; read in place when C-contiguous int32) or of
+        strings (str, bytes or object arrays, nested lists; None and NaN are
+        missing) mapped through the model's per-column dictionaries, which
+        are saved with the model: ``step``, ``batch`` and ``fit`` add the
+        strings they have not seen, ``predict`` maps them to
+        :data:`CAT_UNSEEN` ("other"). Splits are one-vs-rest equalities.
+        Categorical column j is feature ``n_features + j`` in feature weights
+        and importances.
+    optimizer:
+        ``"sgd"`` (default; leaves hold ``-lr * mean gradient``, prediction
+        is a sum) or ``"adam"`` (leaves hold the mean gradient; prediction
+        runs Adam's moment recursion over the trees in order, so tree ranges
+        of ``predict`` must start at 0).
+    adam_beta1, adam_beta2, adam_eps:
+        Adam's parameters (defaults 0.9, 0.999, 1e-8).
+    control_variates:
+        Before a step, each gradient column has its regression on a moving
+        average of the sample's past leaf values subtracted (default False).
+        The average is kept per row of a batch, so it acts on
+        :meth:`batch` steps (a plain ``step`` builds a fresh batch).
+    cv_decay:
+        Decay of that moving average, in [0, 1) (default 0.9).
 
     ``predict``, ``step``, ``batch``, ``save``, ``load``, ``to_bytes``,
-    ``from_bytes``, ``truncate``, ``bias``, ``n_trees``, ``model_bytes`` come
-    from the C extension (see ``boostrl._core.Model``). C errors raise
+    ``from_bytes``, ``truncate``, ``bias``, ``n_trees``, ``model_bytes``,
+    ``categories``, ``encode_categories`` come from the C extension (see
+    ``boostrl._core.Model``). C errors raise
     ValueError (bad arguments, non-finite numbers), OSError (files),
     :class:`boostrl.FormatError` (corrupt models), MemoryError; the message
     is the C library's and the exception's ``status`` names the C code.
@@ -172,9 +196,13 @@ class Ensemble(_core.Model):
         n_threads: int = 0,
         clip_nonfinite: bool = False,
         n_cat_features: int = 0,
+        optimizer: str | int = "sgd",
+        adam_beta1: float = 0.9,
+        adam_beta2: float = 0.999,
+        adam_eps: float = 1e-8,
+        control_variates: bool = False,
+        cv_decay: float = 0.9,
     ) -> None:
-        if n_cat_features:
-            raise NotImplementedError(_NO_CAT)
         if groups is None:
             k = 1 if outputs is None else int(outputs)
             tuples = [_group_tuple(0, {"n_outputs": k, "lr": 0.1 if lr is None else lr})]
@@ -198,6 +226,13 @@ class Ensemble(_core.Model):
             bin_method=_enum("bin_method", bin_method, BIN_METHODS),
             n_threads=int(n_threads),
             clip_nonfinite=bool(clip_nonfinite),
+            n_cat_features=int(n_cat_features),
+            optimizer=_enum("optimizer", optimizer, OPTIMIZERS),
+            adam_beta1=float(adam_beta1),
+            adam_beta2=float(adam_beta2),
+            adam_eps=float(adam_eps),
+            control_variates=bool(control_variates),
+            cv_decay=float(cv_decay),
         )
 
     # ------------------------------------------------------------ parameters
@@ -209,6 +244,7 @@ class Ensemble(_core.Model):
         p["grow_policy"] = _name(p["grow_policy"], GROW_POLICIES)
         p["split_score"] = _name(p["split_score"], SPLIT_SCORES)
         p["bin_method"] = _name(p["bin_method"], BIN_METHODS)
+        p["optimizer"] = _name(p["optimizer"], OPTIMIZERS)
         for g in p["groups"]:
             g["schedule"] = _name(g["schedule"], SCHEDULES)
         return p
@@ -218,11 +254,13 @@ class Ensemble(_core.Model):
             p = self.params
         except ValueError:
             return f"<{type(self).__name__} (not initialized)>"
+        cat = f"n_cat_features={p['n_cat_features']}, " if p["n_cat_features"] else ""
+        opt = f", optimizer={p['optimizer']!r}" if p["optimizer"] != "sgd" else ""
         return (
-            f"{type(self).__name__}(n_features={p['n_features']}, "
+            f"{type(self).__name__}(n_features={p['n_features']}, {cat}"
             f"outputs={self.n_outputs}, n_trees={self.n_trees}, "
             f"max_depth={p['max_depth']}, grow_policy={p['grow_policy']!r}, "
-            f"split_score={p['split_score']!r})"
+            f"split_score={p['split_score']!r}{opt})"
         )
 
     # Pickling and copy go through the model file format.
@@ -236,75 +274,59 @@ class Ensemble(_core.Model):
         self: _E,
         X: _Array,
         y: ArrayLike,
+        X_cat: _CatArray | None = None,
         *,
-        X_cat: _Array | None = None,
         iterations: int = 100,
         batch_size: int | None = None,
         shuffle: bool = True,
         seed: int = 0,
-        init_bias: bool = True,
     ) -> _E:
         """Supervised boosting with the squared error 0.5 * (pred - y)^2.
 
-        Grows ``iterations`` trees; each from the gradients ``pred - y`` of
-        all rows (``batch_size`` None) or of the next ``batch_size`` rows of
-        a permutation of the rows (reshuffled each pass when ``shuffle``,
-        from ``seed``). ``init_bias`` sets the bias to the mean of ``y`` when
-        the model has no trees yet; a model that has trees keeps its bias and
-        predictions include all its trees, so ``fit`` continues training.
-        ``progress`` runs from 0 towards 1 over the iterations. Returns self.
+        Runs the C library's ``brl_fit`` (GIL released): X (and X_cat) are
+        quantized once, then ``iterations`` trees are grown, each from the
+        gradients ``pred - y`` of all rows (``batch_size`` None) or of the
+        next ``batch_size`` rows of a permutation of the rows (reshuffled
+        each pass when ``shuffle``, from ``seed``). A model with no trees
+        first sets its bias to the mean of ``y``; a model that has trees
+        keeps its bias and predictions include all its trees, so ``fit``
+        continues training. ``progress`` runs from 0 to 1 over the
+        iterations. Strings of ``X_cat`` are added to the dictionaries.
+        Returns self.
 
-        y is (n_rows,) or (n_rows, n_outputs).
+        y is (n_rows,) (one output) or (n_rows, n_outputs).
         """
-        if X_cat is not None:
-            raise NotImplementedError(_NO_CAT)
         iterations = int(iterations)
         if iterations < 0:
             raise ValueError(f"iterations is {iterations}: use 0 or more")
-        K = self.n_outputs
-        with self.batch(X) as batch:
-            n = batch.n_rows
-            yv = np.asarray(y, dtype=np.float32)
-            if yv.ndim == 1 and K == 1:
-                yv = yv.reshape(-1, 1)
-            if yv.shape != (n, K):
-                raise ValueError(f"y has shape {np.shape(y)}: expected ({n},) or ({n}, {K})")
-            if init_bias and self.n_trees == 0:
-                self.bias = yv.mean(axis=0, dtype=np.float64)
-            full = batch_size is None or int(batch_size) >= n
-            if not full and int(batch_size) < 1:  # type: ignore[arg-type]
+        bs = 0
+        if batch_size is not None:
+            bs = int(batch_size)
+            if bs < 1:
                 raise ValueError(f"batch_size is {batch_size}: use 1 or more (or None)")
-            bs = n if full else int(batch_size)  # type: ignore[arg-type]
-            rng = np.random.default_rng(seed)
-            order = np.arange(n, dtype=np.int32)
-            pos = n  # forces a (re)shuffle before the first minibatch
-            pred = np.empty((n, K), dtype=np.float32)
-            for it in range(iterations):
-                progress = it / iterations
-                batch.predictions(out=pred)
-                if full:
-                    batch.step(pred - yv, progress=progress)
-                    continue
-                if pos + bs > n:
-                    if shuffle:
-                        order = rng.permutation(n).astype(np.int32)
-                    pos = 0
-                rows = order[pos : pos + bs]
-                pos += bs
-                batch.step(pred[rows] - yv[rows], rows=rows, progress=progress)
+        seed = int(seed)
+        if not 0 <= seed < 2**64:
+            raise ValueError(f"seed is {seed}: use an integer in [0, 2**64)")
+        self._fit(
+            X,
+            y,
+            X_cat,
+            iterations=iterations,
+            batch_size=bs,
+            shuffle=bool(shuffle),
+            seed=seed,
+        )
         return self
 
     # -------------------------------------------------------- introspection
 
     def feature_importances(self, kind: str = "gain") -> np.ndarray:
-        """Per-feature importance: ``"gain"`` (total split gain) or
-        ``"split"`` (split count).
-
-        Not available yet: it needs the C engine's feature importances.
+        """Per-feature importance over the trees' splits, as a float64 array
+        of ``n_features + n_cat_features`` values (numeric features first,
+        then the categorical columns): ``"gain"`` (total split-score gain)
+        or ``"splits"`` (number of splits).
         """
-        if kind not in ("gain", "split"):
-            raise ValueError(f"kind is {kind!r}: use 'gain' or 'split'")
-        raise NotImplementedError(
-            "feature importances are not available yet: this build's C engine "
-            "has no feature-importance call"
-        )
+        key = kind.lower() if isinstance(kind, str) else kind
+        if key == "split":
+            key = "splits"
+        return self._feature_importance(_enum("kind", key, IMPORTANCES))

@@ -22,6 +22,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 c_float_p = ctypes.POINTER(ctypes.c_float)
 c_int32_p = ctypes.POINTER(ctypes.c_int32)
+c_double_p = ctypes.POINTER(ctypes.c_double)
+
+
+class FitParams(ctypes.Structure):
+    """brl_fit_params."""
+
+    _fields_ = [
+        ("iterations", ctypes.c_int),
+        ("batch_size", ctypes.c_int64),
+        ("shuffle", ctypes.c_int),
+        ("seed", ctypes.c_uint64),
+    ]
 
 
 class CLib:
@@ -55,7 +67,44 @@ class CLib:
                 ctypes.c_int,
                 c_float_p,
             ]
+        lib.brl_model_predict_cat.argtypes = [
+            vp,
+            c_float_p,
+            c_int32_p,
+            ctypes.c_int64,
+            ctypes.c_int,
+            ctypes.c_int,
+            c_float_p,
+        ]
+        lib.brl_model_n_all_features.argtypes = [vp]
+        lib.brl_model_feature_importance.argtypes = [vp, ctypes.c_int, c_double_p]
+        lib.brl_model_cat_encode.argtypes = [
+            vp,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            c_int32_p,
+        ]
+        lib.brl_model_cat_size.argtypes = [vp, ctypes.c_int]
+        lib.brl_fit_params_default.argtypes = [ctypes.POINTER(FitParams)]
+        lib.brl_fit_params_default.restype = None
+        lib.brl_fit.argtypes = [
+            vp,
+            c_float_p,
+            c_int32_p,
+            c_float_p,
+            ctypes.c_int64,
+            ctypes.POINTER(FitParams),
+        ]
         lib.brl_batch_create.argtypes = [vp, c_float_p, ctypes.c_int64, ctypes.POINTER(vp)]
+        lib.brl_batch_create_cat.argtypes = [
+            vp,
+            c_float_p,
+            c_int32_p,
+            ctypes.c_int64,
+            ctypes.POINTER(vp),
+        ]
+        lib.brl_batch_predict.argtypes = [vp, vp, c_float_p]
         lib.brl_batch_free.argtypes = [ctypes.POINTER(vp)]
         lib.brl_batch_free.restype = None
         lib.brl_model_step.argtypes = [
@@ -76,6 +125,13 @@ class CLib:
     def fptr(a):
         assert a.dtype == np.float32 and a.flags.c_contiguous
         return a.ctypes.data_as(c_float_p)
+
+    @staticmethod
+    def iptr(a):
+        if a is None:
+            return None
+        assert a.dtype == np.int32 and a.flags.c_contiguous
+        return a.ctypes.data_as(c_int32_p)
 
     # A model handle is a ctypes.c_void_p; free it with free().
     def load(self, path) -> ctypes.c_void_p:
@@ -107,20 +163,95 @@ class CLib:
         self.check(fn(m, self.fptr(X), X.shape[0], start, stop, self.fptr(out)))
         return out
 
-    def step(self, m, X, grads, rows=None, progress=0.0) -> None:
+    def predict_cat(self, m, X, X_cat, start=0, stop=-1):
         X = np.ascontiguousarray(X, dtype=np.float32)
+        X_cat = np.ascontiguousarray(X_cat, dtype=np.int32)
+        out = np.empty((X.shape[0], self.lib.brl_model_n_outputs(m)), np.float32)
+        self.check(
+            self.lib.brl_model_predict_cat(
+                m, self.fptr(X), self.iptr(X_cat), X.shape[0], start, stop, self.fptr(out)
+            )
+        )
+        return out
+
+    def step(self, m, X, grads, rows=None, progress=0.0, X_cat=None) -> None:
+        with self.batch(m, X, X_cat) as b:
+            b.step(grads, rows=rows, progress=progress)
+
+    def batch(self, m, X, X_cat=None) -> "CBatch":
+        return CBatch(self, m, X, X_cat)
+
+    def fit(self, m, X, y, X_cat=None, iterations=100, batch_size=0, shuffle=True, seed=0):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        if X_cat is not None:
+            X_cat = np.ascontiguousarray(X_cat, dtype=np.int32)
+        fp = FitParams()
+        self.lib.brl_fit_params_default(ctypes.byref(fp))
+        fp.iterations, fp.batch_size, fp.shuffle, fp.seed = iterations, batch_size, shuffle, seed
+        self.check(
+            self.lib.brl_fit(
+                m, self.fptr(X), self.iptr(X_cat), self.fptr(y), X.shape[0], ctypes.byref(fp)
+            )
+        )
+
+    def feature_importance(self, m, kind):
+        out = np.empty(self.lib.brl_model_n_all_features(m), np.float64)
+        self.check(
+            self.lib.brl_model_feature_importance(m, kind, out.ctypes.data_as(c_double_p))
+        )
+        return out
+
+    def cat_encode(self, m, j, value: str, add=False) -> int:
+        code = ctypes.c_int32()
+        self.check(
+            self.lib.brl_model_cat_encode(m, j, value.encode(), int(add), ctypes.byref(code))
+        )
+        return code.value
+
+    def cat_size(self, m, j) -> int:
+        return self.lib.brl_model_cat_size(m, j)
+
+
+class CBatch:
+    """A brl_batch of the C library kept over several steps (a context
+    manager that frees it)."""
+
+    def __init__(self, clib: CLib, m, X, X_cat=None) -> None:
+        self.clib, self.m = clib, m
+        self.X = np.ascontiguousarray(X, dtype=np.float32)
+        self.X_cat = None if X_cat is None else np.ascontiguousarray(X_cat, dtype=np.int32)
+        self.b = ctypes.c_void_p()
+        clib.check(
+            clib.lib.brl_batch_create_cat(
+                m, clib.fptr(self.X), clib.iptr(self.X_cat), self.X.shape[0], ctypes.byref(self.b)
+            )
+        )
+
+    def predictions(self):
+        out = np.empty((self.X.shape[0], self.clib.lib.brl_model_n_outputs(self.m)), np.float32)
+        self.clib.check(self.clib.lib.brl_batch_predict(self.b, self.m, self.clib.fptr(out)))
+        return out
+
+    def step(self, grads, rows=None, progress=0.0) -> None:
         grads = np.ascontiguousarray(grads, dtype=np.float32)
-        b = ctypes.c_void_p()
-        self.check(self.lib.brl_batch_create(m, self.fptr(X), X.shape[0], ctypes.byref(b)))
-        try:
-            if rows is None:
-                rp, n = None, X.shape[0]
-            else:
-                rows = np.ascontiguousarray(rows, dtype=np.int32)
-                rp, n = rows.ctypes.data_as(c_int32_p), rows.shape[0]
-            self.check(self.lib.brl_model_step(m, b, rp, n, self.fptr(grads), progress))
-        finally:
-            self.lib.brl_batch_free(ctypes.byref(b))
+        if rows is None:
+            rp, n = None, self.X.shape[0]
+        else:
+            rows = np.ascontiguousarray(rows, dtype=np.int32)
+            rp, n = rows.ctypes.data_as(c_int32_p), rows.shape[0]
+        self.clib.check(
+            self.clib.lib.brl_model_step(self.m, self.b, rp, n, self.clib.fptr(grads), progress)
+        )
+
+    def close(self) -> None:
+        self.clib.lib.brl_batch_free(ctypes.byref(self.b))
+
+    def __enter__(self) -> "CBatch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _build_shared_lib(tmp: Path) -> str:

@@ -24,6 +24,14 @@ def test_defaults_and_params():
     assert p["max_depth"] == 4 and p["n_bins"] == 256
     assert p["grow_policy"] == "oblivious" and p["split_score"] == "cosine"
     assert p["bin_method"] == "quantile" and p["clip_nonfinite"] is False
+    assert p["n_cat_features"] == 0 and ens.n_cat_features == 0
+    assert p["optimizer"] == "sgd" and p["control_variates"] is False
+    assert (p["adam_beta1"], p["adam_beta2"], p["adam_eps"], p["cv_decay"]) == (
+        0.9,
+        0.999,
+        1e-8,
+        0.9,
+    )
     assert p["groups"] == [
         {
             "n_outputs": 1,
@@ -55,8 +63,24 @@ def test_tree_params_and_groups():
         min_data_in_leaf=5,
         n_threads=1,
         clip_nonfinite=True,
+        n_cat_features=3,
+        optimizer="adam",
+        adam_beta1=0.8,
+        adam_beta2=0.99,
+        adam_eps=1e-6,
+        control_variates=True,
+        cv_decay=0.5,
     )
     p = ens.params
+    assert p["n_cat_features"] == 3 and ens.n_cat_features == 3
+    assert p["optimizer"] == "adam" and p["control_variates"] is True
+    assert (p["adam_beta1"], p["adam_beta2"], p["adam_eps"], p["cv_decay"]) == (
+        0.8,
+        0.99,
+        1e-6,
+        0.5,
+    )
+    assert "n_cat_features=3" in repr(ens) and "optimizer='adam'" in repr(ens)
     assert ens.n_outputs == 4
     assert (p["max_depth"], p["n_bins"], p["min_data_in_leaf"], p["n_threads"]) == (6, 32, 5, 1)
     assert (p["grow_policy"], p["split_score"], p["bin_method"]) == ("greedy", "l2", "uniform")
@@ -81,6 +105,14 @@ def test_bad_parameters_raise_value_error_with_the_c_message():
         boostrl.Ensemble(0)
     with pytest.raises(ValueError, match="grow_policy is 'deep'"):
         boostrl.Ensemble(3, grow_policy="deep")
+    with pytest.raises(ValueError, match="optimizer is 'rmsprop'"):
+        boostrl.Ensemble(3, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="adam_beta1"):
+        boostrl.Ensemble(3, optimizer="adam", adam_beta1=1.0)
+    with pytest.raises(ValueError, match="cv_decay is 1"):
+        boostrl.Ensemble(3, control_variates=True, cv_decay=1.0)
+    with pytest.raises(ValueError, match="n_cat_features -1"):
+        boostrl.Ensemble(3, n_cat_features=-1)
     with pytest.raises(ValueError, match="outputs is 2 but the groups have 1"):
         boostrl.Ensemble(3, 2, groups=[{"n_outputs": 1}])
     with pytest.raises(TypeError, match="unknown keys"):
@@ -247,7 +279,7 @@ def test_errors_map_to_python_exceptions(rng, tmp_path):
         boostrl.Ensemble.__new__(boostrl.Ensemble).predict(X)
 
 
-def test_categorical_and_importances_not_yet():
+def test_x_cat_needs_categorical_features_and_importances():
     ens = boostrl.Ensemble(3)
     X = np.zeros((4, 3), np.float32)
     cat = np.zeros((4, 1), np.int32)
@@ -256,14 +288,19 @@ def test_categorical_and_importances_not_yet():
         lambda: ens.step(X, np.zeros(4), X_cat=cat),
         lambda: ens.batch(X, X_cat=cat),
         lambda: ens.fit(X, np.zeros(4), X_cat=cat),
-        lambda: ens.feature_importances("gain"),
-        lambda: boostrl.Ensemble(3, n_cat_features=2),
     ):
-        with pytest.raises(NotImplementedError, match="not available yet|not supported yet"):
+        with pytest.raises(ValueError, match="no categorical features"):
             call()
     # X_cat=None is accepted everywhere.
     ens.step(X + np.arange(4)[:, None], np.ones(4), X_cat=None)
     ens.predict(X, X_cat=None)
+    imp = ens.feature_importances()
+    assert imp.dtype == np.float64 and imp.shape == (3,)
+    splits = ens.feature_importances("splits")
+    assert splits.shape == (3,) and (splits >= 0).all() and (imp >= 0).all()
+    np.testing.assert_array_equal(ens.feature_importances("split"), splits)
+    with pytest.raises(ValueError, match="kind is 'weight'"):
+        ens.feature_importances("weight")
 
 
 def test_fit_continues_a_model_with_trees(rng):
@@ -283,6 +320,36 @@ def test_fit_continues_a_model_with_trees(rng):
     assert a.to_bytes() == b.to_bytes()
     with pytest.raises(ValueError, match="y has shape"):
         ens.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="batch_size is 0"):
+        ens.fit(X, y, batch_size=0)
+    with pytest.raises(ValueError, match="iterations is -1"):
+        ens.fit(X, y, iterations=-1)
+    with pytest.raises(ValueError, match="seed is -1"):
+        ens.fit(X, y, seed=-1)
+    with pytest.raises(ValueError, match="y row 3"):
+        ens.fit(X, np.where(np.arange(len(y))[:, None] == 3, np.nan, y))
+
+
+def test_fit_is_the_c_librarys_brl_fit(clib, rng, tmp_path):
+    """Ensemble.fit passes X, y and its options to brl_fit: the same model,
+    byte for byte, as brl_fit called through ctypes, fresh and continued."""
+    X, y = make_data(rng, n=400, k=2)
+    ens = boostrl.Ensemble(X.shape[1], 2, grow_policy="greedy")
+    ens.save(tmp_path / "empty.brl")
+    m = clib.load(tmp_path / "empty.brl")
+    try:
+        ens.fit(X, y, iterations=12)
+        clib.fit(m, X, y, iterations=12)
+        assert clib.to_bytes(m) == ens.to_bytes()
+        ens.fit(X, y, iterations=7, batch_size=96, seed=5, shuffle=False)
+        clib.fit(m, X, y, iterations=7, batch_size=96, seed=5, shuffle=False)
+        assert clib.to_bytes(m) == ens.to_bytes()
+        ens.fit(X.astype(np.float64), y.tolist(), iterations=5, batch_size=64, seed=2**63)
+        clib.fit(m, X, y, iterations=5, batch_size=64, seed=2**63)
+        assert clib.to_bytes(m) == ens.to_bytes()
+    finally:
+        clib.free(m)
+
 
 
 def test_gil_is_released_during_c_work():

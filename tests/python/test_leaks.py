@@ -128,3 +128,42 @@ def test_errors_do_not_leak(setup, tmp_path):
                 raise AssertionError("no error")
 
     _check(errors, ens, X, bad, short)
+
+
+def test_categorical_calls_do_not_leak():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 2)).astype(np.float32)
+    names = np.array(["red", "green", "blue", "cyan"], dtype=object)
+    Xc = np.stack([names[rng.integers(0, 4, 64)], names[rng.integers(0, 2, 64)]], axis=1)
+    Xc[3, 0] = None
+    y = rng.normal(size=64).astype(np.float32)
+    ens = boostrl.Ensemble(2, n_cat_features=2, max_depth=3, n_threads=1)
+    ens.fit(X, y, Xc, iterations=5)
+    codes = ens.encode_categories(Xc)
+    Xu = Xc.astype(str)
+    short = codes[:3]
+
+    def calls():
+        ens.predict(X, Xc)
+        ens.predict(X, Xu)
+        ens.predict(X, codes)
+        ens.encode_categories(Xc)
+        ens.categories(0)
+        ens.feature_importances()
+        try:
+            ens.predict(X, short)
+        except ValueError:
+            pass
+
+    _check(calls, ens, X, Xc, Xu, codes, short, *names)
+
+    model = boostrl.Ensemble(2, n_cat_features=2, max_depth=3, n_threads=1)
+
+    def train():
+        model.step(X, y, X_cat=Xc)
+        with model.batch(X, Xu) as b:
+            b.step(b.predictions()[:, 0] - y)
+        model.fit(X, y, codes, iterations=1)
+        model.truncate(0)
+
+    _check(train, model, X, Xc, Xu, codes, y, *names)

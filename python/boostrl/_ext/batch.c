@@ -2,15 +2,26 @@
  * incremental cache of its model's predictions, for repeated steps. */
 #include "brl_py.h"
 
-PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X_obj) {
+PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X_obj,
+                           PyObject *X_cat) {
   PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(owner->m));
   if (!X)
     return NULL;
   const int64_t n = (int64_t)PyArray_DIM(X, 0);
+  brl_py_cat cat;
+  if (brl_py_cat_prepare(owner->m, X_cat, n, &cat) < 0) {
+    Py_DECREF(X);
+    return NULL;
+  }
   const float *x = (const float *)PyArray_DATA(X);
   brl_batch *b = NULL;
   int rc;
-  BRL_PY_CALL(owner, rc = brl_batch_create(owner->m, x, n, &b));
+  BRL_PY_CALL(owner, {
+    rc = brl_py_cat_encode(owner->m, &cat, 1);
+    if (rc == BRL_OK)
+      rc = brl_batch_create_cat(owner->m, x, brl_py_cat_data(&cat), n, &b);
+  });
+  brl_py_cat_release(&cat);
   Py_DECREF(X);
   if (rc)
     return brl_py_raise(rc);
@@ -107,7 +118,7 @@ static PyObject *Batch_n_bins(BrlBatchObject *self, PyObject *arg) {
   int f;
   if (brl_py_as_int(arg, &f) < 0)
     return NULL;
-  const int d = brl_model_n_features(self->owner->m);
+  const int d = brl_model_n_all_features(self->owner->m);
   if (f < 0 || f >= d) {
     PyErr_Format(PyExc_ValueError,
                  "feature %d does not exist (the model has %d features)", f, d);
@@ -170,7 +181,8 @@ static PyMethodDef Batch_methods[] = {
      "The model's predictions for every row (n_rows, n_outputs), from the "
      "cache (only trees grown since the last call are added)."},
     {"n_bins", (PyCFunction)Batch_n_bins, METH_O,
-     "n_bins(feature) -> int: value bins of the feature in this batch."},
+     "n_bins(feature) -> int: value bins of the feature in this batch "
+     "(n_features + j: categorical column j)."},
     {"close", (PyCFunction)Batch_close, METH_NOARGS,
      "close() -> None: frees the batch's memory now."},
     {"__enter__", (PyCFunction)Batch_enter, METH_NOARGS, NULL},

@@ -45,8 +45,6 @@ extern PyObject *BrlPy_FormatError;
 PyObject *brl_py_raise(int status);
 /* An int from a Python integer (OverflowError outside C's int); 0 or -1. */
 int brl_py_as_int(PyObject *obj, int *out);
-/* Raises NotImplementedError when X_cat is given (not None); returns -1. */
-int brl_py_check_no_cat(PyObject *X_cat);
 
 /* --- locking (module.c) --- */
 
@@ -95,13 +93,44 @@ PyArrayObject *brl_py_rows(PyObject *obj, int64_t n_rows);
  * array (new reference), or a new one when out is None. */
 PyArrayObject *brl_py_output(PyObject *out, int64_t n_rows, int n_outputs);
 
+/* Categorical columns of one call, read in two phases: brl_py_cat_prepare
+ * (GIL held, model lock not needed) checks the input and takes integer codes
+ * as they are (no copy for a C-contiguous int32 array) or copies strings as
+ * UTF-8; brl_py_cat_encode (under the model's lock, GIL released) maps the
+ * strings through the model's dictionaries. */
+typedef struct {
+  PyArrayObject *codes; /* int32 (n_rows, n_cols); NULL when n_cols == 0 */
+  char *arena;          /* strings: NUL-terminated UTF-8, one after another */
+  int64_t *offs;        /* strings: offset of each cell's string, -1 missing;
+                           NULL for integer codes */
+  int64_t n_rows;
+  int n_cols;
+} brl_py_cat;
+
+/* X_cat (None, integer codes, or str / bytes / object arrays and nested
+ * sequences; None and NaN objects are missing) for n_rows rows of a model
+ * with n_cat_features columns. ValueError for a wrong shape or dtype, or
+ * when X_cat is None but the model has categorical features (or the
+ * reverse). n_rows < 0: as many rows as X_cat has. 0, or -1 with an
+ * exception set (and c released). */
+int brl_py_cat_prepare(const brl_model *m, PyObject *obj, int64_t n_rows,
+                       brl_py_cat *c);
+/* Fills the codes of string input: brl_model_cat_encode with `add` for each
+ * cell, -1 for missing ones. A brl status (BRL_OK for integer input). */
+int brl_py_cat_encode(brl_model *m, brl_py_cat *c, int add);
+/* The codes to pass to the C API (NULL when the model has none). */
+const int32_t *brl_py_cat_data(const brl_py_cat *c);
+/* Frees what prepare took (GIL held); safe to call twice. */
+void brl_py_cat_release(brl_py_cat *c);
+
 /* --- types (model.c, batch.c) --- */
 
 /* A new model object of type `type` (BrlModel_Type or a subclass) owning m
  * (freed on failure). */
 PyObject *brl_py_model_wrap(PyTypeObject *type, brl_model *m);
-/* A new batch of `owner` over X. */
-PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X);
+/* A new batch of `owner` over X and X_cat (None when the model has no
+ * categorical features; strings add to the dictionaries). */
+PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X, PyObject *X_cat);
 /* Raises (ValueError) and returns -1 when the model object has no model. */
 int brl_py_model_ready(BrlModelObject *self);
 

@@ -91,10 +91,12 @@ static int parse_group(PyObject *item, int index, brl_group *g) {
 }
 
 static int Model_init(BrlModelObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"n_features",       "groups",     "max_depth",
-                           "min_data_in_leaf", "n_bins",     "grow_policy",
-                           "split_score",      "bin_method", "n_threads",
-                           "clip_nonfinite",   NULL};
+  static char *kwlist[] = {"n_features",       "groups",         "max_depth",
+                           "min_data_in_leaf", "n_bins",         "grow_policy",
+                           "split_score",      "bin_method",     "n_threads",
+                           "clip_nonfinite",   "n_cat_features", "optimizer",
+                           "adam_beta1",       "adam_beta2",     "adam_eps",
+                           "control_variates", "cv_decay",       NULL};
   brl_params p;
   int n_features;
   PyObject *groups = NULL;
@@ -102,9 +104,11 @@ static int Model_init(BrlModelObject *self, PyObject *args, PyObject *kw) {
   int grow = (int)p.grow_policy, score = (int)p.split_score,
       bins = (int)p.bin_method;
   if (!PyArg_ParseTupleAndKeywords(
-          args, kw, "i|Oiiiiiiip:Model", kwlist, &n_features, &groups,
+          args, kw, "i|Oiiiiiiipiifffpf:Model", kwlist, &n_features, &groups,
           &p.max_depth, &p.min_data_in_leaf, &p.n_bins, &grow, &score, &bins,
-          &p.n_threads, &p.clip_nonfinite))
+          &p.n_threads, &p.clip_nonfinite, &p.n_cat_features, &p.optimizer,
+          &p.adam_beta1, &p.adam_beta2, &p.adam_eps, &p.control_variates,
+          &p.cv_decay))
     return -1;
   p.n_features = n_features;
   p.grow_policy = (brl_grow_policy)grow;
@@ -181,7 +185,7 @@ static PyObject *Model_predict(BrlModelObject *self, PyObject *args,
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOO:predict", kwlist, &X_obj,
                                    &X_cat, &start_obj, &stop_obj, &out_obj))
     return NULL;
-  if (brl_py_model_ready(self) < 0 || brl_py_check_no_cat(X_cat) < 0)
+  if (brl_py_model_ready(self) < 0)
     return NULL;
   int start = 0, stop = -1;
   if (start_obj != Py_None || stop_obj != Py_None) {
@@ -196,15 +200,27 @@ static PyObject *Model_predict(BrlModelObject *self, PyObject *args,
   if (!X)
     return NULL;
   const int64_t n = (int64_t)PyArray_DIM(X, 0);
+  brl_py_cat cat;
+  if (brl_py_cat_prepare(self->m, X_cat, n, &cat) < 0) {
+    Py_DECREF(X);
+    return NULL;
+  }
   PyArrayObject *out = brl_py_output(out_obj, n, K);
   if (!out) {
+    brl_py_cat_release(&cat);
     Py_DECREF(X);
     return NULL;
   }
   const float *x = (const float *)PyArray_DATA(X);
   float *o = (float *)PyArray_DATA(out);
   int rc;
-  BRL_PY_CALL(self, rc = brl_model_predict(self->m, x, n, start, stop, o));
+  BRL_PY_CALL(self, {
+    rc = brl_py_cat_encode(self->m, &cat, 0);
+    if (rc == BRL_OK)
+      rc = brl_model_predict_cat(self->m, x, brl_py_cat_data(&cat), n, start,
+                                 stop, o);
+  });
+  brl_py_cat_release(&cat);
   Py_DECREF(X);
   if (rc) {
     Py_DECREF(out);
@@ -221,20 +237,27 @@ static PyObject *Model_step(BrlModelObject *self, PyObject *args,
   if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OOf:step", kwlist, &X_obj,
                                    &g_obj, &X_cat, &rows_obj, &progress))
     return NULL;
-  if (brl_py_model_ready(self) < 0 || brl_py_check_no_cat(X_cat) < 0)
+  if (brl_py_model_ready(self) < 0)
     return NULL;
   PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
   if (!X)
     return NULL;
   const int64_t n_rows = (int64_t)PyArray_DIM(X, 0);
+  brl_py_cat cat;
+  if (brl_py_cat_prepare(self->m, X_cat, n_rows, &cat) < 0) {
+    Py_DECREF(X);
+    return NULL;
+  }
   PyArrayObject *rows = NULL;
   if (rows_obj != Py_None && !(rows = brl_py_rows(rows_obj, n_rows))) {
+    brl_py_cat_release(&cat);
     Py_DECREF(X);
     return NULL;
   }
   const int64_t n = rows ? (int64_t)PyArray_DIM(rows, 0) : n_rows;
   PyArrayObject *G = brl_py_grads(g_obj, n, brl_model_n_outputs(self->m));
   if (!G) {
+    brl_py_cat_release(&cat);
     Py_DECREF(X);
     Py_XDECREF(rows);
     return NULL;
@@ -245,11 +268,14 @@ static PyObject *Model_step(BrlModelObject *self, PyObject *args,
   int rc;
   BRL_PY_CALL(self, {
     brl_batch *b = NULL;
-    rc = brl_batch_create(self->m, x, n_rows, &b);
+    rc = brl_py_cat_encode(self->m, &cat, 1);
+    if (rc == BRL_OK)
+      rc = brl_batch_create_cat(self->m, x, brl_py_cat_data(&cat), n_rows, &b);
     if (rc == BRL_OK)
       rc = brl_model_step(self->m, b, r, n, g, progress);
     brl_batch_free(&b);
   });
+  brl_py_cat_release(&cat);
   Py_DECREF(X);
   Py_DECREF(G);
   Py_XDECREF(rows);
@@ -265,9 +291,162 @@ static PyObject *Model_batch(BrlModelObject *self, PyObject *args,
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:batch", kwlist, &X_obj,
                                    &X_cat))
     return NULL;
-  if (brl_py_model_ready(self) < 0 || brl_py_check_no_cat(X_cat) < 0)
+  if (brl_py_model_ready(self) < 0)
     return NULL;
-  return brl_py_batch_new(self, X_obj);
+  return brl_py_batch_new(self, X_obj, X_cat);
+}
+
+/* _fit(X, y, X_cat=None, iterations=100, batch_size=0, shuffle=True,
+ * seed=0): brl_fit with the GIL released. */
+static PyObject *Model_fit(BrlModelObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"X",          "y",       "X_cat", "iterations",
+                           "batch_size", "shuffle", "seed",  NULL};
+  PyObject *X_obj, *y_obj, *X_cat = Py_None;
+  brl_fit_params fp;
+  brl_fit_params_default(&fp);
+  long long batch_size = 0;
+  unsigned long long seed = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OiLpK:_fit", kwlist, &X_obj,
+                                   &y_obj, &X_cat, &fp.iterations, &batch_size,
+                                   &fp.shuffle, &seed))
+    return NULL;
+  if (brl_py_model_ready(self) < 0)
+    return NULL;
+  fp.batch_size = (int64_t)batch_size;
+  fp.seed = (uint64_t)seed;
+  PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
+  if (!X)
+    return NULL;
+  const int64_t n = (int64_t)PyArray_DIM(X, 0);
+  const int K = brl_model_n_outputs(self->m);
+  PyArrayObject *Y = brl_py_float_array(y_obj, "y", 2, 1);
+  if (!Y) {
+    Py_DECREF(X);
+    return NULL;
+  }
+  if (PyArray_DIM(Y, 0) != n ||
+      (PyArray_NDIM(Y) == 1 ? K != 1 : PyArray_DIM(Y, 1) != K)) {
+    PyObject *shape = PyObject_GetAttrString((PyObject *)Y, "shape");
+    if (shape)
+      PyErr_Format(PyExc_ValueError,
+                   "y has shape %R: expected (%lld, %d)%s, one row per row "
+                   "of X and one column per output",
+                   shape, (long long)n, K, K == 1 ? " or (n_rows,)" : "");
+    Py_XDECREF(shape);
+    Py_DECREF(X);
+    Py_DECREF(Y);
+    return NULL;
+  }
+  brl_py_cat cat;
+  if (brl_py_cat_prepare(self->m, X_cat, n, &cat) < 0) {
+    Py_DECREF(X);
+    Py_DECREF(Y);
+    return NULL;
+  }
+  const float *x = (const float *)PyArray_DATA(X);
+  const float *y = (const float *)PyArray_DATA(Y);
+  int rc;
+  BRL_PY_CALL(self, {
+    rc = brl_py_cat_encode(self->m, &cat, 1);
+    if (rc == BRL_OK)
+      rc = brl_fit(self->m, x, brl_py_cat_data(&cat), y, n, &fp);
+  });
+  brl_py_cat_release(&cat);
+  Py_DECREF(X);
+  Py_DECREF(Y);
+  if (rc)
+    return brl_py_raise(rc);
+  Py_RETURN_NONE;
+}
+
+/* _feature_importance(kind): float64 array over every feature (numeric,
+ * then categorical); kind 0 splits, 1 gain. */
+static PyObject *Model_feature_importance(BrlModelObject *self, PyObject *arg) {
+  int kind;
+  if (brl_py_as_int(arg, &kind) < 0 || brl_py_model_ready(self) < 0)
+    return NULL;
+  npy_intp d = brl_model_n_all_features(self->m);
+  PyArrayObject *a = (PyArrayObject *)PyArray_SimpleNew(1, &d, NPY_FLOAT64);
+  if (!a)
+    return NULL;
+  double *o = (double *)PyArray_DATA(a);
+  int rc;
+  BRL_PY_CALL(self, rc = brl_model_feature_importance(self->m,
+                                                      (brl_importance)kind, o));
+  if (rc) {
+    Py_DECREF(a);
+    return brl_py_raise(rc);
+  }
+  return (PyObject *)a;
+}
+
+static int cat_column(BrlModelObject *self, PyObject *arg, int *j) {
+  if (brl_py_as_int(arg, j) < 0 || brl_py_model_ready(self) < 0)
+    return -1;
+  const int C =
+      brl_model_n_all_features(self->m) - brl_model_n_features(self->m);
+  if (*j < 0)
+    *j += C;
+  if (*j < 0 || *j >= C) {
+    PyErr_Format(PyExc_ValueError,
+                 "categorical feature %S does not exist (the model has %d)",
+                 arg, C);
+    return -1;
+  }
+  return 0;
+}
+
+/* categories(j): the dictionary of categorical column j, code order. */
+static PyObject *Model_categories(BrlModelObject *self, PyObject *arg) {
+  int j;
+  if (cat_column(self, arg, &j) < 0)
+    return NULL;
+  PyObject *list = NULL;
+  brl_py_lock(self->lock); /* the strings stay valid while it is held */
+  const int n = brl_model_cat_size(self->m, j);
+  list = PyList_New(n);
+  for (int c = 0; list && c < n; c++) {
+    const char *s = brl_model_cat_decode(self->m, j, c);
+    PyObject *str = PyUnicode_DecodeUTF8(
+        s ? s : "", s ? (Py_ssize_t)strlen(s) : 0, "surrogateescape");
+    if (!str)
+      Py_CLEAR(list);
+    else
+      PyList_SET_ITEM(list, c, str);
+  }
+  PyThread_release_lock(self->lock);
+  return list;
+}
+
+/* encode_categories(X_cat, add=False): the int32 codes the model reads for
+ * X_cat (X_cat itself when it is a C-contiguous int32 array). */
+static PyObject *Model_encode_categories(BrlModelObject *self, PyObject *args,
+                                         PyObject *kw) {
+  static char *kwlist[] = {"X_cat", "add", NULL};
+  PyObject *X_cat;
+  int add = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p:encode_categories", kwlist,
+                                   &X_cat, &add))
+    return NULL;
+  if (brl_py_model_ready(self) < 0)
+    return NULL;
+  if (X_cat == Py_None) {
+    PyErr_SetString(PyExc_ValueError, "X_cat is None: nothing to encode");
+    return NULL;
+  }
+  brl_py_cat cat;
+  if (brl_py_cat_prepare(self->m, X_cat, -1, &cat) < 0)
+    return NULL;
+  int rc;
+  BRL_PY_CALL(self, rc = brl_py_cat_encode(self->m, &cat, add));
+  if (rc) {
+    brl_py_cat_release(&cat);
+    return brl_py_raise(rc);
+  }
+  PyObject *codes = (PyObject *)cat.codes;
+  Py_INCREF(codes);
+  brl_py_cat_release(&cat);
+  return codes;
 }
 
 static PyObject *Model_save(BrlModelObject *self, PyObject *arg) {
@@ -407,7 +586,7 @@ static PyObject *Model_set_feature_weights(BrlModelObject *self,
   if (brl_py_model_ready(self) < 0)
     return NULL;
   PyArrayObject *w = NULL;
-  const int d = brl_model_n_features(self->m);
+  const int d = brl_model_n_all_features(self->m);
   if (arg != Py_None) {
     w = brl_py_float_array(arg, "weights", 1, 0);
     if (!w)
@@ -482,11 +661,16 @@ static PyObject *Model_params(BrlModelObject *self, PyObject *unused) {
     PyList_SET_ITEM(groups, i, g);
   }
   return Py_BuildValue(
-      "{sisNsisisisisisisisO}", "n_features", p.n_features, "groups", groups,
-      "max_depth", p.max_depth, "min_data_in_leaf", p.min_data_in_leaf,
-      "n_bins", p.n_bins, "grow_policy", (int)p.grow_policy, "split_score",
-      (int)p.split_score, "bin_method", (int)p.bin_method, "n_threads",
-      p.n_threads, "clip_nonfinite", p.clip_nonfinite ? Py_True : Py_False);
+      "{sisNsisisisisisisisOsisisNsNsNsOsN}", "n_features", p.n_features,
+      "groups", groups, "max_depth", p.max_depth, "min_data_in_leaf",
+      p.min_data_in_leaf, "n_bins", p.n_bins, "grow_policy", (int)p.grow_policy,
+      "split_score", (int)p.split_score, "bin_method", (int)p.bin_method,
+      "n_threads", p.n_threads, "clip_nonfinite",
+      p.clip_nonfinite ? Py_True : Py_False, "n_cat_features", p.n_cat_features,
+      "optimizer", p.optimizer, "adam_beta1", f32_to_py(p.adam_beta1),
+      "adam_beta2", f32_to_py(p.adam_beta2), "adam_eps", f32_to_py(p.adam_eps),
+      "control_variates", p.control_variates ? Py_True : Py_False, "cv_decay",
+      f32_to_py(p.cv_decay));
 }
 
 static PyObject *Model_sizeof(BrlModelObject *self, PyObject *unused) {
@@ -520,6 +704,14 @@ static PyObject *Model_get_n_features(BrlModelObject *self, void *c) {
   if (brl_py_model_ready(self) < 0)
     return NULL;
   return PyLong_FromLong(brl_model_n_features(self->m));
+}
+
+static PyObject *Model_get_n_cat_features(BrlModelObject *self, void *c) {
+  (void)c;
+  if (brl_py_model_ready(self) < 0)
+    return NULL;
+  return PyLong_FromLong(brl_model_n_all_features(self->m) -
+                         brl_model_n_features(self->m));
 }
 
 static PyObject *Model_get_model_bytes(BrlModelObject *self, void *c) {
@@ -612,7 +804,9 @@ static PyMethodDef Model_methods[] = {
     {"predict", (PyCFunction)(void (*)(void))Model_predict,
      METH_VARARGS | METH_KEYWORDS,
      "predict(X, X_cat=None, start=0, stop=None, out=None) -> ndarray\n\n"
-     "bias + the sum of trees [start, stop) over X (n_rows, n_features), as "
+     "bias + the sum of trees [start, stop) over X (n_rows, n_features) and "
+     "X_cat (n_rows, n_cat_features: int32 codes or strings, unseen strings "
+     "are BRL_CAT_UNSEEN), as "
      "a float32 (n_rows, n_outputs) array (written into `out` when given). "
      "The bias is included only when start == 0. Negative indices count "
      "from the end."},
@@ -627,6 +821,25 @@ static PyMethodDef Model_methods[] = {
      "batch(X, X_cat=None) -> Batch\n\n"
      "Quantizes X once for many steps; the batch caches the model's "
      "predictions for its rows."},
+    {"_fit", (PyCFunction)(void (*)(void))Model_fit,
+     METH_VARARGS | METH_KEYWORDS,
+     "_fit(X, y, X_cat=None, iterations=100, batch_size=0, shuffle=True, "
+     "seed=0) -> None\n\n"
+     "brl_fit: supervised boosting with the squared error (batch_size 0: all "
+     "rows per tree)."},
+    {"_feature_importance", (PyCFunction)Model_feature_importance, METH_O,
+     "_feature_importance(kind) -> float64 array over n_features + "
+     "n_cat_features (kind 0: split counts, 1: total gain)."},
+    {"categories", (PyCFunction)Model_categories, METH_O,
+     "categories(j) -> list[str]: the dictionary of categorical column j; "
+     "the string of code c is at index c."},
+    {"encode_categories", (PyCFunction)(void (*)(void))Model_encode_categories,
+     METH_VARARGS | METH_KEYWORDS,
+     "encode_categories(X_cat, add=False) -> int32 array\n\n"
+     "The codes the model reads for X_cat: strings through the "
+     "dictionaries (add=True adds unseen ones, else they become "
+     "BRL_CAT_UNSEEN), missing entries -1, integer codes as they are "
+     "(X_cat itself when it is a C-contiguous int32 array)."},
     {"save", (PyCFunction)Model_save, METH_O,
      "save(path) -> None: writes the model file."},
     {"load", (PyCFunction)Model_load, METH_O | METH_CLASS,
@@ -662,6 +875,8 @@ static PyGetSetDef Model_getset[] = {
      "Number of output columns.", NULL},
     {"n_features", (getter)Model_get_n_features, NULL,
      "Number of numeric features.", NULL},
+    {"n_cat_features", (getter)Model_get_n_cat_features, NULL,
+     "Number of categorical features (columns of X_cat).", NULL},
     {"model_bytes", (getter)Model_get_model_bytes, NULL,
      "Bytes the model holds in memory.", NULL},
     {"bias", (getter)Model_get_bias, (setter)Model_set_bias,
@@ -678,7 +893,9 @@ PyTypeObject BrlModel_Type = {
     .tp_doc = "Model(n_features, groups=None, max_depth=4, "
               "min_data_in_leaf=0, n_bins=256, grow_policy=0, "
               "split_score=0, bin_method=0, n_threads=0, "
-              "clip_nonfinite=False)\n\n"
+              "clip_nonfinite=False, n_cat_features=0, optimizer=0, "
+              "adam_beta1=0.9, adam_beta2=0.999, adam_eps=1e-8, "
+              "control_variates=False, cv_decay=0.9)\n\n"
               "A gradient-boosted tree ensemble (the C brl_model). groups: "
               "an int (outputs of one group) or a sequence of (n_outputs, "
               "lr, lr_end, schedule, schedule_trees, score_weight) tuples. "

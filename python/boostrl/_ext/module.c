@@ -61,16 +61,6 @@ int brl_py_as_int(PyObject *obj, int *out) {
   return 0;
 }
 
-int brl_py_check_no_cat(PyObject *X_cat) {
-  if (!X_cat || X_cat == Py_None)
-    return 0;
-  PyErr_SetString(PyExc_NotImplementedError,
-                  "categorical features (X_cat) are not supported yet: the C "
-                  "engine of this build has numeric features only; pass "
-                  "X_cat=None and encode categories as numeric columns");
-  return -1;
-}
-
 void brl_py_lock(PyThread_type_lock lock) {
   if (PyThread_acquire_lock(lock, NOWAIT_LOCK))
     return;
@@ -217,6 +207,7 @@ PyMODINIT_FUNC PyInit__core(void) {
   if (add_int(m, "MAX_GROUPS", BRL_MAX_GROUPS) ||
       add_int(m, "MAX_DEPTH", BRL_MAX_DEPTH) ||
       add_int(m, "MAX_BINS", BRL_MAX_BINS) ||
+      add_int(m, "CAT_UNSEEN", BRL_CAT_UNSEEN) ||
       add_int(m, "VERSION_NUMBER", brl_version_number()))
     goto fail;
   return m;
