@@ -346,6 +346,116 @@ BRL_API int brl_backend_available(brl_backend_kind kind);
 /* Selects the backend that grows this model's trees. */
 BRL_API int brl_model_set_backend(brl_model *m, brl_backend_kind kind);
 
+/* ---------------------------------------------------- explain and export */
+
+/* SHAP values: exact path-dependent TreeSHAP (Lundberg et al. 2018,
+ * Algorithm 2) of the whole ensemble, per output column, in output units
+ * (learning rates are in the leaves). Samples are routed as prediction
+ * routes them (missing values, categorical codes); where a feature is left
+ * out, a node's expectation weighs its children by their training covers;
+ * greedy pass-through nodes are no split. out: n_rows x (F + 1) x K floats,
+ * F = n_features + n_cat_features: out[(i * (F + 1) + j) * K + k] is the
+ * contribution of feature j to output k of row i, and j = F holds the
+ * expected value, so each row's F + 1 values add up to its prediction.
+ * X_cat may be NULL when the model has no categorical features. Adam
+ * ensembles (not a sum of trees) are refused with BRL_EUNSUPPORTED. */
+BRL_API int brl_model_shap(const brl_model *m, const float *X,
+                           const int32_t *X_cat, int64_t n_rows, float *out);
+/* The expected value (K floats): bias + sum over trees of the cover-weighted
+ * mean leaf value (a tree whose covers are all zero weighs its leaves
+ * equally). */
+BRL_API int brl_model_expected_value(const brl_model *m, float *out);
+
+/* JSON dump of every field of the model (schema: docs/MODEL_JSON.md), with
+ * floats as the shortest decimals that read back to the same bits: loading
+ * it gives an identical model (same file bytes, same predictions). *out is
+ * NUL-terminated and malloc'd (free with brl_free). Categories that are not
+ * valid UTF-8 are refused (BRL_EUNSUPPORTED). */
+BRL_API int brl_model_dump_json(const brl_model *m, char **out, size_t *len);
+/* Strict parser: malformed JSON, unknown or duplicate members, wrong types
+ * and invalid values give BRL_EFORMAT with the line, column and member. */
+BRL_API int brl_model_load_json(const char *json, size_t len, brl_model **out);
+BRL_API int brl_model_save_json(const brl_model *m, const char *path);
+BRL_API int brl_model_load_json_file(const char *path, brl_model **out);
+/* Graphviz DOT and a readable text print of trees [start, stop) (stop < 0:
+ * all). feature_names: NULL or n_features + n_cat_features names (a NULL
+ * entry uses the default x[j] / cat[j]). Categorical splits show the
+ * dictionary's string when there is one. Pass-through nodes are left out.
+ * *out as for brl_model_dump_json. */
+BRL_API int brl_model_dump_dot(const brl_model *m, int start, int stop,
+                               const char *const *feature_names, char **out,
+                               size_t *len);
+BRL_API int brl_model_dump_text(const brl_model *m, int start, int stop,
+                                const char *const *feature_names, char **out,
+                                size_t *len);
+
+/* Export to dependency-free C: NAME.h and NAME.c, C99, no allocation, no
+ * writable globals, nothing beyond <stdint.h> (and <math.h> only for
+ * infinite thresholds), with
+ *   void NAME_predict(const float *x, const int32_t *x_cat, float *out);
+ * (x: n_features floats, NaN = missing; x_cat: n_cat_features codes as
+ * brl_model_cat_encode gives them, negative = missing, may be NULL when the
+ * model has none; out: n_outputs floats) and, with an action:
+ *   int NAME_act_discrete(const float *x, const int32_t *x_cat);
+ *       (argmax of the logits, the first on ties)
+ *   void NAME_act(const float *x, const int32_t *x_cat, float *action);
+ *       (discrete: the argmax as a float; continuous: the mean outputs
+ *       clipped to the bounds)
+ * Variants: float32 adds the same floats in the same order as the library
+ * (identical outputs); int32 and int16 store thresholds and leaves as
+ * fixed-point integers (per-feature and per-output scales) and add leaves
+ * in an int32 accumulator, for smaller tables and integer-only tree
+ * walks. The header reports the table (flash) and stack (RAM) bytes. */
+typedef enum brl_export_variant {
+  BRL_EXPORT_FLOAT32 = 0,
+  BRL_EXPORT_INT32 = 1,
+  BRL_EXPORT_INT16 = 2
+} brl_export_variant;
+
+typedef enum brl_export_action {
+  BRL_EXPORT_ACTION_NONE = 0,      /* NAME_predict only */
+  BRL_EXPORT_ACTION_DISCRETE = 1,  /* logits: argmax */
+  BRL_EXPORT_ACTION_CONTINUOUS = 2 /* Gaussian mean, clipped */
+} brl_export_action;
+
+typedef struct brl_export_options {
+  /* C identifier: prefix of every symbol and the file names (default
+   * "brl_model"). */
+  const char *name;
+  brl_export_variant variant; /* default BRL_EXPORT_FLOAT32 */
+  /* Frozen observation normalisation baked into the code (NULL: none):
+   * x' = (x - obs_mean) / obs_std in float32 on the numeric features, then
+   * clipped to [-obs_clip, obs_clip] when obs_clip > 0; the model sees x'.
+   * obs_std must be > 0. */
+  const float *obs_mean, *obs_std;
+  float obs_clip;
+  brl_export_action action; /* default BRL_EXPORT_ACTION_NONE */
+  /* The action's output columns: the first one (default 0) and how many
+   * (discrete: the number of actions; continuous: the vector length). */
+  int action_offset, action_dim;
+  /* Continuous: per-dimension bounds (NULL or infinite: no clipping). */
+  const float *action_low, *action_high;
+} brl_export_options;
+
+/* What the generated code needs (also written in the header's comment). */
+typedef struct brl_export_info {
+  size_t table_bytes; /* constant tables (flash) */
+  size_t stack_bytes; /* estimated stack of one NAME_act call (RAM) */
+  int has_math;       /* 1 if NAME.c includes <math.h> */
+} brl_export_info;
+
+BRL_API void brl_export_options_default(brl_export_options *o);
+/* Writes dir/NAME.h and dir/NAME.c (dir must exist). info may be NULL.
+ * Adam ensembles are refused with BRL_EUNSUPPORTED. */
+BRL_API int brl_model_export_c(const brl_model *m, const brl_export_options *o,
+                               const char *dir, brl_export_info *info);
+/* The same texts in malloc'd NUL-terminated buffers (free with brl_free). */
+BRL_API int brl_model_export_c_buffer(const brl_model *m,
+                                      const brl_export_options *o,
+                                      char **header, size_t *header_len,
+                                      char **source, size_t *source_len,
+                                      brl_export_info *info);
+
 /* ----------------------------------------------------------- environments */
 
 /* Native environments with Gymnasium's dynamics, vectorized over n_envs
@@ -458,8 +568,9 @@ typedef struct brl_agent_config {
   double log_std_init;
   double log_std_lr, log_std_lr_end; /* Adam (PARAM) or tree group (TREE) */
   double log_std_min, log_std_max;   /* clamp of log_std */
-  int shared_tree; /* 1 (default): one ensemble with policy and value
-                      output groups; 0: separate actor and critic ensembles */
+  /* 1 (default): one ensemble with policy and value output groups;
+   * 0: separate actor and critic ensembles. */
+  int shared_tree;
   double value_split_weight; /* shared tree: weight of the value column in
                                 split scores */
   int normalize_reward;      /* VecNormalize-style reward scaling */
@@ -617,8 +728,8 @@ BRL_API int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out);
  * first call); 0 continues from where the previous call on the same env
  * stopped. Stops early, after an update, when the callback returns
  * nonzero. A partial rollout left by the caller is dropped. */
-BRL_API int brl_agent_learn(brl_agent *a, brl_env *env,
-                            int64_t total_timesteps, int reset_env);
+BRL_API int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
+                            int reset_env);
 
 typedef struct brl_eval_result {
   int episodes;

@@ -1,0 +1,97 @@
+/* Shared pieces of the `boostrl` command. */
+#ifndef BRL_CLI_H
+#define BRL_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "boostrl.h"
+
+/* Subcommands (each returns the process exit status). */
+int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+
+/* ------------------------------------------------------------ common.c */
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+/* Parses a whole decimal integer into *out (0 on success). */
+int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* Seed of the evaluation env: distinct from every training env seed. */
+uint64_t cli_eval_seed(uint64_t seed);
+/* Copies of the evaluation env (episodes spread over them). */
+#define CLI_EVAL_ENVS 16
+/* The usual "solved" return of a native env (NAN if none known). */
+double cli_solved_return(const char *env_id);
+/* mkdir -p for one level (0 on success or if it exists). */
+int cli_mkdir(const char *path);
+/* path = dir + "/" + name (truncated safely). */
+void cli_join(char *out, size_t size, const char *dir, const char *name);
+/* Prints "boostrl: <what>: <library message>" to stderr, returns 1. */
+int cli_lib_error(const char *what);
+/* Writes a JSON string literal (quotes and escapes). */
+void cli_json_string(FILE *f, const char *s);
+/* Writes a number, or null when it is not finite. */
+void cli_json_number(FILE *f, double v);
+/* Evaluates a on a fresh env_id env; 0 on success. */
+int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
+                 brl_eval_result *out);
+
+/* -------------------------------------------------------------- json.c */
+
+/* A flat JSON object read into key / value text pairs. Strings are
+ * unescaped; numbers, true, false and null keep their text. */
+#define CLI_JSON_MAX_KEYS 128
+typedef struct cli_json {
+  int n;
+  char *keys[CLI_JSON_MAX_KEYS];
+  char *values[CLI_JSON_MAX_KEYS];
+  int is_string[CLI_JSON_MAX_KEYS];
+  char *mem;
+} cli_json;
+
+/* Parses text; on error returns nonzero and writes a message with the line
+ * and column into err. */
+int cli_json_parse(const char *text, cli_json *out, char *err, size_t size);
+int cli_json_read_file(const char *path, cli_json *out, char *err, size_t size);
+void cli_json_free(cli_json *j);
+/* Value of key or NULL. */
+const char *cli_json_get(const cli_json *j, const char *key);
+
+/* ----------------------------------------------------------- progress.c */
+
+typedef struct cli_progress {
+  FILE *out;
+  int tty, enabled;
+  int64_t total, start_steps, last_steps;
+  double t_start, t_last;
+  int last_pct;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, FILE *out, int enabled,
+                       int64_t start_steps, int64_t total);
+/* trees: trees in all ensembles; elapsed_s: training seconds of this run. */
+void cli_progress_update(cli_progress *p, const brl_agent_stats *s, int trees,
+                         double elapsed_s, int force);
+/* Prints a message line without breaking the bar. */
+void cli_progress_note(cli_progress *p, const char *msg);
+void cli_progress_finish(cli_progress *p);
+
+/* ---------------------------------------------------------------- svg.c */
+
+typedef struct cli_curve {
+  int n, cap;
+  double *x, *y; /* training return per rollout */
+  int ne, ecap;
+  double *ex, *ey; /* evaluation returns */
+} cli_curve;
+
+int cli_curve_add(cli_curve *c, double x, double y);
+int cli_curve_add_eval(cli_curve *c, double x, double y);
+void cli_curve_free(cli_curve *c);
+/* Writes the learning curve as an SVG file; 0 on success. */
+int cli_svg_write(const char *path, const cli_curve *c, const char *title,
+                  double solved);
+
+#endif

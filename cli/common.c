@@ -1,0 +1,115 @@
+/* Helpers shared by the subcommands: clock, number parsing, paths, JSON
+ * output, evaluation. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  if (!s || !*s)
+    return 1;
+  char *end;
+  errno = 0;
+  /* Accept 1e6-style and 1_000_000 for convenience. */
+  char buf[64];
+  size_t n = 0;
+  for (const char *p = s; *p && n + 1 < sizeof buf; p++)
+    if (*p != '_')
+      buf[n++] = *p;
+  buf[n] = '\0';
+  long long v = strtoll(buf, &end, 10);
+  if (*end == 'e' || *end == 'E' || *end == '.') {
+    double d = strtod(buf, &end);
+    if (*end || d != floor(d) || d < (double)lo || d > (double)hi)
+      return 1;
+    *out = (int64_t)d;
+    return 0;
+  }
+  if (*end || errno == ERANGE || v < lo || v > hi)
+    return 1;
+  *out = v;
+  return 0;
+}
+
+uint64_t cli_eval_seed(uint64_t seed) { return seed + 1000000000ull; }
+
+double cli_solved_return(const char *env_id) {
+  static const struct {
+    const char *id;
+    double r;
+  } t[] = {{"CartPole-v1", 475.0},
+           {"Acrobot-v1", -100.0},
+           {"MountainCar-v0", -110.0},
+           {"MountainCarContinuous-v0", 90.0},
+           {"Pendulum-v1", -200.0}};
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (strcmp(t[i].id, env_id) == 0)
+      return t[i].r;
+  return NAN;
+}
+
+int cli_mkdir(const char *path) {
+  if (mkdir(path, 0777) == 0 || errno == EEXIST)
+    return 0;
+  return 1;
+}
+
+void cli_join(char *out, size_t size, const char *dir, const char *name) {
+  snprintf(out, size, "%s/%s", dir, name);
+}
+
+int cli_lib_error(const char *what) {
+  fprintf(stderr, "boostrl: %s: %s\n", what, brl_last_error());
+  return 1;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c == '\n')
+      fputs("\\n", f);
+    else if (c == '\t')
+      fputs("\\t", f);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+void cli_json_number(FILE *f, double v) {
+  if (!isfinite(v))
+    fputs("null", f);
+  else if (v == floor(v) && fabs(v) < 1e15)
+    fprintf(f, "%.0f", v);
+  else
+    fprintf(f, "%.6g", v);
+}
+
+int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
+                 brl_eval_result *out) {
+  brl_env *env = NULL;
+  int n = episodes < CLI_EVAL_ENVS ? episodes : CLI_EVAL_ENVS;
+  if (brl_env_make(env_id, n, cli_eval_seed(seed), &env))
+    return cli_lib_error("evaluation");
+  int rc = brl_agent_evaluate(a, env, episodes, out, NULL);
+  brl_env_free(&env);
+  if (rc)
+    return cli_lib_error("evaluation");
+  return 0;
+}

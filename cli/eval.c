@@ -1,0 +1,162 @@
+/* `boostrl eval MODEL`: runs a saved agent's deterministic policy for N
+ * episodes on env copies seeded apart from training. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: boostrl eval MODEL [options]\n"
+          "Evaluates the deterministic policy of a saved agent. MODEL is an "
+          "agent file\n(model.brl) or a run directory of `boostrl train`.\n\n"
+          "options:\n"
+          "  --env ENV          environment (default: the run's, from its "
+          "config.json)\n"
+          "  --episodes N       episodes (default 100)\n"
+          "  --seed S           evaluation seed (default 0; env copies are "
+          "seeded apart\n"
+          "                     from every training seed)\n"
+          "  --threads P        threads, 0 = all cores\n"
+          "  --json             print the result as one JSON line\n"
+          "  -h, --help         this help\n");
+}
+
+/* The env id from config.json next to the model (or in the directory). */
+static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
+  char path[1100];
+  if (is_dir) {
+    cli_join(path, sizeof path, model, "config.json");
+  } else {
+    snprintf(path, sizeof path, "%s", model);
+    char *slash = strrchr(path, '/');
+    if (slash)
+      snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
+               "config.json");
+    else
+      snprintf(path, sizeof path, "config.json");
+  }
+  cli_json j;
+  char err[512];
+  if (cli_json_read_file(path, &j, err, sizeof err))
+    return 1;
+  const char *env = cli_json_get(&j, "env");
+  int rc = env ? 0 : 1;
+  if (env)
+    snprintf(out, size, "%s", env);
+  cli_json_free(&j);
+  return rc;
+}
+
+int cli_eval(int argc, char **argv) {
+  const char *model = NULL, *env_id = NULL;
+  int64_t episodes = 100, seed = 0, threads = -1;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--json")) {
+      json = 1;
+      continue;
+    }
+    if (a[0] != '-') {
+      if (model) {
+        fprintf(stderr, "boostrl eval: unexpected argument '%s'\n", a);
+        return 2;
+      }
+      model = a;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "boostrl eval: %s needs a value (see --help)\n", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    int bad = 0;
+    if (!strcmp(a, "--env"))
+      env_id = v;
+    else if (!strcmp(a, "--episodes"))
+      bad = cli_parse_i64(v, 1, 10000000, &episodes);
+    else if (!strcmp(a, "--seed"))
+      bad = cli_parse_i64(v, 0, INT64_MAX, &seed);
+    else if (!strcmp(a, "--threads"))
+      bad = cli_parse_i64(v, 0, 4096, &threads);
+    else {
+      fprintf(stderr, "boostrl eval: unknown option '%s' (see --help)\n", a);
+      return 2;
+    }
+    if (bad) {
+      fprintf(stderr, "boostrl eval: bad value '%s' for %s\n", v, a);
+      return 2;
+    }
+  }
+  if (!model) {
+    fprintf(stderr, "boostrl eval: name a model file or run directory\n");
+    return 2;
+  }
+  struct stat sb;
+  int is_dir = stat(model, &sb) == 0 && S_ISDIR(sb.st_mode);
+  char path[1100], env_buf[128];
+  if (is_dir)
+    cli_join(path, sizeof path, model, "model.brl");
+  else
+    snprintf(path, sizeof path, "%s", model);
+  if (!env_id) {
+    if (env_from_run(model, is_dir, env_buf, sizeof env_buf)) {
+      fprintf(stderr, "boostrl eval: name the environment with --env (no "
+                      "config.json next to the model)\n");
+      return 2;
+    }
+    env_id = env_buf;
+  }
+  brl_agent *a;
+  if (brl_agent_load(path, &a))
+    return cli_lib_error(path);
+  if (threads >= 0)
+    brl_agent_set_threads(a, (int)threads);
+  brl_eval_result ev;
+  double t0 = cli_now();
+  int rc = cli_evaluate(a, env_id, (uint64_t)seed, (int)episodes, &ev);
+  double wall = cli_now() - t0;
+  if (!rc) {
+    brl_agent_config c;
+    brl_agent_get_config(a, &c);
+    const brl_model *p = brl_agent_model(a, 0), *v = brl_agent_model(a, 1);
+    int trees = brl_model_n_trees(p) + (v != p ? brl_model_n_trees(v) : 0);
+    if (json) {
+      fputs("{\"env\":", stdout);
+      cli_json_string(stdout, env_id);
+      fputs(",\"model\":", stdout);
+      cli_json_string(stdout, path);
+      fprintf(stdout, ",\"algo\":\"%s\",\"seed\":%lld,\"trees\":%d",
+              brl_algo_name(c.algo), (long long)seed, trees);
+      fputs(",\"eval_mean_return\":", stdout);
+      cli_json_number(stdout, ev.mean_return);
+      fputs(",\"eval_std_return\":", stdout);
+      cli_json_number(stdout, ev.std_return);
+      fprintf(stdout, ",\"eval_episodes\":%d", ev.episodes);
+      fputs(",\"eval_mean_length\":", stdout);
+      cli_json_number(stdout, ev.mean_length);
+      fputs(",\"eval_min_return\":", stdout);
+      cli_json_number(stdout, ev.min_return);
+      fputs(",\"eval_max_return\":", stdout);
+      cli_json_number(stdout, ev.max_return);
+      fputs(",\"wall_s\":", stdout);
+      cli_json_number(stdout, wall);
+      fputs("}\n", stdout);
+    } else {
+      printf("%s on %s: mean return %.2f +- %.2f over %d episodes (min "
+             "%.1f, max %.1f, mean length %.1f), %d trees, %.2f s\n",
+             path, env_id, ev.mean_return, ev.std_return, ev.episodes,
+             ev.min_return, ev.max_return, ev.mean_length, trees, wall);
+    }
+  }
+  brl_agent_free(&a);
+  return rc;
+}

@@ -1,0 +1,1050 @@
+/* Model dumps: JSON (docs/MODEL_JSON.md) and its loader, Graphviz DOT and
+ * a readable text print. The JSON holds every field of the binary model
+ * file, with floats written as the shortest decimals that read back to the
+ * same bits, so dump -> load gives an identical model. */
+#include "core/container.h"
+#include "core/error.h"
+#include "engine/model_io.h"
+#include "explain/json.h"
+#include "explain/text.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_FORMAT "boostrl-model"
+#define JSON_FORMAT_VERSION 1
+
+static const char *const schedule_names[] = {"constant", "linear_trees",
+                                             "linear_progress", NULL};
+static const char *const grow_names[] = {"oblivious", "greedy", NULL};
+static const char *const score_names[] = {"cosine", "l2", NULL};
+static const char *const bins_names[] = {"quantile", "uniform", NULL};
+static const char *const optimizer_names[] = {"sgd", "adam", NULL};
+
+static const char *name_of(const char *const *names, int v) {
+  for (int i = 0; names[i]; i++)
+    if (i == v)
+      return names[i];
+  return "?";
+}
+
+/* ------------------------------------------------------------ writing */
+
+static int utf8_ok(const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  while (*u) {
+    unsigned c = *u;
+    int n = c < 0x80                   ? 1
+            : (c >= 0xC2 && c <= 0xDF) ? 2
+            : (c >= 0xE0 && c <= 0xEF) ? 3
+            : (c >= 0xF0 && c <= 0xF4) ? 4
+                                       : 0;
+    if (!n)
+      return 0;
+    for (int i = 1; i < n; i++)
+      if (u[i] < 0x80 || u[i] > 0xBF)
+        return 0;
+    if ((c == 0xE0 && u[1] < 0xA0) || (c == 0xED && u[1] > 0x9F) ||
+        (c == 0xF0 && u[1] < 0x90) || (c == 0xF4 && u[1] > 0x8F))
+      return 0;
+    u += n;
+  }
+  return 1;
+}
+
+static void json_string(brl_sb *s, const char *str) {
+  brl__sb_putn(s, "\"", 1);
+  for (const char *c = str; *c; c++) {
+    unsigned char u = (unsigned char)*c;
+    if (u == '"')
+      brl__sb_puts(s, "\\\"");
+    else if (u == '\\')
+      brl__sb_puts(s, "\\\\");
+    else if (u == '\n')
+      brl__sb_puts(s, "\\n");
+    else if (u == '\t')
+      brl__sb_puts(s, "\\t");
+    else if (u == '\r')
+      brl__sb_puts(s, "\\r");
+    else if (u < 0x20)
+      brl__sb_printf(s, "\\u%04x", u);
+    else
+      brl__sb_putn(s, c, 1);
+  }
+  brl__sb_putn(s, "\"", 1);
+}
+
+/* A float as a JSON number, or a string for the non-finite ones. */
+static void json_float(brl_sb *s, float v) {
+  if (isfinite(v)) {
+    brl__sb_float(s, v);
+  } else {
+    brl__sb_putn(s, "\"", 1);
+    brl__sb_float(s, v);
+    brl__sb_putn(s, "\"", 1);
+  }
+}
+
+static void json_floats(brl_sb *s, const float *v, int64_t n) {
+  brl__sb_putn(s, "[", 1);
+  for (int64_t i = 0; i < n; i++) {
+    if (i)
+      brl__sb_puts(s, ", ");
+    json_float(s, v[i]);
+  }
+  brl__sb_putn(s, "]", 1);
+}
+
+static void json_params(brl_sb *s, const brl_params *p) {
+  brl__sb_printf(s, "  \"params\": {\n    \"n_features\": %d,\n",
+                 p->n_features);
+  brl__sb_printf(s, "    \"n_cat_features\": %d,\n    \"groups\": [\n",
+                 p->n_cat_features);
+  for (int g = 0; g < p->n_groups; g++) {
+    const brl_group *gr = &p->groups[g];
+    brl__sb_printf(s, "      {\"n_outputs\": %d, \"lr\": ", gr->n_outputs);
+    json_float(s, gr->lr);
+    brl__sb_puts(s, ", \"lr_end\": ");
+    json_float(s, gr->lr_end);
+    brl__sb_printf(s, ", \"schedule\": \"%s\", \"schedule_trees\": %d, ",
+                   name_of(schedule_names, (int)gr->schedule),
+                   gr->schedule_trees);
+    brl__sb_puts(s, "\"score_weight\": ");
+    json_float(s, gr->score_weight);
+    brl__sb_puts(s, g + 1 < p->n_groups ? "},\n" : "}\n");
+  }
+  brl__sb_puts(s, "    ],\n");
+  brl__sb_printf(s,
+                 "    \"max_depth\": %d,\n    \"min_data_in_leaf\": %d,\n"
+                 "    \"n_bins\": %d,\n    \"grow_policy\": \"%s\",\n"
+                 "    \"split_score\": \"%s\",\n    \"bin_method\": \"%s\",\n"
+                 "    \"n_threads\": %d,\n    \"clip_nonfinite\": %d,\n"
+                 "    \"optimizer\": \"%s\",\n    \"adam_beta1\": ",
+                 p->max_depth, p->min_data_in_leaf, p->n_bins,
+                 name_of(grow_names, (int)p->grow_policy),
+                 name_of(score_names, (int)p->split_score),
+                 name_of(bins_names, (int)p->bin_method), p->n_threads,
+                 p->clip_nonfinite, name_of(optimizer_names, p->optimizer));
+  json_float(s, p->adam_beta1);
+  brl__sb_puts(s, ",\n    \"adam_beta2\": ");
+  json_float(s, p->adam_beta2);
+  brl__sb_puts(s, ",\n    \"adam_eps\": ");
+  json_float(s, p->adam_eps);
+  brl__sb_printf(s, ",\n    \"control_variates\": %d,\n    \"cv_decay\": ",
+                 p->control_variates);
+  json_float(s, p->cv_decay);
+  brl__sb_puts(s, "\n  },\n");
+}
+
+static void json_split(brl_sb *s, const brl_model *m, uint32_t sp, float thr,
+                       float gain) {
+  const unsigned fl = BRL_SPLIT_FLAGS(sp);
+  const int f = BRL_SPLIT_FEATURE(sp);
+  const int dl = (fl & BRL_SPLIT_DEFAULT_LEFT) != 0;
+  if (fl & BRL_SPLIT_PASS) {
+    /* The engine's pass-through node: feature 0, +inf, missing left, gain
+     * 0. Anything else is written out. */
+    brl__sb_puts(s, "{\"pass\": true");
+    if (f != 0)
+      brl__sb_printf(s, ", \"feature\": %d", f);
+    if (!(isinf(thr) && thr > 0)) {
+      brl__sb_puts(s, ", \"threshold\": ");
+      json_float(s, thr);
+    }
+    if (!dl)
+      brl__sb_puts(s, ", \"missing\": \"right\"");
+    if (gain != 0.0f || signbit(gain)) {
+      brl__sb_puts(s, ", \"gain\": ");
+      json_float(s, gain);
+    }
+    brl__sb_putn(s, "}", 1);
+    return;
+  }
+  brl__sb_printf(s, "{\"feature\": %d, ", f);
+  if (fl & BRL_SPLIT_CAT) {
+    int32_t code = brl__thr_to_code(thr);
+    brl__sb_printf(s, "\"category\": %ld, ", (long)code);
+    const brl_catdict *d = &m->dicts[f - m->p.n_features];
+    if (code < d->n) {
+      brl__sb_puts(s, "\"category_name\": ");
+      json_string(s, d->str[code]);
+      brl__sb_puts(s, ", ");
+    }
+  } else {
+    brl__sb_puts(s, "\"threshold\": ");
+    json_float(s, thr);
+    brl__sb_puts(s, ", ");
+  }
+  brl__sb_printf(s, "\"missing\": \"%s\", \"gain\": ", dl ? "left" : "right");
+  json_float(s, gain);
+  brl__sb_putn(s, "}", 1);
+}
+
+int brl_model_dump_json(const brl_model *m, char **out, size_t *len) {
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  const brl_params *p = &m->p;
+  const int K = m->n_outputs;
+  for (int c = 0; c < p->n_cat_features; c++)
+    for (int32_t i = 0; i < m->dicts[c].n; i++)
+      if (!utf8_ok(m->dicts[c].str[i]))
+        return brl__fail(BRL_EUNSUPPORTED,
+                         "category %d of categorical feature %d is not valid "
+                         "UTF-8, which JSON cannot hold",
+                         (int)i, c);
+  brl_sb s = {0};
+  brl__sb_printf(&s,
+                 "{\n  \"format\": \"%s\",\n  \"format_version\": %d,\n"
+                 "  \"library_version\": \"%s\",\n",
+                 JSON_FORMAT, JSON_FORMAT_VERSION, brl_version());
+  json_params(&s, p);
+  brl__sb_printf(&s, "  \"n_outputs\": %d,\n  \"bias\": ", K);
+  json_floats(&s, m->bias, K);
+  brl__sb_puts(&s, ",\n  \"feature_weights\": ");
+  json_floats(&s, m->feature_weights, m->n_feat);
+  if (p->n_cat_features > 0) {
+    brl__sb_puts(&s, ",\n  \"categories\": [");
+    for (int c = 0; c < p->n_cat_features; c++) {
+      brl__sb_puts(&s, c ? ",\n    [" : "\n    [");
+      for (int32_t i = 0; i < m->dicts[c].n; i++) {
+        if (i)
+          brl__sb_puts(&s, ", ");
+        json_string(&s, m->dicts[c].str[i]);
+      }
+      brl__sb_putn(&s, "]", 1);
+    }
+    brl__sb_puts(&s, "\n  ]");
+  }
+  brl__sb_puts(&s, ",\n  \"trees\": [");
+  const brl_trees *T = &m->trees;
+  for (int t = 0; t < T->n; t++) {
+    const int d = T->depth[t], obl = (T->flags[t] & BRL_TREE_OBLIVIOUS) != 0;
+    const int64_t nl = brl__tree_leaves(d), so = T->split_off[t];
+    const int64_t ns = T->split_off[t + 1] - so;
+    brl__sb_printf(&s,
+                   "%s\n    {\n      \"depth\": %d,\n      \"oblivious\": %s,\n"
+                   "      \"splits\": [",
+                   t ? "," : "", d, obl ? "true" : "false");
+    for (int64_t i = 0; i < ns; i++) {
+      brl__sb_puts(&s, i ? ",\n        " : "\n        ");
+      json_split(&s, m, T->split[so + i], T->threshold[so + i],
+                 T->gain[so + i]);
+    }
+    brl__sb_puts(&s, ns ? "\n      ],\n      \"values\": ["
+                        : "],\n      \"values\": [");
+    const float *v = T->value + (int64_t)T->leaf_off[t] * K;
+    for (int k = 0; k < K; k++) {
+      if (k)
+        brl__sb_puts(&s, ", ");
+      json_floats(&s, v + k * nl, nl);
+    }
+    brl__sb_puts(&s, "],\n      \"covers\": ");
+    json_floats(&s, T->cover + T->leaf_off[t], nl);
+    if (T->n_lr) {
+      brl__sb_puts(&s, ",\n      \"lr\": ");
+      json_floats(&s, T->lr + (int64_t)t * T->n_lr, T->n_lr);
+    }
+    brl__sb_puts(&s, "\n    }");
+  }
+  brl__sb_puts(&s, T->n ? "\n  ]\n}\n" : "]\n}\n");
+  return brl__sb_finish(&s, out, len);
+}
+
+int brl_model_save_json(const brl_model *m, const char *path) {
+  BRL_CHECK_ARG(path);
+  char *text;
+  size_t len;
+  int rc = brl_model_dump_json(m, &text, &len);
+  if (rc)
+    return rc;
+  rc = brl__write_file(path, text, len);
+  free(text);
+  return rc;
+}
+
+/* ------------------------------------------------------------ loading */
+
+typedef struct loader {
+  const brl_json *j;
+  char where[160]; /* the object being read, for messages */
+} loader;
+
+static const brl_jnode *node(const loader *ld, int32_t i) {
+  return &ld->j->nodes[i];
+}
+
+static int bad(const loader *ld, int32_t i, const char *fmt, ...)
+    BRL_PRINTF(3, 4);
+static int bad(const loader *ld, int32_t i, const char *fmt, ...) {
+  int line = 0, col = 0;
+  if (i >= 0)
+    brl__json_where(ld->j, node(ld, i)->off, &line, &col);
+  char msg[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return brl__fail(BRL_EFORMAT, "model JSON, %s (line %d, column %d): %s",
+                   ld->where, line, col, msg);
+}
+
+static int key_is(const loader *ld, int32_t key, const char *name) {
+  char buf[64];
+  int64_t n = brl__json_string(ld->j, key, buf, sizeof buf);
+  return n >= 0 && (size_t)n == strlen(name) &&
+         memcmp(buf, name, (size_t)n) == 0;
+}
+
+/* Checks that obj is an object whose members are all in `allowed` (NULL-
+ * terminated, at most 32), each at most once. */
+static int check_object(const loader *ld, int32_t obj,
+                        const char *const *allowed) {
+  if (node(ld, obj)->type != BRL_JOBJECT)
+    return bad(ld, obj, "expected an object");
+  uint32_t seen = 0;
+  for (int32_t k = node(ld, obj)->child; k >= 0;
+       k = node(ld, node(ld, k)->next)->next) {
+    int a = 0;
+    while (allowed[a] && !key_is(ld, k, allowed[a]))
+      a++;
+    if (!allowed[a]) {
+      char buf[64];
+      if (brl__json_string(ld->j, k, buf, sizeof buf) < 0)
+        strcpy(buf, "(a long name)");
+      return bad(ld, k, "unknown member \"%s\"", buf);
+    }
+    if (seen & (1u << a))
+      return bad(ld, k, "member \"%s\" appears twice", allowed[a]);
+    seen |= 1u << a;
+  }
+  return BRL_OK;
+}
+
+/* Value of member `key` of obj, or -1. */
+static int32_t member(const loader *ld, int32_t obj, const char *key) {
+  for (int32_t k = node(ld, obj)->child; k >= 0;
+       k = node(ld, node(ld, k)->next)->next)
+    if (key_is(ld, k, key))
+      return node(ld, k)->next;
+  return -1;
+}
+
+static int require(const loader *ld, int32_t obj, const char *key,
+                   int32_t *out) {
+  *out = member(ld, obj, key);
+  if (*out < 0)
+    return bad(ld, obj, "member \"%s\" is missing", key);
+  return BRL_OK;
+}
+
+static int as_int(const loader *ld, int32_t v, const char *key, int64_t lo,
+                  int64_t hi, int64_t *out) {
+  const brl_jnode *nd = node(ld, v);
+  if (nd->type != BRL_JNUMBER)
+    return bad(ld, v, "\"%s\" must be an integer", key);
+  const char *s = ld->j->src + nd->off;
+  int neg = s[0] == '-';
+  int64_t x = 0;
+  for (uint32_t i = (uint32_t)neg; i < nd->len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return bad(ld, v, "\"%s\" must be an integer", key);
+    if (x > (INT64_MAX - 9) / 10)
+      return bad(ld, v, "\"%s\" is out of range", key);
+    x = x * 10 + (s[i] - '0');
+  }
+  x = neg ? -x : x;
+  if (x < lo || x > hi)
+    return bad(ld, v, "\"%s\" is out of range", key);
+  *out = x;
+  return BRL_OK;
+}
+
+static int get_int(const loader *ld, int32_t obj, const char *key, int64_t lo,
+                   int64_t hi, int *out) {
+  int32_t v;
+  int64_t x;
+  int rc = require(ld, obj, key, &v);
+  if (!rc)
+    rc = as_int(ld, v, key, lo, hi, &x);
+  if (!rc)
+    *out = (int)x;
+  return rc;
+}
+
+/* A number, or one of the strings "inf", "-inf", "nan". */
+static int as_float(const loader *ld, int32_t v, const char *key, float *out) {
+  const brl_jnode *nd = node(ld, v);
+  if (nd->type == BRL_JNUMBER &&
+      brl__float_parse(ld->j->src + nd->off, nd->len, out))
+    return BRL_OK;
+  if (nd->type == BRL_JSTRING) {
+    char buf[8];
+    if (brl__json_string(ld->j, v, buf, sizeof buf) >= 0) {
+      if (!strcmp(buf, "inf")) {
+        *out = INFINITY;
+        return BRL_OK;
+      }
+      if (!strcmp(buf, "-inf")) {
+        *out = -INFINITY;
+        return BRL_OK;
+      }
+      if (!strcmp(buf, "nan")) {
+        *out = NAN;
+        return BRL_OK;
+      }
+    }
+  }
+  return bad(ld, v, "\"%s\" must be a number (or \"inf\", \"-inf\", \"nan\")",
+             key);
+}
+
+static int get_float(const loader *ld, int32_t obj, const char *key,
+                     float *out) {
+  int32_t v;
+  int rc = require(ld, obj, key, &v);
+  return rc ? rc : as_float(ld, v, key, out);
+}
+
+static int get_bool(const loader *ld, int32_t obj, const char *key, int *out) {
+  int32_t v;
+  int rc = require(ld, obj, key, &v);
+  if (rc)
+    return rc;
+  int t = node(ld, v)->type;
+  if (t != BRL_JTRUE && t != BRL_JFALSE)
+    return bad(ld, v, "\"%s\" must be true or false", key);
+  *out = t == BRL_JTRUE;
+  return BRL_OK;
+}
+
+static int get_enum(const loader *ld, int32_t obj, const char *key,
+                    const char *const *names, int *out) {
+  int32_t v;
+  int rc = require(ld, obj, key, &v);
+  if (rc)
+    return rc;
+  if (node(ld, v)->type == BRL_JSTRING)
+    for (int i = 0; names[i]; i++)
+      if (key_is(ld, v, names[i])) {
+        *out = i;
+        return BRL_OK;
+      }
+  return bad(ld, v, "\"%s\" has an unknown value", key);
+}
+
+/* Reads an array of exactly n floats into out. */
+static int get_floats(const loader *ld, int32_t v, const char *key, int64_t n,
+                      float *out) {
+  if (v < 0 || node(ld, v)->type != BRL_JARRAY || node(ld, v)->n != n) {
+    return bad(ld, v, "\"%s\" must be an array of %lld numbers", key,
+               (long long)n);
+  }
+  int64_t i = 0;
+  for (int32_t e = node(ld, v)->child; e >= 0; e = node(ld, e)->next) {
+    int rc = as_float(ld, e, key, &out[i++]);
+    if (rc)
+      return rc;
+  }
+  return BRL_OK;
+}
+
+static int load_params(loader *ld, int32_t obj, brl_params *p) {
+  static const char *const keys[] = {
+      "n_features",       "n_cat_features",   "groups",
+      "max_depth",        "min_data_in_leaf", "n_bins",
+      "grow_policy",      "split_score",      "bin_method",
+      "n_threads",        "clip_nonfinite",   "optimizer",
+      "adam_beta1",       "adam_beta2",       "adam_eps",
+      "control_variates", "cv_decay",         NULL};
+  static const char *const gkeys[] = {
+      "n_outputs",      "lr",           "lr_end", "schedule",
+      "schedule_trees", "score_weight", NULL};
+  memset(p, 0, sizeof *p);
+  snprintf(ld->where, sizeof ld->where, "params");
+  int rc = check_object(ld, obj, keys);
+  int e;
+  int32_t groups;
+  if (rc ||
+      (rc = get_int(ld, obj, "n_features", 0, INT32_MAX, &p->n_features)) ||
+      (rc = get_int(ld, obj, "n_cat_features", 0, INT32_MAX,
+                    &p->n_cat_features)) ||
+      (rc = get_int(ld, obj, "max_depth", INT32_MIN, INT32_MAX,
+                    &p->max_depth)) ||
+      (rc = get_int(ld, obj, "min_data_in_leaf", INT32_MIN, INT32_MAX,
+                    &p->min_data_in_leaf)) ||
+      (rc = get_int(ld, obj, "n_bins", INT32_MIN, INT32_MAX, &p->n_bins)) ||
+      (rc = get_enum(ld, obj, "grow_policy", grow_names, &e)))
+    return rc;
+  p->grow_policy = (brl_grow_policy)e;
+  if ((rc = get_enum(ld, obj, "split_score", score_names, &e)))
+    return rc;
+  p->split_score = (brl_split_score)e;
+  if ((rc = get_enum(ld, obj, "bin_method", bins_names, &e)))
+    return rc;
+  p->bin_method = (brl_bin_method)e;
+  if ((rc = get_int(ld, obj, "n_threads", INT32_MIN, INT32_MAX,
+                    &p->n_threads)) ||
+      (rc = get_int(ld, obj, "clip_nonfinite", INT32_MIN, INT32_MAX,
+                    &p->clip_nonfinite)) ||
+      (rc = get_enum(ld, obj, "optimizer", optimizer_names, &p->optimizer)) ||
+      (rc = get_float(ld, obj, "adam_beta1", &p->adam_beta1)) ||
+      (rc = get_float(ld, obj, "adam_beta2", &p->adam_beta2)) ||
+      (rc = get_float(ld, obj, "adam_eps", &p->adam_eps)) ||
+      (rc = get_int(ld, obj, "control_variates", INT32_MIN, INT32_MAX,
+                    &p->control_variates)) ||
+      (rc = get_float(ld, obj, "cv_decay", &p->cv_decay)) ||
+      (rc = require(ld, obj, "groups", &groups)))
+    return rc;
+  if (node(ld, groups)->type != BRL_JARRAY || node(ld, groups)->n < 1 ||
+      node(ld, groups)->n > BRL_MAX_GROUPS)
+    return bad(ld, groups, "\"groups\" must be an array of 1 to 8 groups");
+  p->n_groups = node(ld, groups)->n;
+  int g = 0;
+  for (int32_t v = node(ld, groups)->child; v >= 0; v = node(ld, v)->next) {
+    brl_group *gr = &p->groups[g];
+    snprintf(ld->where, sizeof ld->where, "params.groups[%d]", g++);
+    if ((rc = check_object(ld, v, gkeys)) ||
+        (rc = get_int(ld, v, "n_outputs", INT32_MIN, INT32_MAX,
+                      &gr->n_outputs)) ||
+        (rc = get_float(ld, v, "lr", &gr->lr)) ||
+        (rc = get_float(ld, v, "lr_end", &gr->lr_end)) ||
+        (rc = get_enum(ld, v, "schedule", schedule_names, &e)))
+      return rc;
+    gr->schedule = (brl_schedule)e;
+    if ((rc = get_int(ld, v, "schedule_trees", INT32_MIN, INT32_MAX,
+                      &gr->schedule_trees)) ||
+        (rc = get_float(ld, v, "score_weight", &gr->score_weight)))
+      return rc;
+  }
+  return BRL_OK;
+}
+
+static int load_categories(loader *ld, int32_t v, brl_model *m) {
+  const int C = m->p.n_cat_features;
+  snprintf(ld->where, sizeof ld->where, "categories");
+  if (v < 0 || node(ld, v)->type != BRL_JARRAY || node(ld, v)->n != C)
+    return bad(ld, v,
+               "\"categories\" must be an array with one array of strings "
+               "per categorical feature");
+  int c = 0;
+  for (int32_t a = node(ld, v)->child; a >= 0; a = node(ld, a)->next, c++) {
+    snprintf(ld->where, sizeof ld->where, "categories[%d]", c);
+    if (node(ld, a)->type != BRL_JARRAY)
+      return bad(ld, a, "expected an array of strings");
+    for (int32_t e = node(ld, a)->child; e >= 0; e = node(ld, e)->next) {
+      if (node(ld, e)->type != BRL_JSTRING)
+        return bad(ld, e, "expected a string");
+      int64_t n = brl__json_string_len(ld->j, e);
+      char *str = malloc((size_t)n + 1);
+      if (!str)
+        return brl__fail(BRL_ENOMEM, "out of memory reading categories");
+      brl__json_string(ld->j, e, str, (size_t)n + 1);
+      int32_t code, before = m->dicts[c].n;
+      int rc = memchr(str, 0, (size_t)n)
+                   ? bad(ld, e, "a category holds a NUL character")
+                   : brl__catdict_add(&m->dicts[c], str, &code);
+      free(str);
+      if (rc)
+        return rc;
+      if (code != before)
+        return bad(ld, e, "the same category appears twice");
+    }
+  }
+  return BRL_OK;
+}
+
+/* Scratch arrays for one tree of depth up to max_depth. */
+typedef struct tree_buf {
+  uint32_t *split;
+  float *thr, *gain, *value, *cover, *lr;
+} tree_buf;
+
+static int load_split(loader *ld, int32_t v, const brl_model *m, int oblivious,
+                      uint32_t *split, float *thr, float *gain) {
+  static const char *const keys[] = {"feature",       "threshold", "category",
+                                     "category_name", "missing",   "gain",
+                                     "pass",          NULL};
+  int rc = check_object(ld, v, keys);
+  if (rc)
+    return rc;
+  const int D = m->p.n_features, F = m->n_feat;
+  int pass = 0, f = 0, dl = 1;
+  int32_t x;
+  *thr = INFINITY;
+  *gain = 0.0f;
+  if ((x = member(ld, v, "pass")) >= 0 && (rc = get_bool(ld, v, "pass", &pass)))
+    return rc;
+  if (pass && oblivious)
+    return bad(ld, v, "an oblivious tree has no pass-through nodes");
+  if ((x = member(ld, v, "gain")) >= 0 && (rc = as_float(ld, x, "gain", gain)))
+    return rc;
+  if ((x = member(ld, v, "missing")) >= 0 || !pass) {
+    int right;
+    if ((rc = get_enum(ld, v, "missing",
+                       (const char *const[]){"left", "right", NULL}, &right)))
+      return rc;
+    dl = !right;
+  }
+  if ((x = member(ld, v, "feature")) >= 0 || !pass) {
+    if ((rc = get_int(ld, v, "feature", 0, F - 1, &f)))
+      return rc;
+  }
+  int32_t cat = member(ld, v, "category"), th = member(ld, v, "threshold");
+  if (pass && cat >= 0)
+    return bad(ld, v, "a pass-through node is not categorical");
+  if (!pass && (cat >= 0) == (th >= 0))
+    return bad(ld, v, "a split has either \"threshold\" or \"category\"");
+  if (th >= 0 && (rc = as_float(ld, th, "threshold", thr)))
+    return rc;
+  unsigned fl = (dl ? BRL_SPLIT_DEFAULT_LEFT : 0) | (pass ? BRL_SPLIT_PASS : 0);
+  if (cat >= 0) {
+    int64_t code;
+    if ((rc = as_int(ld, cat, "category", 0, INT32_MAX, &code)))
+      return rc;
+    if (f < D)
+      return bad(ld, v,
+                 "a categorical split on numeric feature %d (features %d and "
+                 "up are categorical)",
+                 f, D);
+    *thr = brl__code_to_thr((int32_t)code);
+    fl |= BRL_SPLIT_CAT;
+    int32_t nm = member(ld, v, "category_name");
+    if (nm >= 0) {
+      const brl_catdict *d = &m->dicts[f - D];
+      int ok = node(ld, nm)->type == BRL_JSTRING && code < d->n;
+      if (ok) {
+        size_t want = strlen(d->str[code]);
+        ok = brl__json_string_len(ld->j, nm) == (int64_t)want;
+        char *buf = ok ? malloc(want + 1) : NULL;
+        if (ok && !buf)
+          return brl__fail(BRL_ENOMEM, "out of memory loading a model");
+        if (ok) {
+          brl__json_string(ld->j, nm, buf, want + 1);
+          ok = memcmp(buf, d->str[code], want) == 0;
+          free(buf);
+        }
+      }
+      if (!ok)
+        return bad(ld, nm,
+                   "\"category_name\" does not match category %ld of the "
+                   "dictionary",
+                   (long)code);
+    }
+  } else if (member(ld, v, "category_name") >= 0) {
+    return bad(ld, v, "\"category_name\" belongs to categorical splits");
+  }
+  *split = BRL_SPLIT_PACK(f, fl);
+  return BRL_OK;
+}
+
+static int load_tree(loader *ld, int32_t v, int t, brl_model *m, tree_buf *b) {
+  static const char *const keys[] = {"depth",  "oblivious", "splits", "values",
+                                     "covers", "lr",        NULL};
+  const int K = m->n_outputs;
+  snprintf(ld->where, sizeof ld->where, "trees[%d]", t);
+  int rc = check_object(ld, v, keys);
+  int d = 0, obl = 0;
+  int32_t splits, values;
+  if (rc || (rc = get_int(ld, v, "depth", 0, m->p.max_depth, &d)) ||
+      (rc = get_bool(ld, v, "oblivious", &obl)) ||
+      (rc = require(ld, v, "splits", &splits)) ||
+      (rc = require(ld, v, "values", &values)))
+    return rc;
+  const int64_t ns = brl__tree_splits(obl, d), nl = brl__tree_leaves(d);
+  if (node(ld, splits)->type != BRL_JARRAY || node(ld, splits)->n != ns) {
+    return bad(ld, splits,
+               "\"splits\" must be an array of %lld splits (%s tree of "
+               "depth %d)",
+               (long long)ns, obl ? "an oblivious" : "a greedy", d);
+  }
+  int64_t i = 0;
+  for (int32_t e = node(ld, splits)->child; e >= 0;
+       e = node(ld, e)->next, i++) {
+    snprintf(ld->where, sizeof ld->where, "trees[%d].splits[%lld]", t,
+             (long long)i);
+    if ((rc = load_split(ld, e, m, obl, &b->split[i], &b->thr[i], &b->gain[i])))
+      return rc;
+  }
+  snprintf(ld->where, sizeof ld->where, "trees[%d]", t);
+  if (node(ld, values)->type != BRL_JARRAY || node(ld, values)->n != K)
+    return bad(ld, values,
+               "\"values\" must hold one array of leaf values per output");
+  int k = 0;
+  for (int32_t e = node(ld, values)->child; e >= 0; e = node(ld, e)->next)
+    if ((rc = get_floats(ld, e, "values", nl, b->value + nl * k++)))
+      return rc;
+  if ((rc = get_floats(ld, member(ld, v, "covers"), "covers", nl, b->cover)))
+    return rc;
+  int32_t lr = member(ld, v, "lr");
+  if ((lr >= 0) != (m->trees.n_lr > 0))
+    return bad(ld, v,
+               "\"lr\" (the groups' rates) is required for Adam models and "
+               "only for them");
+  if (lr >= 0 && (rc = get_floats(ld, lr, "lr", m->trees.n_lr, b->lr)))
+    return rc;
+  return brl__model_append_tree(m, d, obl, b->split, b->thr, b->gain, b->value,
+                                b->cover, lr >= 0 ? b->lr : NULL);
+}
+
+static int load_model(loader *ld, brl_model **out) {
+  static const char *const keys[] = {
+      "format", "format_version",  "library_version", "params", "n_outputs",
+      "bias",   "feature_weights", "categories",      "trees",  "metadata",
+      NULL};
+  const int32_t root = 0;
+  snprintf(ld->where, sizeof ld->where, "top level");
+  int rc = check_object(ld, root, keys);
+  int32_t v;
+  if (rc || (rc = require(ld, root, "format", &v)))
+    return rc;
+  if (node(ld, v)->type != BRL_JSTRING || !key_is(ld, v, JSON_FORMAT))
+    return bad(ld, v, "\"format\" must be \"%s\"", JSON_FORMAT);
+  int version;
+  if ((rc = get_int(ld, root, "format_version", 0, INT32_MAX, &version)))
+    return rc;
+  if (version != JSON_FORMAT_VERSION)
+    return bad(ld, root,
+               "format_version %d is not supported (this library reads "
+               "version %d)",
+               version, JSON_FORMAT_VERSION);
+  if ((v = member(ld, root, "library_version")) >= 0 &&
+      node(ld, v)->type != BRL_JSTRING)
+    return bad(ld, v, "\"library_version\" must be a string");
+  brl_params p;
+  int32_t pv;
+  if ((rc = require(ld, root, "params", &pv)) || (rc = load_params(ld, pv, &p)))
+    return rc;
+  brl_model *m;
+  if ((rc = brl__model_alloc(&p, &m)))
+    return brl__fail(BRL_EFORMAT, "model JSON: invalid parameters (%s)",
+                     brl_last_error());
+  const int K = m->n_outputs, F = m->n_feat;
+  int k_file;
+  tree_buf b = {0};
+  snprintf(ld->where, sizeof ld->where, "top level");
+  if ((rc = get_int(ld, root, "n_outputs", 0, INT32_MAX, &k_file)))
+    goto done;
+  if (k_file != K) {
+    rc = bad(ld, root, "\"n_outputs\" does not match the groups");
+    goto done;
+  }
+  if ((rc = get_floats(ld, member(ld, root, "bias"), "bias", K, m->bias)) ||
+      (rc = get_floats(ld, member(ld, root, "feature_weights"),
+                       "feature_weights", F, m->feature_weights)))
+    goto done;
+  for (int k = 0; k < K; k++)
+    if (!isfinite(m->bias[k])) {
+      rc = bad(ld, member(ld, root, "bias"), "a bias is not finite");
+      goto done;
+    }
+  for (int f = 0; f < F; f++)
+    if (!(m->feature_weights[f] >= 0.0f) || !isfinite(m->feature_weights[f])) {
+      rc = bad(ld, member(ld, root, "feature_weights"),
+               "feature weights must be finite and >= 0");
+      goto done;
+    }
+  v = member(ld, root, "categories");
+  if (p.n_cat_features > 0 || v >= 0)
+    if ((rc = load_categories(ld, v, m)))
+      goto done;
+  snprintf(ld->where, sizeof ld->where, "top level");
+  if ((rc = require(ld, root, "trees", &v)))
+    goto done;
+  if (node(ld, v)->type != BRL_JARRAY) {
+    rc = bad(ld, v, "\"trees\" must be an array");
+    goto done;
+  }
+  const int64_t max_l = brl__tree_leaves(p.max_depth);
+  b.split = malloc(sizeof(uint32_t) * (size_t)max_l);
+  b.thr = malloc(sizeof(float) * (size_t)max_l);
+  b.gain = malloc(sizeof(float) * (size_t)max_l);
+  b.value = malloc(sizeof(float) * (size_t)(max_l * K));
+  b.cover = malloc(sizeof(float) * (size_t)max_l);
+  b.lr = malloc(sizeof(float) * BRL_MAX_GROUPS);
+  if (!b.split || !b.thr || !b.gain || !b.value || !b.cover || !b.lr) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory loading a model");
+    goto done;
+  }
+  int t = 0;
+  for (int32_t e = node(ld, v)->child; e >= 0; e = node(ld, e)->next)
+    if ((rc = load_tree(ld, e, t++, m, &b)))
+      goto done;
+done:
+  free(b.split);
+  free(b.thr);
+  free(b.gain);
+  free(b.value);
+  free(b.cover);
+  free(b.lr);
+  if (rc) {
+    brl_model_free(&m);
+    return rc;
+  }
+  m->generation = 0;
+  *out = m;
+  return BRL_OK;
+}
+
+int brl_model_load_json(const char *json, size_t len, brl_model **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  BRL_CHECK_ARG(json);
+  brl_json j;
+  int rc = brl__json_parse(json, len, &j);
+  if (rc)
+    return rc;
+  loader ld = {&j, {0}};
+  rc = load_model(&ld, out);
+  brl__json_free(&j);
+  return rc;
+}
+
+int brl_model_load_json_file(const char *path, brl_model **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  BRL_CHECK_ARG(path);
+  uint8_t *buf;
+  size_t len;
+  int rc = brl__read_file(path, &buf, &len);
+  if (rc)
+    return rc;
+  rc = brl_model_load_json((const char *)buf, len, out);
+  free(buf);
+  return rc;
+}
+
+/* ------------------------------------------------------- DOT and text */
+
+typedef struct printer {
+  const brl_model *m;
+  const char *const *names; /* NULL or n_feat names */
+  brl_sb *s;
+  int dot; /* escape for DOT labels */
+} printer;
+
+static void put_escaped(printer *pr, const char *str) {
+  if (!pr->dot) {
+    brl__sb_puts(pr->s, str);
+    return;
+  }
+  for (const char *c = str; *c; c++) {
+    if (*c == '"' || *c == '\\')
+      brl__sb_putn(pr->s, "\\", 1);
+    if (*c == '\n')
+      brl__sb_puts(pr->s, "\\n");
+    else
+      brl__sb_putn(pr->s, c, 1);
+  }
+}
+
+static void put_feature(printer *pr, int f) {
+  const int D = pr->m->p.n_features;
+  if (pr->names && pr->names[f])
+    put_escaped(pr, pr->names[f]);
+  else if (f < D)
+    brl__sb_printf(pr->s, "x[%d]", f);
+  else
+    brl__sb_printf(pr->s, "cat[%d]", f - D);
+}
+
+/* "x[2] <= 0.5" or "cat[0] == \"red\"" */
+static void put_condition(printer *pr, uint32_t sp, float thr) {
+  const unsigned fl = BRL_SPLIT_FLAGS(sp);
+  const int f = BRL_SPLIT_FEATURE(sp);
+  put_feature(pr, f);
+  if (fl & BRL_SPLIT_CAT) {
+    int32_t code = brl__thr_to_code(thr);
+    const brl_catdict *d = &pr->m->dicts[f - pr->m->p.n_features];
+    if (code < d->n) {
+      brl__sb_puts(pr->s, pr->dot ? " == \\\"" : " == \"");
+      put_escaped(pr, d->str[code]);
+      brl__sb_puts(pr->s, pr->dot ? "\\\"" : "\"");
+    } else {
+      brl__sb_printf(pr->s, " == %ld", (long)code);
+    }
+  } else {
+    brl__sb_puts(pr->s, " <= ");
+    brl__sb_float(pr->s, thr);
+  }
+}
+
+static void put_leaf_values(printer *pr, int t, int leaf) {
+  const brl_trees *T = &pr->m->trees;
+  const int K = pr->m->n_outputs, nl = 1 << T->depth[t];
+  const float *v = T->value + (int64_t)T->leaf_off[t] * K;
+  for (int k = 0; k < K; k++) {
+    if (k)
+      brl__sb_puts(pr->s, ", ");
+    brl__sb_float(pr->s, v[k * nl + leaf]);
+  }
+}
+
+static int check_range(const brl_model *m, int start, int *stop) {
+  if (*stop < 0)
+    *stop = m->trees.n;
+  if (start < 0 || start > *stop || *stop > m->trees.n)
+    return brl__fail(BRL_EINVAL,
+                     "tree range [%d, %d) is invalid: the model has %d trees",
+                     start, *stop, m->trees.n);
+  return BRL_OK;
+}
+
+static int pass_node(const brl_trees *T, int t, int l, int p) {
+  return !(T->flags[t] & BRL_TREE_OBLIVIOUS) && l < T->depth[t] &&
+         (BRL_SPLIT_FLAGS(T->split[T->split_off[t] + (1 << l) - 1 + p]) &
+          BRL_SPLIT_PASS);
+}
+
+/* DOT: node (l, p) of tree t (pass-through nodes collapsed into their left
+ * child), returns nothing; its id is t<t>_<l>_<p> of the first non-pass
+ * node. */
+static void dot_node(printer *pr, int t, int l, int p) {
+  const brl_trees *T = &pr->m->trees;
+  const int d = T->depth[t];
+  if (l == d) {
+    brl__sb_printf(pr->s, "  t%d_%d_%d [shape=box, label=\"leaf %d\\ncover ", t,
+                   l, p, p);
+    brl__sb_float(pr->s, T->cover[T->leaf_off[t] + p]);
+    brl__sb_puts(pr->s, "\\n");
+    put_leaf_values(pr, t, p);
+    brl__sb_puts(pr->s, "\"];\n");
+    return;
+  }
+  const int s = (T->flags[t] & BRL_TREE_OBLIVIOUS) ? l : (1 << l) - 1 + p;
+  const uint32_t sp = T->split[T->split_off[t] + s];
+  brl__sb_printf(pr->s, "  t%d_%d_%d [label=\"", t, l, p);
+  put_condition(pr, sp, T->threshold[T->split_off[t] + s]);
+  brl__sb_puts(pr->s, "\"];\n");
+  const int dl = (BRL_SPLIT_FLAGS(sp) & BRL_SPLIT_DEFAULT_LEFT) != 0;
+  for (int side = 0; side < 2; side++) {
+    int cl = l + 1, cp = 2 * p + side;
+    while (pass_node(T, t, cl, cp)) {
+      cl++;
+      cp *= 2;
+    }
+    brl__sb_printf(pr->s, "  t%d_%d_%d -> t%d_%d_%d [label=\"%s%s\"];\n", t, l,
+                   p, t, cl, cp, side ? "no" : "yes",
+                   dl == !side ? ", missing" : "");
+    dot_node(pr, t, cl, cp);
+  }
+}
+
+int brl_model_dump_dot(const brl_model *m, int start, int stop,
+                       const char *const *feature_names, char **out,
+                       size_t *len) {
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  int rc = check_range(m, start, &stop);
+  if (rc)
+    return rc;
+  brl_sb s = {0};
+  printer pr = {m, feature_names, &s, 1};
+  brl__sb_puts(&s,
+               "digraph boostrl {\n  node [shape=ellipse, "
+               "fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\"];\n");
+  const brl_trees *T = &m->trees;
+  for (int t = start; t < stop; t++) {
+    brl__sb_printf(&s,
+                   "  subgraph cluster_t%d {\n  label=\"tree %d (%s, depth "
+                   "%d)\";\n",
+                   t, t,
+                   (T->flags[t] & BRL_TREE_OBLIVIOUS) ? "oblivious" : "greedy",
+                   T->depth[t]);
+    int l = 0, p = 0;
+    while (pass_node(T, t, l, p))
+      l++;
+    dot_node(&pr, t, l, p);
+    brl__sb_puts(&s, "  }\n");
+  }
+  brl__sb_puts(&s, "}\n");
+  return brl__sb_finish(&s, out, len);
+}
+
+static void text_leaf(printer *pr, int t, int leaf) {
+  brl__sb_printf(pr->s, "leaf %d (cover ", leaf);
+  brl__sb_float(pr->s, pr->m->trees.cover[pr->m->trees.leaf_off[t] + leaf]);
+  brl__sb_puts(pr->s, "): ");
+  put_leaf_values(pr, t, leaf);
+  brl__sb_puts(pr->s, "\n");
+}
+
+static void missing_side(printer *pr, uint32_t sp) {
+  brl__sb_puts(pr->s, (BRL_SPLIT_FLAGS(sp) & BRL_SPLIT_DEFAULT_LEFT)
+                          ? " (missing: yes)"
+                          : " (missing: no)");
+}
+
+static void text_greedy(printer *pr, int t, int l, int p, int indent,
+                        const char *edge) {
+  const brl_trees *T = &pr->m->trees;
+  while (pass_node(T, t, l, p)) {
+    l++;
+    p *= 2;
+  }
+  brl__sb_printf(pr->s, "%*s%s", indent, "", edge);
+  if (l == T->depth[t]) {
+    text_leaf(pr, t, p);
+    return;
+  }
+  const int s = (int)T->split_off[t] + (1 << l) - 1 + p;
+  put_condition(pr, T->split[s], T->threshold[s]);
+  missing_side(pr, T->split[s]);
+  brl__sb_puts(pr->s, "\n");
+  text_greedy(pr, t, l + 1, 2 * p, indent + 2, "yes: ");
+  text_greedy(pr, t, l + 1, 2 * p + 1, indent + 2, "no: ");
+}
+
+int brl_model_dump_text(const brl_model *m, int start, int stop,
+                        const char *const *feature_names, char **out,
+                        size_t *len) {
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  int rc = check_range(m, start, &stop);
+  if (rc)
+    return rc;
+  brl_sb s = {0};
+  printer pr = {m, feature_names, &s, 0};
+  const brl_trees *T = &m->trees;
+  brl__sb_printf(&s,
+                 "boostrl model: %d trees, %d numeric + %d categorical "
+                 "features, %d outputs, %s\nbias: ",
+                 T->n, m->p.n_features, m->p.n_cat_features, m->n_outputs,
+                 m->p.optimizer == BRL_OPTIMIZER_ADAM
+                     ? "Adam (leaves hold raw mean gradients)"
+                     : "prediction = bias + sum of leaves");
+  for (int k = 0; k < m->n_outputs; k++) {
+    if (k)
+      brl__sb_puts(&s, ", ");
+    brl__sb_float(&s, m->bias[k]);
+  }
+  brl__sb_puts(&s, "\n");
+  for (int t = start; t < stop; t++) {
+    const int d = T->depth[t], obl = (T->flags[t] & BRL_TREE_OBLIVIOUS) != 0;
+    brl__sb_printf(&s, "tree %d: %s, depth %d\n", t,
+                   obl ? "oblivious" : "greedy", d);
+    if (!obl) {
+      text_greedy(&pr, t, 0, 0, 2, "");
+      continue;
+    }
+    for (int l = 0; l < d; l++) {
+      const int sx = (int)T->split_off[t] + l;
+      brl__sb_printf(&s, "  level %d: ", l);
+      put_condition(&pr, T->split[sx], T->threshold[sx]);
+      missing_side(&pr, T->split[sx]);
+      brl__sb_puts(&s, "\n");
+    }
+    for (int leaf = 0; leaf < (1 << d); leaf++) {
+      brl__sb_puts(&s, "  ");
+      for (int l = 0; l < d; l++)
+        brl__sb_puts(&s, (leaf >> (d - 1 - l)) & 1 ? "no " : "yes ");
+      text_leaf(&pr, t, leaf);
+    }
+  }
+  return brl__sb_finish(&s, out, len);
+}

@@ -1,0 +1,346 @@
+/* Agent lifetime: the models from the configuration and the action space,
+ * the buffers (all allocated here, none in the per-step calls), accessors. */
+#include "rl/agent.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double brl__now(void) {
+  struct timespec ts;
+  if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
+    return 0.0;
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int check_space(const brl_action_space *s) {
+  switch (s->kind) {
+  case BRL_SPACE_DISCRETE:
+    if (s->dim != 1)
+      return brl__fail(BRL_EINVAL, "a discrete action space has dim 1 (got %d)",
+                       s->dim);
+    if (s->nvec[0] < 1 || s->nvec[0] > 255)
+      return brl__fail(BRL_EINVAL,
+                       "a discrete action space has nvec[0] = %d actions: "
+                       "use 1 to 255",
+                       s->nvec[0]);
+    return BRL_OK;
+  case BRL_SPACE_MULTI_DISCRETE: {
+    if (s->dim < 1 || s->dim > BRL_MAX_ACTION_DIM)
+      return brl__fail(BRL_EINVAL,
+                       "a multi-discrete space has dim %d sub-actions: use "
+                       "1 to %d",
+                       s->dim, BRL_MAX_ACTION_DIM);
+    int total = 0;
+    for (int j = 0; j < s->dim; j++) {
+      if (s->nvec[j] < 1 || s->nvec[j] > 255)
+        return brl__fail(BRL_EINVAL, "nvec[%d] is %d: use 1 to 255", j,
+                         s->nvec[j]);
+      total += s->nvec[j];
+    }
+    if (total > 255)
+      return brl__fail(BRL_EINVAL,
+                       "the multi-discrete space has %d actions in all: at "
+                       "most 255",
+                       total);
+    return BRL_OK;
+  }
+  case BRL_SPACE_BOX:
+    if (s->dim < 1 || s->dim > BRL_MAX_ACTION_DIM)
+      return brl__fail(BRL_EINVAL, "a box space has dim %d: use 1 to %d",
+                       s->dim, BRL_MAX_ACTION_DIM);
+    for (int j = 0; j < s->dim; j++)
+      if (isnan(s->low[j]) || isnan(s->high[j]) || !(s->low[j] <= s->high[j]))
+        return brl__fail(BRL_EINVAL,
+                         "box bounds [%g, %g] of dimension %d are invalid",
+                         (double)s->low[j], (double)s->high[j], j);
+    return BRL_OK;
+  }
+  return brl__fail(BRL_EINVAL, "unknown action space kind %d", (int)s->kind);
+}
+
+int brl_action_space_from_env(const brl_env_spec *spec, brl_action_space *out) {
+  BRL_CHECK_ARG(spec);
+  BRL_CHECK_ARG(out);
+  memset(out, 0, sizeof *out);
+  out->kind = spec->action_kind;
+  if (spec->action_kind == BRL_SPACE_DISCRETE) {
+    out->dim = 1;
+    out->nvec[0] = spec->n_actions;
+  } else if (spec->action_kind == BRL_SPACE_BOX) {
+    out->dim = spec->action_dim;
+    for (int j = 0; j < spec->action_dim && j < BRL_MAX_ACTION_DIM; j++) {
+      out->low[j] = spec->action_low[j];
+      out->high[j] = spec->action_high[j];
+    }
+  } else {
+    out->dim = spec->action_dim;
+    for (int j = 0; j < spec->action_dim && j < BRL_MAX_ACTION_DIM; j++)
+      out->nvec[j] = (int)spec->action_high[j] + 1;
+  }
+  return check_space(out);
+}
+
+static void set_group(brl_group *g, int n, double lr, double lr_end,
+                      float weight) {
+  g->n_outputs = n;
+  g->lr = (float)lr;
+  g->lr_end = lr_end > 0 ? (float)lr_end : (float)lr;
+  g->schedule =
+      lr_end > 0 ? BRL_SCHEDULE_LINEAR_PROGRESS : BRL_SCHEDULE_CONSTANT;
+  g->schedule_trees = 0;
+  g->score_weight = weight;
+}
+
+static void tree_params(const brl_agent *a, brl_params *p) {
+  const brl_agent_config *c = &a->cfg;
+  brl_params_default(p, a->obs_dim, 1);
+  p->max_depth = c->max_depth;
+  p->n_bins = c->n_bins;
+  p->min_data_in_leaf = c->min_data_in_leaf;
+  p->grow_policy = c->grow_policy;
+  p->split_score = c->split_score;
+  p->bin_method = c->bin_method;
+  p->n_threads = c->n_threads;
+  p->n_groups = 0;
+}
+
+int brl__agent_init(brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  int rc;
+  switch (a->space.kind) {
+  case BRL_SPACE_DISCRETE:
+    rc = brl_dist_init_categorical(&a->dist, a->space.nvec[0]);
+    break;
+  case BRL_SPACE_MULTI_DISCRETE:
+    rc = brl_dist_init_multi_discrete(&a->dist, a->space.dim, a->space.nvec);
+    break;
+  default:
+    rc = brl_dist_init_gaussian(&a->dist, a->space.dim);
+    break;
+  }
+  if (rc)
+    return rc;
+  a->n_params = a->dist.n_params;
+  a->act_dim = a->dist.action_dim;
+  a->gauss = a->dist.kind == BRL_DIST_GAUSSIAN;
+  a->mask_dim = a->gauss ? 0 : a->n_params;
+  a->tree_log_std = a->gauss && c->log_std_mode == BRL_LOG_STD_TREE;
+
+  brl_params p;
+  tree_params(a, &p);
+  set_group(&p.groups[p.n_groups++], a->n_params, c->policy_lr,
+            c->policy_lr_end, 1.0f);
+  a->col_log_std = -1;
+  if (a->tree_log_std) {
+    a->col_log_std = a->n_params;
+    set_group(&p.groups[p.n_groups++], a->dist.n_sub, c->log_std_lr,
+              c->log_std_lr_end, 1.0f);
+  }
+  if (c->shared_tree) {
+    a->col_value = brl_params_n_outputs(&p);
+    set_group(&p.groups[p.n_groups++], 1, c->value_lr, c->value_lr_end,
+              (float)c->value_split_weight);
+  } else {
+    a->col_value = 0;
+  }
+  a->pi_K = brl_params_n_outputs(&p);
+  if ((rc = brl_model_create(&p, &a->pi)))
+    return rc;
+  if (!c->shared_tree) {
+    brl_params q;
+    tree_params(a, &q);
+    set_group(&q.groups[q.n_groups++], 1, c->value_lr, c->value_lr_end, 1.0f);
+    if ((rc = brl_model_create(&q, &a->vf)))
+      return rc;
+  }
+  if (a->tree_log_std) {
+    float bias[256] = {0};
+    for (int j = 0; j < a->dist.n_sub; j++)
+      bias[a->col_log_std + j] = (float)c->log_std_init;
+    if ((rc = brl_model_set_bias(a->pi, bias)))
+      return rc;
+  }
+  for (int j = 0; j < BRL_MAX_ACTION_DIM; j++)
+    a->log_std[j] = a->gauss ? (float)c->log_std_init : 0.0f;
+  brl_rng_seed(&a->rng, a->seed);
+  a->total_timesteps = c->n_timesteps;
+  return brl__agent_alloc_buffers(a);
+}
+
+int brl__agent_alloc_buffers(brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  const size_t E = (size_t)c->n_envs, N = E * (size_t)c->n_steps;
+  const size_t d = (size_t)a->obs_dim;
+  if (c->normalize_reward) {
+    a->scaler = malloc(sizeof *a->scaler);
+    if (!a->scaler)
+      return brl__fail(BRL_ENOMEM, "out of memory for the reward scaler");
+    int rc = brl_reward_scaler_init(a->scaler, c->n_envs, c->gamma);
+    if (rc)
+      return rc;
+    a->scaler->clip = c->clip_reward;
+  }
+  a->ep_ret = calloc(E, sizeof *a->ep_ret);
+  a->ep_len = calloc(E, sizeof *a->ep_len);
+  a->obs = malloc(N * d * sizeof(float));
+  a->act = malloc(N * (size_t)a->act_dim * sizeof(float));
+  a->logp = malloc(N * sizeof(float));
+  a->val = malloc(N * sizeof(float));
+  a->rew = malloc(N * sizeof(float));
+  a->fin_val = calloc(N, sizeof(float));
+  a->adv = malloc(N * sizeof(float));
+  a->ret = malloc(N * sizeof(float));
+  a->term = malloc(N);
+  a->trunc = malloc(N);
+  a->mask = a->mask_dim ? malloc(N * (size_t)a->mask_dim) : NULL;
+  a->tmp_obs = malloc(E * d * sizeof(float));
+  a->last_val = malloc(E * sizeof(float));
+  a->perm = malloc(N * sizeof(int32_t));
+  a->adv_mb = malloc(N * sizeof(float));
+  a->g_pi = malloc(N * (size_t)a->pi_K * sizeof(float));
+  a->g_vf = malloc(N * sizeof(float));
+  if (!a->ep_ret || !a->ep_len || !a->obs || !a->act || !a->logp || !a->val ||
+      !a->rew || !a->fin_val || !a->adv || !a->ret || !a->term || !a->trunc ||
+      (a->mask_dim && !a->mask) || !a->tmp_obs || !a->last_val || !a->perm ||
+      !a->adv_mb || !a->g_pi || !a->g_vf)
+    return brl__fail(BRL_ENOMEM,
+                     "out of memory for a rollout of %zu steps x %d features",
+                     N, a->obs_dim);
+  return brl__agent_reserve_rows(a, (int64_t)E);
+}
+
+int brl__agent_reserve_rows(brl_agent *a, int64_t n) {
+  if (n <= a->ws_rows)
+    return BRL_OK;
+  float *p = realloc(a->out_pi, (size_t)n * (size_t)a->pi_K * sizeof(float));
+  if (!p)
+    return brl__fail(BRL_ENOMEM, "out of memory for %lld predictions",
+                     (long long)n);
+  a->out_pi = p;
+  float *v = realloc(a->out_vf, (size_t)n * sizeof(float));
+  if (!v)
+    return brl__fail(BRL_ENOMEM, "out of memory for %lld predictions",
+                     (long long)n);
+  a->out_vf = v;
+  a->ws_rows = n;
+  return BRL_OK;
+}
+
+int brl_agent_create(const brl_agent_config *c, int obs_dim,
+                     const brl_action_space *space, uint64_t seed,
+                     brl_agent **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  BRL_CHECK_ARG(c);
+  BRL_CHECK_ARG(space);
+  int rc = brl_agent_config_check(c);
+  if (rc)
+    return rc;
+  if (obs_dim < 1 || obs_dim > (1 << 20))
+    return brl__fail(BRL_EINVAL,
+                     "obs_dim is %d: observations need 1 to 2^20 floats",
+                     obs_dim);
+  if ((rc = check_space(space)))
+    return rc;
+  brl_agent *a = calloc(1, sizeof *a);
+  if (!a)
+    return brl__fail(BRL_ENOMEM, "out of memory creating an agent");
+  a->cfg = *c;
+  a->obs_dim = obs_dim;
+  a->space = *space;
+  a->seed = seed;
+  if ((rc = brl__agent_init(a))) {
+    brl_agent_free(&a);
+    return rc;
+  }
+  *out = a;
+  return BRL_OK;
+}
+
+void brl_agent_free(brl_agent **ap) {
+  if (!ap || !*ap)
+    return;
+  brl_agent *a = *ap;
+  brl_model_free(&a->pi);
+  brl_model_free(&a->vf);
+  void *bufs[] = {
+      a->scaler,    a->ep_ret,    a->ep_len,     a->obs,        a->act,
+      a->logp,      a->val,       a->rew,        a->fin_val,    a->adv,
+      a->ret,       a->term,      a->trunc,      a->mask,       a->out_pi,
+      a->out_vf,    a->tmp_obs,   a->last_val,   a->perm,       a->adv_mb,
+      a->g_pi,      a->g_vf,      a->learn_obs,  a->learn_next, a->learn_fin,
+      a->learn_rew, a->learn_act, a->learn_term, a->learn_trunc};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+    free(bufs[i]);
+  free(a);
+  *ap = NULL;
+}
+
+int brl_agent_get_config(const brl_agent *a, brl_agent_config *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(out);
+  *out = a->cfg;
+  return BRL_OK;
+}
+
+int brl_agent_get_action_space(const brl_agent *a, brl_action_space *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(out);
+  *out = a->space;
+  return BRL_OK;
+}
+
+int brl_agent_obs_dim(const brl_agent *a) { return a ? a->obs_dim : 0; }
+int brl_agent_mask_dim(const brl_agent *a) { return a ? a->mask_dim : 0; }
+
+int brl_agent_set_callback(brl_agent *a, brl_agent_callback cb, void *user) {
+  BRL_CHECK_ARG(a);
+  a->cb = cb;
+  a->cb_user = user;
+  return BRL_OK;
+}
+
+int brl_agent_set_threads(brl_agent *a, int n_threads) {
+  BRL_CHECK_ARG(a);
+  if (n_threads < 0 || n_threads > 4096)
+    return brl__fail(BRL_EINVAL,
+                     "n_threads is %d: use 0 (all cores) or a positive count",
+                     n_threads);
+  int rc = brl_model_set_threads(a->pi, n_threads);
+  if (!rc && a->vf)
+    rc = brl_model_set_threads(a->vf, n_threads);
+  if (!rc)
+    a->cfg.n_threads = n_threads;
+  return rc;
+}
+
+int brl_agent_set_total_timesteps(brl_agent *a, int64_t total) {
+  BRL_CHECK_ARG(a);
+  if (total < 0)
+    return brl__fail(BRL_EINVAL, "total timesteps is %lld: use 0 or more",
+                     (long long)total);
+  a->total_timesteps = total;
+  return BRL_OK;
+}
+
+int brl_agent_get_stats(const brl_agent *a, brl_agent_stats *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(out);
+  *out = a->stats;
+  out->timesteps = a->timesteps;
+  out->episodes = a->episodes;
+  out->updates = a->updates;
+  out->policy_trees = brl_model_n_trees(a->pi);
+  out->value_trees = brl_model_n_trees(a->vf ? a->vf : a->pi);
+  brl__episode_window_stats(a, out);
+  return BRL_OK;
+}
+
+const brl_model *brl_agent_model(const brl_agent *a, int which) {
+  if (!a || which < 0 || which > 1)
+    return NULL;
+  return which == 0 || !a->vf ? a->pi : a->vf;
+}

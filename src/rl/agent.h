@@ -1,0 +1,131 @@
+/* Internal layout of an agent and the functions its files share. */
+#ifndef BRL_RL_AGENT_H
+#define BRL_RL_AGENT_H
+
+#include "boostrl.h"
+#include "core/rng.h"
+#include "rl/losses.h"
+#include "rl/returns.h"
+
+#define BRL_AGENT_MAX_ENVS BRL_REWARD_SCALER_MAX_ENVS
+#define BRL_EP_WINDOW 100
+
+/* Adam of the state-independent log_std (torch's Adam, SB3's eps 1e-5). */
+typedef struct brl_adam {
+  double m[BRL_MAX_ACTION_DIM], v[BRL_MAX_ACTION_DIM];
+  int64_t t;
+} brl_adam;
+
+/* Per-update accumulators of statistics. */
+typedef struct brl_update_acc {
+  double pg_loss, v_loss, entropy, kl, clip, n;
+  double kl_mb; /* approx KL of the current minibatch */
+} brl_update_acc;
+
+struct brl_agent {
+  brl_agent_config cfg;
+  int obs_dim;
+  brl_action_space space;
+  brl_dist dist;
+  int n_params;     /* policy outputs: logits or means */
+  int mask_dim;     /* bytes of one action mask (discrete kinds), else 0 */
+  int act_dim;      /* floats per action */
+  int gauss;        /* Gaussian policy */
+  int tree_log_std; /* log_std is a tree output group */
+
+  /* Ensembles: pi is the policy (or the shared model), vf the critic (NULL
+   * when shared). Columns of pi: params, [log_std], [value]. */
+  brl_model *pi, *vf;
+  int pi_K;
+  int col_log_std; /* in pi, or -1 */
+  int col_value;   /* in pi when shared, else 0 (in vf) */
+
+  float log_std[BRL_MAX_ACTION_DIM]; /* state-independent log_std */
+  brl_adam adam;
+
+  uint64_t seed;
+  brl_rng rng;
+  int64_t timesteps, episodes, updates, total_timesteps;
+
+  brl_reward_scaler *scaler; /* NULL unless normalize_reward */
+  double *ep_ret;            /* n_envs running raw episode returns */
+  int64_t *ep_len;           /* n_envs running episode lengths */
+  double win_ret[BRL_EP_WINDOW], win_len[BRL_EP_WINDOW];
+  int win_n, win_pos;
+
+  /* Rollout, time-major [n_steps][n_envs]. */
+  int t;       /* steps recorded */
+  int pending; /* collect done, observe not yet */
+  int has_mask;
+  float *obs; /* N x obs_dim */
+  float *act; /* N x act_dim, unclipped */
+  float *logp, *val, *rew, *fin_val, *adv, *ret;
+  uint8_t *term, *trunc, *mask;
+
+  /* Workspaces. */
+  int64_t ws_rows;        /* rows the act buffers hold */
+  float *out_pi, *out_vf; /* ws_rows x pi_K, ws_rows */
+  float *tmp_obs;         /* n_envs x obs_dim */
+  float *last_val;        /* n_envs */
+  int32_t *perm;          /* N */
+  float *adv_mb;          /* N */
+  float *g_pi, *g_vf;     /* N x pi_K, N */
+
+  brl_agent_callback cb;
+  void *cb_user;
+  int stop;
+  brl_agent_stats stats;
+  double t_rollout; /* wall time of the current rollout so far */
+  double t_mark;    /* when the last collect / update ended */
+
+  /* brl_agent_learn: the env it runs and its current observations. */
+  const brl_env *learn_env;
+  float *learn_obs, *learn_next, *learn_fin, *learn_rew, *learn_act;
+  uint8_t *learn_term, *learn_trunc;
+};
+
+/* Wall-clock seconds (C11 timespec_get). */
+double brl__now(void);
+
+/* Builds the models and buffers of a fresh agent from a, whose cfg,
+ * obs_dim, space and seed are set (agent.c). */
+int brl__agent_init(brl_agent *a);
+/* Allocates the rollout and update buffers (agent.c). */
+int brl__agent_alloc_buffers(brl_agent *a);
+/* Act buffers for n rows (grown only when n exceeds what they hold). */
+int brl__agent_reserve_rows(brl_agent *a, int64_t n);
+
+/* policy.c: outputs of both ensembles for n observations into out_pi
+ * (n x pi_K) and values (n, may be NULL). */
+int brl__agent_forward(brl_agent *a, const float *obs, int64_t n,
+                       float *values);
+/* The policy of row i of outputs `row` (pi_K floats): fills pi; ls is
+ * scratch for a clamped log_std. */
+void brl__agent_policy(const brl_agent *a, const float *row,
+                       const uint8_t *mask, float *ls, brl_policy_out *pi);
+/* Clips a box action to the bounds (copy). */
+void brl__agent_clip_action(const brl_agent *a, const float *in, float *out);
+
+/* ppo.c / a2c.c: train on the rollout (advantages and returns computed). */
+int brl__ppo_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
+                   brl_update_acc *acc, int *epochs_done);
+int brl__a2c_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
+                   brl_update_acc *acc);
+/* update.c: gradients of minibatch rows idx[0..n) (advantages already
+ * normalised into adv_mb[0..n)) into g_pi / g_vf, with the statistics.
+ * lsg (may be NULL) receives the sum over the rows of the log_std gradient
+ * (state-independent log_std). */
+int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
+                         const float *pred_vf, const int32_t *idx, int64_t n,
+                         brl_update_acc *acc, double *lsg);
+/* One tree on each ensemble from the gradients in g_pi / g_vf, then the
+ * Adam step of a state-independent log_std from the summed gradient lsg. */
+int brl__minibatch_step(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                        const int32_t *idx, int64_t n, float progress,
+                        const double *lsg);
+
+/* rollout.c */
+void brl__episodes_forget(brl_agent *a);
+void brl__episode_window_stats(const brl_agent *a, brl_agent_stats *s);
+
+#endif

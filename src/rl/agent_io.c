@@ -1,0 +1,329 @@
+/* Agent files: one container with the chunks
+ *   AGCF  the configuration as "key=value\n" text (every key)
+ *   AGSP  observation dim and action space
+ *   AGST  training state: seed, generator, counters, log_std and its Adam,
+ *         reward scaler, running episodes, the window of episode returns
+ *   M0..  the policy (or shared) ensemble;  M1.. the critic (separate only)
+ * Loading rebuilds the agent from the configuration and checks every field
+ * and that the ensembles fit the spaces. */
+#include "core/container.h"
+#include "core/error.h"
+#include "engine/model_io.h"
+#include "rl/agent.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGENT_FILE_VERSION 1u
+
+static void write_config(const brl_agent_config *c, brl_buf *b) {
+  brl__chunk_begin(b, "AGCF");
+  for (const char *const *k = brl_agent_config_keys(); *k; k++) {
+    char v[64];
+    brl_agent_config_get(c, *k, v, sizeof v);
+    brl__buf_bytes(b, *k, strlen(*k));
+    brl__buf_u8(b, '=');
+    brl__buf_bytes(b, v, strlen(v));
+    brl__buf_u8(b, '\n');
+  }
+  brl__chunk_end(b);
+}
+
+static void write_state(const brl_agent *a, brl_buf *b) {
+  const int E = a->cfg.n_envs;
+  brl__chunk_begin(b, "AGSP");
+  brl__buf_u32(b, AGENT_FILE_VERSION);
+  brl__buf_u32(b, (uint32_t)a->obs_dim);
+  brl__buf_u32(b, (uint32_t)a->space.kind);
+  brl__buf_u32(b, (uint32_t)a->space.dim);
+  for (int j = 0; j < a->space.dim; j++) {
+    brl__buf_u32(b, (uint32_t)a->space.nvec[j]);
+    brl__buf_f32(b, a->space.low[j]);
+    brl__buf_f32(b, a->space.high[j]);
+  }
+  brl__chunk_end(b);
+
+  brl__chunk_begin(b, "AGST");
+  brl__buf_u64(b, a->seed);
+  for (int i = 0; i < 4; i++)
+    brl__buf_u64(b, a->rng.s[i]);
+  brl__buf_u64(b, (uint64_t)a->timesteps);
+  brl__buf_u64(b, (uint64_t)a->episodes);
+  brl__buf_u64(b, (uint64_t)a->updates);
+  brl__buf_u64(b, (uint64_t)a->total_timesteps);
+  for (int j = 0; j < BRL_MAX_ACTION_DIM; j++) {
+    brl__buf_f32(b, a->log_std[j]);
+    brl__buf_f64(b, a->adam.m[j]);
+    brl__buf_f64(b, a->adam.v[j]);
+  }
+  brl__buf_u64(b, (uint64_t)a->adam.t);
+  brl__buf_u8(b, a->scaler ? 1 : 0);
+  if (a->scaler) {
+    const brl_reward_scaler *s = a->scaler;
+    brl__buf_f64(b, s->gamma);
+    brl__buf_f64(b, s->epsilon);
+    brl__buf_f64(b, s->clip);
+    brl__buf_f64(b, s->ret_rms.mean);
+    brl__buf_f64(b, s->ret_rms.var);
+    brl__buf_f64(b, s->ret_rms.count);
+    for (int e = 0; e < E; e++)
+      brl__buf_f64(b, s->ret[e]);
+  }
+  for (int e = 0; e < E; e++) {
+    brl__buf_f64(b, a->ep_ret[e]);
+    brl__buf_u64(b, (uint64_t)a->ep_len[e]);
+  }
+  brl__buf_u32(b, (uint32_t)a->win_n);
+  brl__buf_u32(b, (uint32_t)a->win_pos);
+  for (int i = 0; i < BRL_EP_WINDOW; i++) {
+    brl__buf_f64(b, a->win_ret[i]);
+    brl__buf_f64(b, a->win_len[i]);
+  }
+  brl__chunk_end(b);
+}
+
+int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(buf);
+  BRL_CHECK_ARG(len);
+  brl_buf b;
+  brl__container_begin(&b);
+  write_config(&a->cfg, &b);
+  write_state(a, &b);
+  brl__model_write_chunks(a->pi, &b, "M0");
+  if (a->vf)
+    brl__model_write_chunks(a->vf, &b, "M1");
+  int rc = brl__container_finish(&b);
+  if (rc)
+    return rc;
+  *buf = b.data;
+  *len = b.len;
+  return BRL_OK;
+}
+
+int brl_agent_save(const brl_agent *a, const char *path) {
+  BRL_CHECK_ARG(path);
+  void *buf;
+  size_t len;
+  int rc = brl_agent_save_buffer(a, &buf, &len);
+  if (rc)
+    return rc;
+  rc = brl__write_file(path, buf, len);
+  free(buf);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static int corrupt(const char *what) {
+  return brl__fail(BRL_EFORMAT, "corrupt agent file: %s", what);
+}
+
+static int read_config(const brl_container *c, brl_agent_config *cfg) {
+  brl_reader r;
+  if (!brl__container_find(c, "AGCF", &r))
+    return brl__fail(BRL_EFORMAT,
+                     "the file holds no agent (chunk AGCF); is it a model "
+                     "file? load it with brl_model_load()");
+  brl_agent_config_default(cfg, BRL_ALGO_PPO);
+  size_t n = r.len;
+  const char *p = (const char *)brl__rd_bytes(&r, n);
+  size_t i = 0;
+  while (i < n) {
+    size_t j = i;
+    while (j < n && p[j] != '\n')
+      j++;
+    char line[160];
+    if (j - i >= sizeof line || j == n)
+      return corrupt("the configuration chunk is malformed");
+    memcpy(line, p + i, j - i);
+    line[j - i] = '\0';
+    char *eq = strchr(line, '=');
+    if (!eq)
+      return corrupt("a configuration line has no '='");
+    *eq = '\0';
+    /* Keys of newer versions that this one does not know are an error: the
+     * agent would not train the same way. */
+    if (brl_agent_config_set(cfg, line, eq + 1))
+      return brl__fail(BRL_EFORMAT,
+                       "agent file: configuration '%.60s' cannot be read "
+                       "(%s)",
+                       line, brl_last_error());
+    i = j + 1;
+  }
+  if (brl_agent_config_check(cfg))
+    return brl__fail(BRL_EFORMAT, "agent file: invalid configuration (%s)",
+                     brl_last_error());
+  return BRL_OK;
+}
+
+static int read_space(const brl_container *c, brl_agent *a) {
+  brl_reader r;
+  if (!brl__container_find(c, "AGSP", &r))
+    return corrupt("chunk AGSP is missing");
+  uint32_t ver = brl__rd_u32(&r);
+  if (!r.err && ver != AGENT_FILE_VERSION)
+    return brl__fail(BRL_EFORMAT,
+                     "agent file version %u is not supported (this library "
+                     "reads version %u)",
+                     ver, AGENT_FILE_VERSION);
+  uint32_t od = brl__rd_u32(&r), kind = brl__rd_u32(&r), dim = brl__rd_u32(&r);
+  if (r.err || od < 1 || od > (1u << 20) || kind > 2 || dim < 1 ||
+      dim > BRL_MAX_ACTION_DIM)
+    return corrupt("the spaces are out of range");
+  a->obs_dim = (int)od;
+  memset(&a->space, 0, sizeof a->space);
+  a->space.kind = (brl_space_kind)kind;
+  a->space.dim = (int)dim;
+  for (uint32_t j = 0; j < dim; j++) {
+    uint32_t nv = brl__rd_u32(&r);
+    a->space.nvec[j] = nv > 65536 ? 0 : (int)nv;
+    a->space.low[j] = brl__rd_f32(&r);
+    a->space.high[j] = brl__rd_f32(&r);
+  }
+  if (r.err || r.off != r.len)
+    return corrupt("chunk AGSP has the wrong length");
+  return BRL_OK;
+}
+
+static int read_state(const brl_container *c, brl_agent *a) {
+  brl_reader r;
+  if (!brl__container_find(c, "AGST", &r))
+    return corrupt("chunk AGST is missing");
+  const int E = a->cfg.n_envs;
+  if (brl__rd_u64(&r) != a->seed)
+    return corrupt("the seed does not match");
+  for (int i = 0; i < 4; i++)
+    a->rng.s[i] = brl__rd_u64(&r);
+  a->timesteps = (int64_t)brl__rd_u64(&r);
+  a->episodes = (int64_t)brl__rd_u64(&r);
+  a->updates = (int64_t)brl__rd_u64(&r);
+  a->total_timesteps = (int64_t)brl__rd_u64(&r);
+  int bad = a->timesteps < 0 || a->episodes < 0 || a->updates < 0 ||
+            a->total_timesteps < 0;
+  for (int j = 0; j < BRL_MAX_ACTION_DIM; j++) {
+    a->log_std[j] = brl__rd_f32(&r);
+    a->adam.m[j] = brl__rd_f64(&r);
+    a->adam.v[j] = brl__rd_f64(&r);
+    bad |= !isfinite(a->log_std[j]) || !isfinite(a->adam.m[j]) ||
+           !(a->adam.v[j] >= 0) || !isfinite(a->adam.v[j]);
+  }
+  a->adam.t = (int64_t)brl__rd_u64(&r);
+  bad |= a->adam.t < 0;
+  uint8_t has_scaler = brl__rd_u8(&r);
+  if (has_scaler != (a->scaler ? 1 : 0))
+    return corrupt("the reward scaler does not match the configuration");
+  if (a->scaler) {
+    brl_reward_scaler *s = a->scaler;
+    s->gamma = brl__rd_f64(&r);
+    s->epsilon = brl__rd_f64(&r);
+    s->clip = brl__rd_f64(&r);
+    s->ret_rms.mean = brl__rd_f64(&r);
+    s->ret_rms.var = brl__rd_f64(&r);
+    s->ret_rms.count = brl__rd_f64(&r);
+    bad |= !isfinite(s->gamma) || !isfinite(s->epsilon) || !isfinite(s->clip) ||
+           !isfinite(s->ret_rms.mean) || !(s->ret_rms.var >= 0) ||
+           !isfinite(s->ret_rms.var) || !(s->ret_rms.count > 0) ||
+           !isfinite(s->ret_rms.count);
+    for (int e = 0; e < E; e++) {
+      s->ret[e] = brl__rd_f64(&r);
+      bad |= !isfinite(s->ret[e]);
+    }
+  }
+  for (int e = 0; e < E; e++) {
+    a->ep_ret[e] = brl__rd_f64(&r);
+    a->ep_len[e] = (int64_t)brl__rd_u64(&r);
+    bad |= !isfinite(a->ep_ret[e]) || a->ep_len[e] < 0;
+  }
+  uint32_t wn = brl__rd_u32(&r), wp = brl__rd_u32(&r);
+  bad |= wn > BRL_EP_WINDOW || wp >= BRL_EP_WINDOW;
+  a->win_n = (int)wn;
+  a->win_pos = (int)wp;
+  for (int i = 0; i < BRL_EP_WINDOW; i++) {
+    a->win_ret[i] = brl__rd_f64(&r);
+    a->win_len[i] = brl__rd_f64(&r);
+  }
+  if (r.err || r.off != r.len)
+    return corrupt("chunk AGST has the wrong length");
+  if (bad)
+    return corrupt("the training state holds values out of range");
+  return BRL_OK;
+}
+
+/* The loaded ensemble must have the layout the agent would create. */
+static int check_model(const brl_model *loaded, const brl_model *fresh,
+                       const char *which) {
+  brl_params p, q;
+  brl_model_params(loaded, &p);
+  brl_model_params(fresh, &q);
+  int ok = p.n_features == q.n_features && p.n_groups == q.n_groups &&
+           p.max_depth == q.max_depth;
+  for (int g = 0; ok && g < p.n_groups; g++)
+    ok = p.groups[g].n_outputs == q.groups[g].n_outputs;
+  if (!ok)
+    return brl__fail(BRL_EFORMAT,
+                     "corrupt agent file: the %s ensemble does not fit the "
+                     "agent's spaces and configuration",
+                     which);
+  return BRL_OK;
+}
+
+static int swap_model(brl_model **slot, const brl_container *c,
+                      const char *prefix, const char *which) {
+  brl_model *m;
+  int rc = brl__model_read_chunks(c, prefix, &m);
+  if (rc)
+    return rc;
+  if ((rc = check_model(m, *slot, which))) {
+    brl_model_free(&m);
+    return rc;
+  }
+  brl_model_free(slot);
+  *slot = m;
+  return BRL_OK;
+}
+
+int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  BRL_CHECK_ARG(buf);
+  brl_container c;
+  int rc = brl__container_open(buf, len, &c);
+  if (rc)
+    return rc;
+  brl_agent_config cfg;
+  brl_agent tmp;
+  memset(&tmp, 0, sizeof tmp);
+  if ((rc = read_config(&c, &cfg)) || (rc = read_space(&c, &tmp)))
+    return rc;
+  brl_reader r;
+  if (!brl__container_find(&c, "AGST", &r) || r.len < 8)
+    return corrupt("chunk AGST is missing");
+  uint64_t seed = brl__rd_u64(&r);
+  brl_agent *a;
+  if ((rc = brl_agent_create(&cfg, tmp.obs_dim, &tmp.space, seed, &a)))
+    return brl__fail(BRL_EFORMAT, "agent file: %s", brl_last_error());
+  if ((rc = read_state(&c, a)) ||
+      (rc = swap_model(&a->pi, &c, "M0", "policy")) ||
+      (a->vf && (rc = swap_model(&a->vf, &c, "M1", "value")))) {
+    brl_agent_free(&a);
+    return rc;
+  }
+  *out = a;
+  return BRL_OK;
+}
+
+int brl_agent_load(const char *path, brl_agent **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  BRL_CHECK_ARG(path);
+  uint8_t *buf;
+  size_t len;
+  int rc = brl__read_file(path, &buf, &len);
+  if (rc)
+    return rc;
+  rc = brl_agent_load_buffer(buf, len, out);
+  free(buf);
+  return rc;
+}

@@ -1,0 +1,187 @@
+/* The whole training loop against a native vector environment, and the
+ * evaluation of the deterministic policy, shared by the command and the
+ * Python binding. */
+#include "core/error.h"
+#include "rl/agent.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_env(const brl_agent *a, const brl_env *env, brl_env_spec *spec,
+                     int need_n_envs) {
+  int rc = brl_env_get_spec(env, spec);
+  if (rc)
+    return rc;
+  if (need_n_envs && brl_env_n_envs(env) != a->cfg.n_envs)
+    return brl__fail(BRL_EINVAL,
+                     "the env has %d copies but the agent's n_envs is %d: "
+                     "make the env with n_envs copies",
+                     brl_env_n_envs(env), a->cfg.n_envs);
+  if (spec->obs_dim != a->obs_dim)
+    return brl__fail(BRL_EINVAL, "%s has %d observation floats, the agent %d",
+                     spec->id, spec->obs_dim, a->obs_dim);
+  brl_action_space s;
+  if ((rc = brl_action_space_from_env(spec, &s)))
+    return rc;
+  int same = s.kind == a->space.kind && s.dim == a->space.dim;
+  for (int j = 0; same && j < s.dim; j++)
+    same = s.kind == BRL_SPACE_BOX
+               ? s.low[j] == a->space.low[j] && s.high[j] == a->space.high[j]
+               : s.nvec[j] == a->space.nvec[j];
+  if (!same)
+    return brl__fail(BRL_EINVAL,
+                     "the action space of %s differs from the agent's: "
+                     "train and run the agent on the same environment",
+                     spec->id);
+  return BRL_OK;
+}
+
+static int learn_buffers(brl_agent *a) {
+  if (a->learn_obs)
+    return BRL_OK;
+  const size_t E = (size_t)a->cfg.n_envs, d = (size_t)a->obs_dim;
+  a->learn_obs = malloc(E * d * sizeof(float));
+  a->learn_next = malloc(E * d * sizeof(float));
+  a->learn_fin = malloc(E * d * sizeof(float));
+  a->learn_rew = malloc(E * sizeof(float));
+  a->learn_act = malloc(E * (size_t)a->act_dim * sizeof(float));
+  a->learn_term = malloc(E);
+  a->learn_trunc = malloc(E);
+  if (!a->learn_obs || !a->learn_next || !a->learn_fin || !a->learn_rew ||
+      !a->learn_act || !a->learn_term || !a->learn_trunc)
+    return brl__fail(BRL_ENOMEM, "out of memory for the training loop");
+  return BRL_OK;
+}
+
+int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
+                    int reset_env) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(env);
+  if (total_timesteps < 0)
+    return brl__fail(BRL_EINVAL, "total_timesteps is %lld: use 0 or more",
+                     (long long)total_timesteps);
+  brl_env_spec spec;
+  int rc = check_env(a, env, &spec, 1);
+  if (!rc)
+    rc = learn_buffers(a);
+  if (rc)
+    return rc;
+  if (reset_env) {
+    if ((rc = brl_env_reset(env, a->learn_obs)))
+      return rc;
+    brl__episodes_forget(a);
+    a->learn_env = env;
+  } else if (a->learn_env != env) {
+    return brl__fail(BRL_ESTATE,
+                     "brl_agent_learn: reset_env is 0 but this env was not "
+                     "the one of the previous call: pass reset_env = 1");
+  }
+  a->t = 0;
+  a->pending = 0;
+  a->stop = 0;
+  a->t_mark = 0.0;
+  a->total_timesteps = total_timesteps;
+  for (;;) {
+    if (a->t == 0 && (a->timesteps >= total_timesteps || a->stop))
+      break;
+    if ((rc = brl_agent_collect(a, a->learn_obs, NULL, a->learn_act, NULL,
+                                NULL)) ||
+        (rc = brl_env_step(env, a->learn_act, a->learn_next, a->learn_rew,
+                           a->learn_term, a->learn_trunc, a->learn_fin)) ||
+        (rc = brl_agent_observe(a, a->learn_rew, a->learn_term, a->learn_trunc,
+                                a->learn_fin)))
+      break;
+    float *t = a->learn_obs;
+    a->learn_obs = a->learn_next;
+    a->learn_next = t;
+    if (brl_agent_rollout_full(a) && (rc = brl_agent_update(a, a->learn_obs)))
+      break;
+  }
+  if (rc) {
+    /* The env may be mid-step: the next call must reset it. */
+    a->learn_env = NULL;
+    a->t = 0;
+    a->pending = 0;
+  }
+  return rc;
+}
+
+int brl_agent_evaluate(brl_agent *a, brl_env *env, int n_episodes,
+                       brl_eval_result *out, double *returns) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(env);
+  BRL_CHECK_ARG(out);
+  if (n_episodes < 1)
+    return brl__fail(BRL_EINVAL, "n_episodes is %d: use 1 or more", n_episodes);
+  brl_env_spec spec;
+  int rc = check_env(a, env, &spec, 0);
+  if (rc)
+    return rc;
+  const int E = brl_env_n_envs(env);
+  const size_t d = (size_t)a->obs_dim;
+  float *obs = malloc((size_t)E * d * sizeof(float));
+  float *act = malloc((size_t)E * (size_t)a->act_dim * sizeof(float));
+  float *rew = malloc((size_t)E * sizeof(float));
+  uint8_t *term = malloc((size_t)E), *trunc = malloc((size_t)E);
+  double *ep_ret = calloc((size_t)E, sizeof(double));
+  double *all = malloc((size_t)n_episodes * sizeof(double));
+  int *count = calloc((size_t)E, sizeof(int)),
+      *len = calloc((size_t)E, sizeof(int));
+  if (!obs || !act || !rew || !term || !trunc || !ep_ret || !all || !count ||
+      !len) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory for the evaluation");
+    goto done;
+  }
+  if ((rc = brl_env_reset(env, obs)))
+    goto done;
+  int done_eps = 0;
+  double len_sum = 0.0;
+  while (done_eps < n_episodes) {
+    if ((rc = brl_agent_act(a, obs, E, NULL, 1, act, NULL, NULL)) ||
+        (rc = brl_env_step(env, act, obs, rew, term, trunc, NULL)))
+      goto done;
+    for (int e = 0; e < E; e++) {
+      ep_ret[e] += rew[e];
+      len[e]++;
+      if (term[e] || trunc[e]) {
+        int target = (n_episodes + e) / E;
+        if (count[e] < target && done_eps < n_episodes) {
+          all[done_eps++] = ep_ret[e];
+          len_sum += len[e];
+          count[e]++;
+        }
+        ep_ret[e] = 0.0;
+        len[e] = 0;
+      }
+    }
+  }
+  double sum = 0.0, lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < n_episodes; i++) {
+    sum += all[i];
+    lo = all[i] < lo ? all[i] : lo;
+    hi = all[i] > hi ? all[i] : hi;
+  }
+  double mean = sum / n_episodes, var = 0.0;
+  for (int i = 0; i < n_episodes; i++)
+    var += (all[i] - mean) * (all[i] - mean);
+  out->episodes = n_episodes;
+  out->mean_return = mean;
+  out->std_return = sqrt(var / n_episodes);
+  out->mean_length = len_sum / n_episodes;
+  out->min_return = lo;
+  out->max_return = hi;
+  if (returns)
+    memcpy(returns, all, (size_t)n_episodes * sizeof(double));
+done:
+  free(obs);
+  free(act);
+  free(rew);
+  free(term);
+  free(trunc);
+  free(ep_ret);
+  free(all);
+  free(count);
+  free(len);
+  return rc;
+}

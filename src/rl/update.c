@@ -1,0 +1,215 @@
+/* The update after a full rollout, shared by PPO and A2C: advantages and
+ * returns, one quantized batch per ensemble, per-sample loss gradients of a
+ * minibatch from the batches' prediction caches, one tree per ensemble and
+ * minibatch, the Adam step of a state-independent log_std, statistics. */
+#include "core/error.h"
+#include "rl/agent.h"
+
+#include <math.h>
+#include <string.h>
+
+int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
+                         const float *pred_vf, const int32_t *idx, int64_t n,
+                         brl_update_acc *acc, double *lsg) {
+  const brl_agent_config *c = &a->cfg;
+  const int K = a->pi_K, ppo = c->algo == BRL_ALGO_PPO;
+  const int n_pol = a->n_params + (a->tree_log_std ? a->dist.n_sub : 0);
+  const int ns = a->dist.n_sub;
+  double kl = 0.0;
+  float ls[BRL_MAX_ACTION_DIM], gls[BRL_MAX_ACTION_DIM];
+  if (lsg)
+    for (int j = 0; j < ns; j++)
+      lsg[j] = 0.0;
+  for (int64_t k = 0; k < n; k++) {
+    const int64_t i = idx ? idx[k] : k;
+    const float *row = pred_pi + i * K;
+    brl_policy_out pi;
+    brl__agent_policy(a, row, a->has_mask ? a->mask + i * a->mask_dim : NULL,
+                      ls, &pi);
+    float *g = a->g_pi + k * K;
+    float *g_ls =
+        a->tree_log_std ? g + a->col_log_std : (a->gauss ? gls : NULL);
+    const float *act = a->act + i * a->act_dim;
+    brl_pg_info info;
+    int rc =
+        ppo ? brl_ppo_policy_loss(&a->dist, &pi, act, a->logp[i], a->adv_mb[k],
+                                  c->clip_range, c->ent_coef, g, g_ls, &info)
+            : brl_a2c_policy_loss(&a->dist, &pi, act, a->adv_mb[k], c->ent_coef,
+                                  g, g_ls, &info);
+    if (rc)
+      return rc;
+    if (a->tree_log_std)
+      for (int j = 0; j < ns; j++) /* no gradient through the clamp */
+        if (row[a->col_log_std + j] != ls[j])
+          g_ls[j] = 0.0f;
+    if (lsg)
+      for (int j = 0; j < ns; j++)
+        lsg[j] += gls[j];
+    brl_clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
+    float v = pred_vf ? pred_vf[i] : row[a->col_value];
+    float gv;
+    double vl;
+    if (ppo && c->clip_range_vf > 0)
+      rc = brl_value_loss_clipped(v, a->val[i], a->ret[i], c->clip_range_vf,
+                                  c->vf_coef, &gv, &vl);
+    else
+      rc = brl_value_loss(v, a->ret[i], c->vf_coef, &gv, &vl);
+    if (rc)
+      return rc;
+    brl_clip_grad_norm(&gv, 1, c->max_value_grad_norm);
+    if (a->vf)
+      a->g_vf[k] = gv;
+    else
+      g[a->col_value] = gv;
+    acc->pg_loss += info.pg_loss;
+    /* SB3 logs the mean squared error, without vf_coef and the 0.5. */
+    acc->v_loss += c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
+    acc->entropy += info.entropy;
+    acc->clip += info.outside;
+    kl += info.approx_kl;
+  }
+  acc->kl += kl;
+  acc->n += (double)n;
+  acc->kl_mb = n > 0 ? kl / (double)n : 0.0;
+  return BRL_OK;
+}
+
+static double sched(double lr, double lr_end, double progress) {
+  return lr_end > 0 ? lr + (lr_end - lr) * progress : lr;
+}
+
+static void adam_log_std(brl_agent *a, const double *lsg, int64_t n,
+                         float progress) {
+  const brl_agent_config *c = &a->cfg;
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-5;
+  const double lr = sched(c->log_std_lr, c->log_std_lr_end, progress);
+  brl_adam *m = &a->adam;
+  m->t++;
+  const double bc1 = 1.0 - pow(b1, (double)m->t);
+  const double bc2 = 1.0 - pow(b2, (double)m->t);
+  for (int j = 0; j < a->dist.n_sub; j++) {
+    double g = lsg[j] / (double)n;
+    m->m[j] = b1 * m->m[j] + (1.0 - b1) * g;
+    m->v[j] = b2 * m->v[j] + (1.0 - b2) * g * g;
+    double step = lr * (m->m[j] / bc1) / (sqrt(m->v[j] / bc2) + eps);
+    double s = (double)a->log_std[j] - step;
+    if (s < c->log_std_min)
+      s = c->log_std_min;
+    if (s > c->log_std_max)
+      s = c->log_std_max;
+    a->log_std[j] = (float)s;
+  }
+}
+
+int brl__minibatch_step(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                        const int32_t *idx, int64_t n, float progress,
+                        const double *lsg) {
+  int rc = brl_model_step(a->pi, bpi, idx, n, a->g_pi, progress);
+  if (!rc && a->vf)
+    rc = brl_model_step(a->vf, bvf, idx, n, a->g_vf, progress);
+  if (rc)
+    return rc;
+  if (lsg)
+    adam_log_std(a, lsg, n, progress);
+  return BRL_OK;
+}
+
+static double explained_variance(const float *v, const float *r, int64_t n) {
+  double mr = 0, md = 0;
+  for (int64_t i = 0; i < n; i++) {
+    mr += r[i];
+    md += (double)r[i] - v[i];
+  }
+  mr /= (double)n;
+  md /= (double)n;
+  double vr = 0, vd = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = (double)r[i] - v[i] - md;
+    vr += ((double)r[i] - mr) * ((double)r[i] - mr);
+    vd += d * d;
+  }
+  return vr == 0.0 ? NAN : 1.0 - vd / vr;
+}
+
+int brl_agent_update(brl_agent *a, const float *last_obs) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(last_obs);
+  if (!brl_agent_rollout_full(a))
+    return brl__fail(BRL_ESTATE,
+                     "brl_agent_update: the rollout holds %d of %d steps; "
+                     "collect and observe until brl_agent_rollout_full()",
+                     a->t, a->cfg.n_steps);
+  const brl_agent_config *c = &a->cfg;
+  const int E = c->n_envs;
+  const int64_t N = (int64_t)E * c->n_steps;
+  const double t0 = brl__now();
+  double progress = a->total_timesteps > 0
+                        ? (double)a->timesteps / (double)a->total_timesteps
+                        : 0.0;
+  progress = progress < 0 ? 0 : (progress > 1 ? 1 : progress);
+  int rc = brl__agent_forward(a, last_obs, E, a->last_val);
+  if (rc)
+    return rc;
+  if ((rc =
+           brl_gae(c->n_steps, E, a->rew, a->val, a->term, a->trunc, a->fin_val,
+                   a->last_val, c->gamma, c->gae_lambda, a->adv, a->ret)))
+    return rc;
+
+  const int trees0 = brl_model_n_trees(a->pi) + brl_model_n_trees(a->vf);
+  brl_batch *bpi = NULL, *bvf = NULL;
+  const float *p;
+  rc = brl_batch_create(a->pi, a->obs, N, &bpi);
+  if (!rc)
+    rc = brl_batch_predictions(bpi, a->pi, &p); /* makes the cache live */
+  if (!rc && a->vf) {
+    rc = brl_batch_create(a->vf, a->obs, N, &bvf);
+    if (!rc)
+      rc = brl_batch_predictions(bvf, a->vf, &p);
+  }
+  brl_update_acc acc;
+  memset(&acc, 0, sizeof acc);
+  int epochs = 1;
+  if (!rc)
+    rc = c->algo == BRL_ALGO_PPO
+             ? brl__ppo_train(a, bpi, bvf, (float)progress, &acc, &epochs)
+             : brl__a2c_train(a, bpi, bvf, (float)progress, &acc);
+  brl_batch_free(&bpi);
+  brl_batch_free(&bvf);
+  if (rc)
+    return rc;
+
+  const double t1 = brl__now();
+  brl_agent_stats *s = &a->stats;
+  s->algo = c->algo;
+  s->progress = progress;
+  const double nn = acc.n > 0 ? acc.n : 1.0;
+  s->policy_loss = acc.pg_loss / nn;
+  s->value_loss = acc.v_loss / nn;
+  s->entropy = acc.entropy / nn;
+  s->approx_kl = acc.kl / nn;
+  s->clip_fraction = acc.clip / nn;
+  s->explained_variance = explained_variance(a->val, a->ret, N);
+  s->log_std_mean = NAN;
+  if (a->gauss && !a->tree_log_std) {
+    double m = 0;
+    for (int j = 0; j < a->dist.n_sub; j++)
+      m += a->log_std[j];
+    s->log_std_mean = m / a->dist.n_sub;
+  }
+  s->epochs_done = epochs;
+  s->trees_added = brl_model_n_trees(a->pi) + brl_model_n_trees(a->vf) - trees0;
+  s->policy_lr = sched(c->policy_lr, c->policy_lr_end, progress);
+  s->value_lr = sched(c->value_lr, c->value_lr_end, progress);
+  s->rollout_s = a->t_mark > 0 ? t0 - a->t_mark : 0.0;
+  s->update_s = t1 - t0;
+  s->fps = (double)N / (s->rollout_s + s->update_s + 1e-12);
+  a->updates++;
+  a->t = 0;
+  brl_agent_stats out;
+  brl_agent_get_stats(a, &out);
+  *s = out;
+  if (a->cb && a->cb(&out, a->cb_user))
+    a->stop = 1;
+  a->t_mark = brl__now();
+  return BRL_OK;
+}

@@ -1,0 +1,294 @@
+/* The `boostrl` command end to end (train, eval, envs, --help, errors,
+ * --config, --resume, Ctrl-C), run as a child process next to this test's
+ * binary, and the command's flat JSON reader. Skipped when the command was
+ * not built. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cli/json.c"
+#include "testlib.h"
+
+static char bin[1024];
+static char dir[256];
+
+/* Runs a shell command, capturing stdout (and stderr when err_too) into
+ * out; returns the exit status. */
+static int run(const char *args, char *out, size_t size, int err_too) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' %s %s", bin, args,
+           err_too ? "2>&1" : "2>/dev/null");
+  FILE *p = popen(cmd, "r");
+  if (!p)
+    return -1;
+  size_t n = 0, got;
+  while (n + 1 < size && (got = fread(out + n, 1, size - n - 1, p)) > 0)
+    n += got;
+  out[n] = '\0';
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *last_line(char *s) {
+  size_t n = strlen(s);
+  while (n > 0 && s[n - 1] == '\n')
+    s[--n] = '\0';
+  char *nl = strrchr(s, '\n');
+  return nl ? nl + 1 : s;
+}
+
+static int exists(const char *d, const char *name) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", d, name);
+  struct stat sb;
+  return stat(p, &sb) == 0 && sb.st_size > 0;
+}
+
+static void test_json_reader(void) {
+  cli_json j;
+  char err[256];
+  CHECK(cli_json_parse("{\"a\": 1, \"b\": \"x\\\"y\\u00e9\", \"c\": true, "
+                       "\"d\": null, \"e\": -2.5e-3}",
+                       &j, err, sizeof err) == 0);
+  CHECK(j.n == 5);
+  CHECK(strcmp(cli_json_get(&j, "a"), "1") == 0);
+  CHECK(strcmp(cli_json_get(&j, "b"), "x\"y\xc3\xa9") == 0);
+  CHECK(strcmp(cli_json_get(&j, "c"), "true") == 0);
+  CHECK(strcmp(cli_json_get(&j, "d"), "null") == 0);
+  CHECK(strcmp(cli_json_get(&j, "e"), "-2.5e-3") == 0);
+  CHECK(cli_json_get(&j, "zz") == NULL);
+  cli_json_free(&j);
+  CHECK(cli_json_parse(" { } ", &j, err, sizeof err) == 0 && j.n == 0);
+  cli_json_free(&j);
+  static const char *bad[] = {"",
+                              "[1]",
+                              "{\"a\" 1}",
+                              "{\"a\": }",
+                              "{\"a\": 1,}",
+                              "{\"a\": {}}",
+                              "{\"a\": [1]}",
+                              "{\"a\": 1} x",
+                              "{\"a\": \"x",
+                              "{\"a\": 1 \"b\": 2}",
+                              "{\"a\": 1, \"a\": 2}",
+                              "{\"a\": tru}",
+                              "{a: 1}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int rc = cli_json_parse(bad[i], &j, err, sizeof err);
+    CHECK_MSG(rc != 0, "accepted bad JSON: %s", bad[i]);
+    CHECK(strstr(err, "line 1, column") != NULL);
+  }
+  CHECK(cli_json_parse("{\n  \"a\": 1,\n  \"b\": [2]\n}", &j, err,
+                       sizeof err) != 0);
+  CHECK_MSG(strstr(err, "line 3") != NULL, "%s", err);
+}
+
+static void test_help_and_envs(void) {
+  static char out[65536];
+  CHECK(run("--help", out, sizeof out, 0) == 0);
+  CHECK(strstr(out, "train ENV") && strstr(out, "eval MODEL") &&
+        strstr(out, "envs") && strstr(out, "bench"));
+  CHECK(run("train --help", out, sizeof out, 0) == 0);
+  CHECK(strstr(out, "--timesteps") && strstr(out, "--eval-every") &&
+        strstr(out, "clip_range_vf") && strstr(out, "shared_tree"));
+  CHECK(run("eval --help", out, sizeof out, 0) == 0);
+  CHECK(strstr(out, "--episodes") != NULL);
+  CHECK(run("bench --help", out, sizeof out, 0) == 0);
+  CHECK(run("envs", out, sizeof out, 0) == 0);
+  CHECK(strstr(out, "CartPole-v1") && strstr(out, "Pendulum-v1"));
+  CHECK(run("envs --json", out, sizeof out, 0) == 0);
+  CHECK(out[0] == '[' && strstr(out, "\"MountainCarContinuous-v0\""));
+  CHECK(run("nope", out, sizeof out, 1) == 2);
+  CHECK(run("", out, sizeof out, 1) == 2);
+}
+
+static void test_errors(void) {
+  static char out[65536];
+  CHECK(run("train", out, sizeof out, 1) == 2);
+  CHECK(run("train Nope-v0 --timesteps 10", out, sizeof out, 1) == 1);
+  CHECK_MSG(strstr(out, "Nope-v0") != NULL, "%s", out);
+  CHECK(run("train CartPole-v1 --set bogus=1", out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "bogus") != NULL, "%s", out);
+  CHECK(run("train CartPole-v1 --set gamma=3", out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "gamma") != NULL, "%s", out);
+  CHECK(run("train CartPole-v1 --algo sac", out, sizeof out, 1) == 2);
+  CHECK(run("train CartPole-v1 --timesteps lots", out, sizeof out, 1) == 2);
+  CHECK(run("train CartPole-v1 --frobnicate 1", out, sizeof out, 1) == 2);
+  char path[512], args[1024];
+  snprintf(path, sizeof path, "%s/bad.json", dir);
+  FILE *f = fopen(path, "w");
+  fputs("{\n  \"n_steps\": 32,\n  \"gamma\": [0.9]\n}\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "train CartPole-v1 --config %s", path);
+  CHECK(run(args, out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "line 3") != NULL, "%s", out);
+  CHECK(run("eval /nonexistent/model.brl --env CartPole-v1", out, sizeof out,
+            1) == 1);
+}
+
+static void test_train_eval_resume(void) {
+  static char out[1 << 16];
+  char path[1024], args[4096], run_dir[512];
+  snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+  snprintf(path, sizeof path, "%s/cfg.json", dir);
+  FILE *f = fopen(path, "w");
+  fputs("{\"n_steps\": 32, \"n_envs\": 8, \"seed\": 5, \"env\": "
+        "\"CartPole-v1\", \"grow_policy\": \"oblivious\"}",
+        f);
+  fclose(f);
+  snprintf(args, sizeof args,
+           "train CartPole-v1 --timesteps 4000 --config %s --set "
+           "batch_size=64 --out %s --eval-every 2048 --eval-episodes 5 "
+           "--json",
+           path, run_dir);
+  int rc = run(args, out, sizeof out, 0);
+  CHECK_MSG(rc == 0, "train -> %d: %s", rc, out);
+  cli_json j;
+  char err[256];
+  const char *line = last_line(out);
+  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s: %s", err,
+            line);
+  static const char *fields[] = {"env",
+                                 "algo",
+                                 "seed",
+                                 "timesteps",
+                                 "wall_s",
+                                 "trees",
+                                 "eval_mean_return",
+                                 "eval_std_return",
+                                 "eval_episodes"};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    CHECK_MSG(cli_json_get(&j, fields[i]) != NULL, "missing %s", fields[i]);
+  if (j.n) {
+    CHECK(strcmp(cli_json_get(&j, "env"), "CartPole-v1") == 0);
+    CHECK(strcmp(cli_json_get(&j, "algo"), "ppo") == 0);
+    CHECK(strcmp(cli_json_get(&j, "seed"), "5") == 0); /* from the file */
+    CHECK(atoll(cli_json_get(&j, "timesteps")) == 4096);
+    CHECK(atoi(cli_json_get(&j, "eval_episodes")) == 5);
+    CHECK(atoi(cli_json_get(&j, "trees")) > 0);
+  }
+  cli_json_free(&j);
+  CHECK(exists(run_dir, "model.brl") && exists(run_dir, "best_model.brl") &&
+        exists(run_dir, "progress.csv") && exists(run_dir, "curve.svg") &&
+        exists(run_dir, "config.json"));
+  snprintf(path, sizeof path, "%s/config.json", run_dir);
+  CHECK(cli_json_read_file(path, &j, err, sizeof err) == 0);
+  if (j.n) {
+    CHECK(strcmp(cli_json_get(&j, "n_steps"), "32") == 0);
+    CHECK(strcmp(cli_json_get(&j, "batch_size"), "64") == 0);
+    CHECK(strcmp(cli_json_get(&j, "env"), "CartPole-v1") == 0);
+    CHECK(strcmp(cli_json_get(&j, "n_timesteps"), "4000") == 0);
+  }
+  cli_json_free(&j);
+  /* One CSV row per rollout (4096 / 256) plus the header. */
+  snprintf(path, sizeof path, "%s/progress.csv", run_dir);
+  f = fopen(path, "r");
+  int lines = 0, c;
+  while (f && (c = fgetc(f)) != EOF)
+    lines += c == '\n';
+  if (f)
+    fclose(f);
+  CHECK_MSG(lines == 17, "progress.csv has %d lines", lines);
+
+  /* eval of the run directory (env from its config.json). */
+  snprintf(args, sizeof args, "eval %s --episodes 7 --json", run_dir);
+  CHECK(run(args, out, sizeof out, 0) == 0);
+  line = last_line(out);
+  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
+  if (j.n) {
+    CHECK(atoi(cli_json_get(&j, "eval_episodes")) == 7);
+    CHECK(isfinite(atof(cli_json_get(&j, "eval_mean_return"))));
+  }
+  cli_json_free(&j);
+  snprintf(args, sizeof args, "eval %s/model.brl --env Acrobot-v1", run_dir);
+  CHECK(run(args, out, sizeof out, 1) == 1); /* wrong env */
+
+  /* Resume to a larger total, appending to the CSV. */
+  snprintf(args, sizeof args,
+           "train --resume %s --timesteps 6000 --eval-episodes 3 --json",
+           run_dir);
+  CHECK(run(args, out, sizeof out, 0) == 0);
+  line = last_line(out);
+  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
+  if (j.n) {
+    CHECK(atoll(cli_json_get(&j, "timesteps")) == 6144);
+    CHECK(strcmp(cli_json_get(&j, "seed"), "5") == 0);
+  }
+  cli_json_free(&j);
+  snprintf(args, sizeof args, "train --resume %s --set gamma=0.9", run_dir);
+  CHECK(run(args, out, sizeof out, 1) == 1);
+}
+
+/* Ctrl-C during training saves the agent and reports it. */
+static void test_sigint(void) {
+  char run_dir[512], out_path[600];
+  snprintf(run_dir, sizeof run_dir, "%s/intr", dir);
+  snprintf(out_path, sizeof out_path, "%s/intr.out", dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE *o = freopen(out_path, "w", stdout);
+    (void)o;
+    FILE *e = freopen("/dev/null", "w", stderr);
+    (void)e;
+    execl(bin, bin, "train", "CartPole-v1", "--timesteps", "100000000", "--out",
+          run_dir, "--json", (char *)NULL);
+    _exit(127);
+  }
+  CHECK(pid > 0);
+  if (pid <= 0)
+    return;
+  /* Wait until training is under way (the CSV has rows), then Ctrl-C. */
+  char csv[600];
+  snprintf(csv, sizeof csv, "%s/progress.csv", run_dir);
+  for (int i = 0; i < 200; i++) {
+    struct stat sb;
+    if (stat(csv, &sb) == 0 && sb.st_size > 400)
+      break;
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+  }
+  kill(pid, SIGINT);
+  int st;
+  waitpid(pid, &st, 0);
+  CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %d", st);
+  CHECK(exists(run_dir, "model.brl"));
+  static char out[8192];
+  FILE *f = fopen(out_path, "r");
+  size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+  out[n] = '\0';
+  if (f)
+    fclose(f);
+  CHECK_MSG(strstr(out, "\"interrupted\":true") != NULL, "%s", out);
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  test_json_reader();
+  snprintf(bin, sizeof bin, "%s", argv[0]);
+  char *slash = strrchr(bin, '/');
+  if (slash)
+    snprintf(slash + 1, sizeof bin - (size_t)(slash + 1 - bin), "boostrl");
+  else
+    snprintf(bin, sizeof bin, "./boostrl");
+  if (access(bin, X_OK) != 0) {
+    printf("test_cli: %s not built, skipping the command's tests\n", bin);
+    return brl_test_report("test_cli");
+  }
+  snprintf(dir, sizeof dir, "/tmp/brl_test_cli_%ld", (long)getpid());
+  mkdir(dir, 0777);
+  test_help_and_envs();
+  test_errors();
+  test_train_eval_resume();
+  test_sigint();
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", dir);
+  return brl_test_report("test_cli");
+}
