@@ -11,7 +11,8 @@ JOBS ?= 2
 all: build
 
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBRL_BUILD_CLI=ON \
+	  -DBRL_BUILD_TESTS=ON >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
 train:
