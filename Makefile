@@ -6,7 +6,7 @@ BUILD ?= build
 JOBS ?= 2
 
 .PHONY: all setup build train test test-c test-asan test-fuzz test-python \
-        bench format clean
+        test-cuda-emu bench format clean
 
 all: build
 
@@ -34,6 +34,14 @@ test-asan:
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 
+# The CUDA backend's tests on the CPU emulator of CUDA (no GPU, no nvcc;
+# docs/CUDA.md).
+test-cuda-emu:
+	cmake -S . -B build-emu -DCMAKE_BUILD_TYPE=Release -DBRL_CUDA_EMU=ON \
+	  -DBRL_BUILD_CLI=OFF >/dev/null
+	cmake --build build-emu -j$(JOBS) --target test_cuda
+	build-emu/test_cuda
+
 # libFuzzer on the model loader, a short run from the committed corpus.
 FUZZ_SECONDS ?= 30
 test-fuzz:
@@ -57,7 +65,7 @@ bench: build
 	$(BUILD)/bench --samples 512 --features 8 --outputs 4 --depth 4 --bins 256 --trees 2000 --threads 2
 
 format:
-	clang-format -i include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h \
+	clang-format -i include/*.h src/*/*.c src/*/*.h src/*/*.cu cli/*.c cli/*.h \
 	  bench/*.c bench/*.h tests/*.c tests/*.h fuzz/*.c python/boostrl/_ext/*.c \
 	  python/boostrl/_ext/*.h 2>/dev/null || true
 

@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "boostrl.h"
 #include "core/rng.h"
+#include "engine/batch.h"
 #include "engine/model.h"
 
 #include <stdio.h>
@@ -58,6 +59,7 @@ static void usage(FILE *to) {
           "             [--bins B] [--grow oblivious|greedy] [--score "
           "cosine|l2]\n"
           "             [--trees T] [--threads P] [--seed S] [--json]\n"
+          "             [--device cpu|cuda]\n"
           "Grows T trees from fresh random gradients over one binned batch "
           "and\n"
           "reports the median time per step, the prediction latency for 16\n"
@@ -67,7 +69,7 @@ static void usage(FILE *to) {
 int brl_bench_main(int argc, char **argv) {
   int n_cat = 0, n_categories = 20;
   int n = 512, d = 8, k = 4, depth = 4, bins = 256, trees = 2000, threads = 0;
-  int json = 0, greedy = 0, l2 = 0;
+  int json = 0, greedy = 0, l2 = 0, cuda = 0;
   unsigned long long seed = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -102,6 +104,9 @@ int brl_bench_main(int argc, char **argv) {
       bins = atoi(v);
     else if (!strcmp(a, "--trees"))
       trees = atoi(v);
+    else if (!strcmp(a, "--device") &&
+             (!strcmp(v, "cpu") || !strcmp(v, "cuda")))
+      cuda = !strcmp(v, "cuda");
     else if (!strcmp(a, "--threads"))
       threads = atoi(v);
     else if (!strcmp(a, "--seed"))
@@ -136,8 +141,10 @@ int brl_bench_main(int argc, char **argv) {
   }
   brl_model *m = NULL;
   brl_batch *b = NULL;
-  if (brl_model_create(&p, &m)) {
+  if (brl_model_create(&p, &m) ||
+      (cuda && brl_model_set_backend(m, BRL_BACKEND_CUDA))) {
     fprintf(stderr, "bench: %s\n", brl_last_error());
+    brl_model_free(&m);
     return 1;
   }
   brl_rng rng;
@@ -173,8 +180,12 @@ int brl_bench_main(int argc, char **argv) {
   int reps = trees < 200 ? trees : 200;
   float *scratch = calloc((size_t)n * (size_t)k, sizeof(float));
   for (int r = 0; r < reps; r++) {
+    /* CUDA: the step's own update, over the batch's rows, of the tree just
+     * grown (the device computed each row's leaf while growing it). */
+    int t = cuda ? trees - 1 : trees - 1 - r;
     double s = now_us();
-    m->backend->predict_add(m, X, Xc, n, trees - 1 - r, trees - r, scratch);
+    m->backend->predict_add(m, cuda ? b->X : X, cuda ? b->Xc : Xc, n, t, t + 1,
+                            scratch);
     t_step[r] = now_us() - s;
   }
   double ms_cache = median(t_step, reps) / 1e3;
@@ -207,21 +218,22 @@ int brl_bench_main(int argc, char **argv) {
            "\"threads\":%d,\"ms_per_step\":%.4f,\"ms_per_tree_fit\":%.4f,"
            "\"ms_cache_update\":%.4f,\"ms_binning\":%.3f,"
            "\"us_predict_16\":%.2f,\"model_bytes\":%zu,\"peak_rss_mb\":%.1f,"
-           "\"cpu\":\"%s\"}\n",
+           "\"device\":\"%s\",\"cpu\":\"%s\"}\n",
            n, d, n_cat, k, depth, bins, greedy ? "greedy" : "oblivious",
            l2 ? "l2" : "cosine", trees, threads, ms_step, ms_step - ms_cache,
-           ms_cache, bin_ms, us_pred, bytes, ru.ru_maxrss / 1024.0, cpu);
+           ms_cache, bin_ms, us_pred, bytes, ru.ru_maxrss / 1024.0,
+           cuda ? "cuda" : "cpu", cpu);
   else
     printf("%d x %d features, %d outputs, depth %d, %s, %s, %d trees, %d "
-           "threads\n"
+           "threads, device %s\n"
            "  step (fit + store + cache update): %.4f ms (median)\n"
            "  tree fit: %.4f ms, cache update: %.4f ms, binning: %.3f ms\n"
            "  predict 16 observations, 1 thread: %.2f us (median of %d)\n"
            "  model: %.2f MB, peak RSS %.1f MB, cpu %s\n",
            n, d, k, depth, greedy ? "greedy" : "oblivious",
-           l2 ? "l2" : "cosine", trees, threads, ms_step, ms_step - ms_cache,
-           ms_cache, bin_ms, us_pred, calls, bytes / 1e6, ru.ru_maxrss / 1024.0,
-           cpu);
+           l2 ? "l2" : "cosine", trees, threads, cuda ? "cuda" : "cpu", ms_step,
+           ms_step - ms_cache, ms_cache, bin_ms, us_pred, calls, bytes / 1e6,
+           ru.ru_maxrss / 1024.0, cpu);
   free(X);
   free(Xc);
   free(obs_c);

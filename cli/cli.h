@@ -11,6 +11,10 @@
 /* Subcommands (each returns the process exit status). */
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_compress(int argc, char **argv);
+int cli_explain(int argc, char **argv);
+int cli_dump(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 /* ------------------------------------------------------------ common.c */
 
@@ -37,6 +41,25 @@ void cli_json_number(FILE *f, double v);
 /* Evaluates a on a fresh env_id env; 0 on success. */
 int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
                  brl_eval_result *out);
+
+/* -------------------------------------------------------------- dump.c */
+
+/* A MODEL argument: an agent file, a run directory (DIR/model.brl), a model
+ * file or a model JSON file. */
+typedef struct cli_loaded {
+  brl_agent *agent;        /* NULL unless an agent file */
+  brl_model *model;        /* a bare model (owned), else NULL */
+  const brl_model *policy; /* the agent's policy (shared) model, or model */
+  char path[1100];         /* the file read */
+  char env_id[128];        /* from the run's config.json, or "" */
+} cli_loaded;
+
+/* Loads arg; on failure prints "boostrl CMD: ..." and returns 1. */
+int cli_load_model(const char *cmd, const char *arg, cli_loaded *out);
+void cli_loaded_free(cli_loaded *l);
+/* Names of the observation features of a native env (NULL if unknown or
+ * n_features does not match). */
+const char *const *cli_feature_names(const char *env_id, int n_features);
 
 /* -------------------------------------------------------------- json.c */
 

@@ -11,6 +11,10 @@ static void usage(FILE *f) {
           "commands:\n"
           "  train ENV     train an agent on a native environment\n"
           "  eval MODEL    evaluate a saved agent\n"
+          "  explain MODEL explain the policy's actions with SHAP\n"
+          "  dump MODEL    print trees as JSON, Graphviz DOT or text\n"
+          "  export MODEL  export the policy as dependency-free C\n"
+          "  compress MODEL distil the agent into fewer trees\n"
           "  envs          list the native environments\n"
           "  bench         benchmark the tree engine on the RL update "
           "workload\n"
@@ -58,7 +62,7 @@ static int cmd_envs(int argc, char **argv) {
     char presets[32] = "";
     brl_agent_config c;
     int found;
-    for (int algo = 0; algo <= 1; algo++) {
+    for (int algo = 0; algo <= 3; algo++) {
       brl_agent_config_preset(&c, *id, (brl_algo)algo, &found);
       if (found) {
         if (presets[0])
@@ -103,6 +107,14 @@ int main(int argc, char **argv) {
     return cli_train(argc - 1, argv + 1);
   if (!strcmp(cmd, "eval"))
     return cli_eval(argc - 1, argv + 1);
+  if (!strcmp(cmd, "explain"))
+    return cli_explain(argc - 1, argv + 1);
+  if (!strcmp(cmd, "dump"))
+    return cli_dump(argc - 1, argv + 1);
+  if (!strcmp(cmd, "export"))
+    return cli_export(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compress"))
+    return cli_compress(argc - 1, argv + 1);
   if (!strcmp(cmd, "envs"))
     return cmd_envs(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench"))

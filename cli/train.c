@@ -34,7 +34,7 @@ static void usage(FILE *f) {
           "Trains an agent whose policy and value function are boosted "
           "trees on the\nnative environment ENV (see `boostrl envs`).\n\n"
           "options:\n"
-          "  --algo ppo|a2c       algorithm (default ppo)\n"
+          "  --algo ppo|a2c|awr|dqn  algorithm (default ppo)\n"
           "  --timesteps N        env steps to train (default: the preset's "
           "n_timesteps)\n"
           "  --seed S             random seed (default 0)\n"
@@ -45,6 +45,12 @@ static void usage(FILE *f) {
           "  --config FILE        JSON object of hyper-parameters\n"
           "  --set KEY=VALUE      override one hyper-parameter "
           "(repeatable)\n"
+          "  --compress-every K   online compression: every K updates, "
+          "distil the\n"
+          "                       ensembles into --compress-to N trees "
+          "(compress_every,\n"
+          "                       compress_to)\n"
+          "  --compress-to N      tree budget of online compression\n"
           "  --eval-every N       evaluate every N env steps; keeps "
           "DIR/best_model.brl\n"
           "  --eval-episodes N    episodes per evaluation (default 100)\n"
@@ -128,6 +134,17 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         return 1;
       }
       o->sets[o->n_sets++] = v;
+    } else if (!strcmp(a, "--compress-every") || !strcmp(a, "--compress-to")) {
+      /* Online compression: shorthands for --set compress_every / _to. */
+      static char kv[2][80];
+      char *buf = kv[a[11] == 't'];
+      snprintf(buf, sizeof kv[0], "%s=%s",
+               a[11] == 't' ? "compress_to" : "compress_every", v);
+      if (o->n_sets >= MAX_SETS) {
+        fprintf(stderr, "boostrl train: too many --set options\n");
+        return 1;
+      }
+      o->sets[o->n_sets++] = buf;
     } else if (!strcmp(a, "--eval-every")) {
       if (parse_int_opt(a, v, 0, (int64_t)1 << 60, &o->eval_every))
         return 1;

@@ -402,10 +402,11 @@ BRL_API int brl_model_dump_text(const brl_model *m, int start, int stop,
  *       (discrete: the argmax as a float; continuous: the mean outputs
  *       clipped to the bounds)
  * Variants: float32 adds the same floats in the same order as the library
- * (identical outputs); int32 and int16 store thresholds and leaves as
- * fixed-point integers (per-feature and per-output scales) and add leaves
- * in an int32 accumulator, for smaller tables and integer-only tree
- * walks. The header reports the table (flash) and stack (RAM) bytes. */
+ * (identical outputs); int32 and int16 rank each input once among its
+ * feature's sorted split thresholds, so every split compares integer ranks
+ * (the same branches as float32), and store leaves as fixed-point integers
+ * (per-output scales) summed in an int32 accumulator, for smaller tables.
+ * The header reports the table (flash) and stack (RAM) bytes. */
 typedef enum brl_export_variant {
   BRL_EXPORT_FLOAT32 = 0,
   BRL_EXPORT_INT32 = 1,
@@ -513,6 +514,10 @@ BRL_API int brl_env_set_state(brl_env *e, int i, const double *state,
  * gradient step. The loss gradients with respect to the trees' outputs are
  * analytic and per sample; each update quantizes the rollout once and keeps
  * the ensembles' predictions over it in the batch cache.
+ * AWR and DQN (off-policy) run the same loop: a rollout is train_freq steps,
+ * brl_agent_update() appends it to a replay buffer and trains on the
+ * buffer, whose predictions are cached and updated tree by tree (DQN's
+ * target network is a prefix of its ensemble). They take no action masks.
  *
  * The loop (brl_agent_learn() runs it against a brl_env):
  *
@@ -530,7 +535,11 @@ BRL_API int brl_env_set_state(brl_env *e, int i, const double *state,
 
 typedef enum brl_algo {
   BRL_ALGO_PPO = 0, /* clipped surrogate, n_epochs x minibatches trees */
-  BRL_ALGO_A2C = 1  /* one tree per rollout */
+  BRL_ALGO_A2C = 1, /* one tree per rollout */
+  /* Off-policy, on a replay buffer (every train_freq steps, gradient_steps
+   * trees per ensemble from random minibatches of batch_size): */
+  BRL_ALGO_AWR = 2, /* advantage-weighted regression, any action space */
+  BRL_ALGO_DQN = 3  /* Q-values on the trees, discrete actions */
 } brl_algo;
 
 typedef enum brl_log_std_mode {
@@ -581,6 +590,29 @@ typedef struct brl_agent_config {
   brl_split_score split_score;
   brl_bin_method bin_method;
   int n_threads; /* 1 (default; RL minibatches are small), 0: all cores */
+  /* Online compression (brl_agent_compress on the rollout's observations):
+   * after every compress_every-th update, an ensemble with more than its
+   * share of compress_to trees is replaced by a distilled one of that many
+   * trees, from which learning continues. 0 (default): off. */
+  int compress_every, compress_to;
+  /* Off-policy algorithms (AWR, DQN), stable-baselines3's names. A rollout
+   * is train_freq steps of the n_envs copies (n_steps is not used); it goes
+   * into a replay buffer of buffer_size transitions; once learning_starts
+   * env steps are collected, each rollout trains gradient_steps trees per
+   * ensemble on random minibatches of batch_size transitions. Predictions
+   * over the buffer are cached and updated tree by tree. */
+  int buffer_size, learning_starts, train_freq, gradient_steps;
+  /* AWR: weights min(exp(A / beta), weights_max) of the log-likelihood,
+   * advantages GAE(gae_lambda) over the buffer (normalised when
+   * normalize_advantage); the value regresses on the returns. */
+  double beta, weights_max;
+  /* DQN: the Q trees learn at policy_lr; the target network is the prefix
+   * [0, n_target) of the ensemble, n_target = the tree count at its last
+   * multiple of target_update_interval; Huber loss on 1-step targets;
+   * epsilon goes linearly from exploration_initial_eps to
+   * exploration_final_eps over the first exploration_fraction of training. */
+  int target_update_interval;
+  double exploration_fraction, exploration_initial_eps, exploration_final_eps;
 } brl_agent_config;
 
 /* The library's defaults for an algorithm (no environment preset). */
@@ -606,7 +638,8 @@ BRL_API const char *const *brl_agent_config_keys(void);
 BRL_API const char *brl_agent_config_key_help(const char *key);
 /* BRL_OK, or BRL_EINVAL naming the first invalid field and what to change. */
 BRL_API int brl_agent_config_check(const brl_agent_config *c);
-/* "ppo" / "a2c"; brl_algo_parse returns BRL_EINVAL for other names. */
+/* "ppo" / "a2c" / "awr" / "dqn"; brl_algo_parse returns BRL_EINVAL for
+ * other names. */
 BRL_API const char *brl_algo_name(brl_algo algo);
 BRL_API int brl_algo_parse(const char *name, brl_algo *out);
 
@@ -636,7 +669,10 @@ typedef struct brl_agent_stats {
    * NaN while none has finished. */
   int ep_window;
   double ep_return_mean, ep_return_std, ep_length_mean;
-  /* Means over the samples of this update's minibatches: */
+  /* Means over the samples of this update's minibatches (DQN:
+   * policy_loss is the Huber loss, value_loss the mean Q(s, a); AWR and
+   * DQN leave approx_kl, clip_fraction and explained_variance at 0 / NaN;
+   * both report 0 trees and losses until learning_starts): */
   double policy_loss, value_loss, entropy, approx_kl, clip_fraction;
   double explained_variance;     /* of the rollout's values vs its returns */
   double log_std_mean;           /* Gaussian: mean log_std (NaN otherwise) */
@@ -676,7 +712,10 @@ BRL_API int brl_agent_set_threads(brl_agent *a, int n_threads);
  * timesteps / total). brl_agent_learn sets it; default n_timesteps. */
 BRL_API int brl_agent_set_total_timesteps(brl_agent *a, int64_t total);
 
-/* Inference for n observations (n x obs_dim), outside any rollout: actions
+/* (DQN: the "distribution" is a softmax of the Q-values for log_probs;
+ * values are max_a Q; a non-deterministic action is epsilon-greedy with the
+ * current exploration rate.)
+ * Inference for n observations (n x obs_dim), outside any rollout: actions
  * (n x dim floats; a discrete action is its index as a float; box actions
  * clipped to the box), and optionally log-probabilities of the returned
  * (unclipped) actions and values (n floats each; may be NULL). masks: NULL or
@@ -713,7 +752,9 @@ BRL_API const brl_model *brl_agent_model(const brl_agent *a, int which);
 
 /* An agent file is one container (as model files) with the algorithm,
  * spaces, configuration, log_std and its Adam state, reward scaler, random
- * generator, counters and the ensembles, so training resumes exactly. Saving
+ * generator, counters and the ensembles (AWR / DQN: and the replay buffer,
+ * whose prediction caches are recomputed on loading), so training resumes
+ * exactly. Saving
  * in the middle of a rollout drops the partial rollout. */
 BRL_API int brl_agent_save(const brl_agent *a, const char *path);
 BRL_API int brl_agent_load(const char *path, brl_agent **out);
@@ -745,6 +786,78 @@ typedef struct brl_eval_result {
  * returns: NULL or n_episodes doubles. Does not touch training state. */
 BRL_API int brl_agent_evaluate(brl_agent *a, brl_env *env, int n_episodes,
                                brl_eval_result *out, double *returns);
+
+/* Compression: distils an agent's ensemble(s) into at most `trees` trees
+ * in all by supervised boosting (squared error as brl_fit, all rows per
+ * tree, each output group's residuals scaled by the spread of its targets
+ * in the split scores) on observations recorded from the agent's own
+ * rollouts on env, then replaces them. The
+ * targets are the teacher's outputs: for discrete policies the logits,
+ * centred per sub-action (softmax is unchanged by a shift) and optionally
+ * squashed as c * tanh(logit / c), which keeps the action probabilities and
+ * the argmax while sparing the trees the saturated tails; Gaussian means
+ * (and tree log_std) as they are; and the value. With separate actor and
+ * critic ensembles the policy gets trees - trees / 2 and the value
+ * trees / 2. An ensemble already within its share is kept as it is. Each
+ * recorded episode of each env copy follows the teacher's argmax policy or,
+ * with probability stochastic_frac, samples from it (a generator seeded by
+ * seed, not the agent's). Held-out states come from later episodes after a
+ * reset. The agent's training state (generator, counters, rollout) is not
+ * touched; its learning rates carry over to the new trees. */
+typedef struct brl_compress_params {
+  int trees;              /* budget of trees in all ensembles (>= 1) */
+  int64_t steps;          /* env steps recorded for the fit (default 20000) */
+  int64_t holdout_steps;  /* env steps recorded for the report (5000) */
+  double stochastic_frac; /* episodes that sample (default 0.5) */
+  double lr;              /* learning rate of the distilled trees (0.1) */
+  double logit_clip;      /* c of c * tanh(l / c); 0: none (default 0) */
+  /* Weight of the value against the policy in the split scores of a shared
+   * ensemble (each output group's residuals are divided by the spread of
+   * its targets first; default 1). */
+  double value_weight;
+  /* Discrete policies, > 0: the logits are fitted by cross-entropy to the
+   * teacher's probabilities at this temperature (softmax(logit / T)), which
+   * spends the trees on the decision boundaries; 0 (default): squared
+   * error on the centred logits. */
+  double temperature;
+  /* Trees of the compressed agent: depth (0: the agent's max_depth) and
+   * grow policy (-1: the agent's). A new setting is written into the
+   * agent's configuration, so training continues with it. */
+  int max_depth, grow_policy;
+  /* Discrete policies: every recorded state whose teacher logit gap (top
+   * two logits of a sub-action) is below boundary_gap is added again
+   * boundary_copies times with Gaussian noise of boundary_jitter x each
+   * feature's standard deviation, to fit the decision boundary more
+   * finely (defaults 0 copies: off, gap 0.5, jitter 0.02). */
+  int boundary_copies;
+  double boundary_gap, boundary_jitter;
+  int eval_episodes; /* returns of teacher and student; 0: skip (100) */
+  uint64_t seed;     /* default 0 */
+} brl_compress_params;
+
+typedef struct brl_compress_report {
+  int trees_before, trees_after; /* in all ensembles */
+  int64_t train_rows, holdout_rows;
+  /* On the held-out states: the fraction where the compressed agent's
+   * deterministic action equals the teacher's (NaN for box actions), the
+   * RMS error of the (centred) policy outputs and of the value, and the
+   * mean total-variation distance of the action probabilities (discrete;
+   * the largest over sub-actions; NaN for box). */
+  double agreement, policy_rmse, value_rmse, prob_tv;
+  double train_policy_rmse; /* the policy RMS error on the fitted states */
+  /* Deterministic returns over eval_episodes (NaN when skipped). */
+  brl_eval_result teacher, student;
+  double fit_s; /* wall seconds of the distillation fits */
+} brl_compress_report;
+
+BRL_API void brl_compress_params_default(brl_compress_params *cp, int trees);
+/* Compresses a in place (see above). env: a native env with the agent's
+ * spaces (any number of copies); it is reset. out may be NULL. BRL_EINVAL
+ * for trees < 1 (< 2 with separate ensembles) or other bad parameters; on
+ * error the agent is unchanged. */
+BRL_API int brl_agent_compress(brl_agent *a, brl_env *env,
+                               const brl_compress_params *cp,
+                               brl_compress_report *out);
 
 #ifdef __cplusplus
 }

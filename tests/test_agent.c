@@ -100,7 +100,8 @@ static void test_config(void) {
 
   brl_algo a;
   CHECK(brl_algo_parse("a2c", &a) == BRL_OK && a == BRL_ALGO_A2C);
-  CHECK(brl_algo_parse("dqn", &a) == BRL_EINVAL);
+  CHECK(brl_algo_parse("dqn", &a) == BRL_OK && a == BRL_ALGO_DQN);
+  CHECK(brl_algo_parse("sac", &a) == BRL_EINVAL);
   CHECK(strcmp(brl_algo_name(BRL_ALGO_PPO), "ppo") == 0);
 }
 

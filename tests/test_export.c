@@ -267,10 +267,12 @@ static void check_float32(const brl_model *m, brl_export_options *o, harness *h,
 }
 
 /* Fixed-point variants: compile with both compilers, outputs close to the
- * library's; returns the share of rows with the same discrete action. */
-static double check_fixed(const brl_model *m, brl_export_options *o, harness *h,
-                          const float *X, const int32_t *Xc, int n,
-                          brl_export_variant v, double tol) {
+ * library's on >= min_close of the rows; returns the share of rows with the
+ * same discrete action. */
+static double check_fixed_share(const brl_model *m, brl_export_options *o,
+                                harness *h, const float *X, const int32_t *Xc,
+                                int n, brl_export_variant v, double tol,
+                                double min_close) {
   o->variant = v;
   write_inputs(h, X, Xc, n);
   float *ref = reference(m, o, h, X, Xc, n);
@@ -291,13 +293,49 @@ static double check_fixed(const brl_model *m, brl_export_options *o, harness *h,
       if (h->action == BRL_EXPORT_ACTION_DISCRETE)
         same += memcmp(&g[h->K], &r[h->K], sizeof(float)) == 0;
     }
-    CHECK_MSG(close >= 0.99 * n, "%s (%s, variant %d): %d of %d rows close",
-              h->name, ccs[c], (int)v, close, n);
+    CHECK_MSG(close >= min_close * n,
+              "%s (%s, variant %d): %d of %d rows close", h->name, ccs[c],
+              (int)v, close, n);
     agree = (double)same / n;
     free(got);
   }
   free(ref);
   return agree;
+}
+
+static double check_fixed(const brl_model *m, brl_export_options *o, harness *h,
+                          const float *X, const int32_t *Xc, int n,
+                          brl_export_variant v, double tol) {
+  return check_fixed_share(m, o, h, X, Xc, n, v, tol, 0.99);
+}
+
+/* n rows whose every feature lies on a split threshold of that feature, one
+ * float step below or above it, or is missing (2%): the fixed-point variants
+ * must route them exactly as float32 does. */
+static float *threshold_rows(brl_rng *r, const brl_model *m, int n) {
+  const brl_trees *T = &m->trees;
+  const int D = m->p.n_features;
+  const int64_t NS = T->n ? T->split_off[T->n] : 0;
+  float *X = malloc(sizeof(float) * (size_t)n * (size_t)D + 1);
+  for (int64_t i = 0; i < (int64_t)n * D; i++) {
+    const int j = (int)(i % D);
+    float v = NAN;
+    for (int tries = 0; tries < 1000 && v != v && NS > 0; tries++) {
+      const int64_t sp = (int64_t)brl_rng_below(r, (uint64_t)NS);
+      if (BRL_SPLIT_FEATURE(T->split[sp]) == j &&
+          !(BRL_SPLIT_FLAGS(T->split[sp]) & (BRL_SPLIT_PASS | BRL_SPLIT_CAT)))
+        v = T->threshold[sp];
+    }
+    const uint64_t k = brl_rng_below(r, 50);
+    if (k == 0)
+      v = NAN;
+    else if (k % 3 == 1)
+      v = nextafterf(v, INFINITY);
+    else if (k % 3 == 2)
+      v = nextafterf(v, -INFINITY);
+    X[i] = v;
+  }
+  return X;
 }
 
 static int32_t *rand_codes(brl_rng *r, int64_t n, int c, int levels) {
@@ -521,6 +559,19 @@ static void classifier(void) {
               a16);
     fprintf(stderr, "%s: int32 agrees on %.4f, int16 on %.4f\n", o.name, a32,
             a16);
+    /* On the thresholds' edges every int32 row stays close (exact routing:
+     * another branch would change the outputs by a whole leaf). */
+    float *Xe = threshold_rows(&r, m, n);
+    double e32 =
+        check_fixed_share(m, &o, &h, Xe, NULL, n, BRL_EXPORT_INT32, 1e-4, 1.0);
+    double e16 =
+        check_fixed_share(m, &o, &h, Xe, NULL, n, BRL_EXPORT_INT16, 1e-2, 0.99);
+    CHECK_MSG(e32 >= 0.999 && e16 >= 0.999,
+              "%s: on thresholds int32 agrees on %.4f, int16 on %.4f", o.name,
+              e32, e16);
+    fprintf(stderr, "%s: on thresholds int32 agrees on %.4f, int16 on %.4f\n",
+            o.name, e32, e16);
+    free(Xe);
     free(Xt);
     brl_model_free(&m);
   }

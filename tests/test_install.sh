@@ -40,8 +40,10 @@ out=$("$prefix/ex_shared")
 objdump -p "$libdir/libboostrl.so" | grep -q 'SONAME *libboostrl.so.0' ||
   { echo "soname missing"; exit 1; }
 # static
+# (the private libraries: OpenMP, libm, and the CUDA runtime in CUDA builds)
+static_libs=$(pkg-config --static --libs boostrl | sed -e 's/-lboostrl//')
 gcc "$prefix/example.c" $(pkg-config --cflags boostrl) "$libdir/libboostrl.a" \
-  -fopenmp -lm -o "$prefix/ex_static"
+  $static_libs -o "$prefix/ex_static"
 out=$("$prefix/ex_static")
 [[ $out == "0.1.0 1 ok" ]] || { echo "static: $out"; exit 1; }
 echo "test_install: 3 passed, 0 failed"

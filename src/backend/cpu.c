@@ -17,6 +17,13 @@ const brl_backend *brl__backend_cpu(void) { return &cpu; }
 
 #ifndef BRL_HAVE_CUDA
 const brl_backend *brl__backend_cuda(void) { return NULL; }
+static const char *cuda_unavailable(void) {
+  return "this build has no CUDA backend: configure with -DBRL_CUDA=ON "
+         "(needs nvcc)";
+}
+#else
+#include "cuda/cuda_internal.h"
+static const char *cuda_unavailable(void) { return brl__cuda_unavailable(); }
 #endif
 
 int brl_backend_available(brl_backend_kind kind) {
@@ -37,8 +44,8 @@ int brl_model_set_backend(brl_model *m, brl_backend_kind kind) {
     const brl_backend *be = brl__backend_cuda();
     if (!be)
       return brl__fail(BRL_EUNSUPPORTED,
-                       "the CUDA backend is not available: build with "
-                       "-DBRL_CUDA=ON on a machine with an NVIDIA GPU");
+                       "the CUDA backend is not available: %s",
+                       cuda_unavailable());
     m->backend = be;
     return BRL_OK;
   }

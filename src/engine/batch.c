@@ -265,6 +265,8 @@ void brl_batch_free(brl_batch **bp) {
   if (!bp || !*bp)
     return;
   brl_batch *b = *bp;
+  if (b->dev_free)
+    b->dev_free(b->dev);
   ws_free(&b->ws);
   free(b->X);
   free(b->Xc);

@@ -64,6 +64,11 @@ struct brl_batch {
   double *mv;      /* Adam models: n x K x 2 moments */
   float *cv_ema;   /* control variates: n x K average of past leaf values */
   brl_grow_ws ws;
+  /* Backend state kept with the batch (the CUDA backend's device copy of
+   * the codes and its buffers), released by dev_free(dev) when the batch is
+   * freed. */
+  void *dev;
+  void (*dev_free)(void *dev);
 };
 
 /* Sizes the workspace for n rows (no-op when already large enough). */

@@ -76,6 +76,25 @@ void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
     else if (simd == BRL_SIMD_AVX2 && vec_ok)
       for (; s + 16 <= s1; s += 16)
         brl__predict16_avx2(m, X + s * D, Xc + s * C, start, stop, out + s * K);
+    if (s < s1 && simd != BRL_SIMD_SCALAR && vec_ok) {
+      /* A tail of fewer than 16 rows: pad it to a full vector block (the
+       * padding repeats the last row) rather than walk it row by row. */
+      float xp[16 * 256], op[16 * 64];
+      int32_t cp[16 * 256];
+      const int64_t r = s1 - s;
+      for (int i = 0; i < 16; i++) {
+        int64_t src = s + (i < r ? i : r - 1);
+        memcpy(xp + i * D, X + src * D, (size_t)D * sizeof(float));
+        memcpy(cp + i * C, Xc + src * C, (size_t)C * sizeof(int32_t));
+        memcpy(op + i * K, out + src * K, (size_t)K * sizeof(float));
+      }
+      if (simd == BRL_SIMD_AVX512)
+        brl__predict16_avx512(m, xp, cp, start, stop, op);
+      else
+        brl__predict16_avx2(m, xp, cp, start, stop, op);
+      memcpy(out + s * K, op, (size_t)(r * K) * sizeof(float));
+      s = s1;
+    }
     if (s < s1)
       brl__predict_block_scalar(m, X + s * D, Xc + s * C, s1 - s, start, stop,
                                 out + s * K);

@@ -4,16 +4,23 @@
  *
  *   split[s]     feature << 3 | flags (1: missing goes left, 2: greedy
  *                pass-through, 4: categorical)
- *   threshold[s] float, or the fixed-point threshold; code[s] the category
+ *   threshold[s] float, or (fixed point) the threshold's index among its
+ *                feature's cuts; code[s] the category
  *   leaf[]       leaf-major, K values per leaf
  *
- * Fixed point: a numeric feature j is compared as q = floor(x * scale[j])
- * (saturated; NaN -> INT32_MIN = missing) against the threshold quantized
- * by the same float operations, so x <= t implies q(x) <= q(t) and the two
- * differ only for x within one quantization step above t. Leaves are
- * round(v * leaf_scale[k]) with the scale chosen so that no sum over the
- * trees leaves the int32 accumulator; the logits of a discrete action share
- * one scale, so their argmax is taken on the integers. */
+ * Fixed point routes every sample exactly as float32 does, by ranks: per
+ * numeric feature j, cut[cut_off[j] .. cut_off[j + 1]) holds the sorted
+ * distinct (non-NaN) thresholds of the splits on j, and a split stores the
+ * index i of its threshold there. NAME_eval finds once per call the rank of
+ * each input, r(v) = #{cuts < v} (binary search; NaN -> -1, which each split
+ * sends to its default side), and since the cuts are sorted and distinct,
+ * v <= cut[i] exactly when r(v) <= i: the tree walk compares integers only
+ * and takes the float32 branches (a NaN threshold, never left for a number,
+ * gets index -1). Ranks are int16 when every feature has <= 32767 cuts, else
+ * int32. Leaves are round(v * leaf_scale[k]) with the scale chosen so that
+ * no sum over the trees leaves the int32 accumulator; the logits of a
+ * discrete action share one scale, so their argmax is taken on the integers
+ * and differs from float32 only through the leaves' rounding. */
 #include "core/container.h"
 #include "core/error.h"
 #include "explain/text.h"
@@ -24,20 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIM16 32000
-#define LIM32 1073741824
-
 typedef struct exporter {
   const brl_model *m;
   const brl_export_options *o;
   char name[72], upper[72];
-  int fixed;   /* int32 or int16 */
-  int32_t lim; /* fixed: |finite threshold| <= lim */
+  int fixed; /* int32 or int16 */
   const char *thr_t, *leaf_t;
   int D, C, K, NT;
   int64_t NS, NL;
-  int has_cat, has_pass, has_obl, has_greedy, has_inf, norm;
-  float *x_scale;    /* fixed: per numeric feature */
+  int has_cat, has_pass, has_obl, has_greedy, has_num, has_inf, norm;
+  /* fixed: per numeric feature j, its sorted distinct thresholds
+   * cut[cut_off[j] .. cut_off[j + 1]); per split, its threshold's index
+   * there (-1: NaN threshold; 0 for categorical and pass-through). */
+  float *cut;
+  int64_t *cut_off, n_cut;
+  int32_t *rank_of;
+  int rank16;        /* fixed: ranks fit int16_t */
   double *out_scale; /* fixed: per output */
   brl_sb *s;
   size_t table_bytes;
@@ -175,46 +184,13 @@ static void table_ints(exporter *ex, const char *type, size_t elem,
 
 /* ----------------------------------------------------- fixed point */
 
-/* floor(v) clamped to +-lim (v = t * scale, already within range). */
-static int32_t quantize_threshold(const exporter *ex, int j, float t) {
-  if (isinf(t))
-    return t > 0 ? ex->lim + 2 : -(ex->lim + 2);
-  float v = t * ex->x_scale[j];
-  double f = floor((double)v);
-  if (f > ex->lim)
-    f = ex->lim;
-  if (f < -ex->lim)
-    f = -ex->lim;
-  return (int32_t)f;
-}
-
 static void fixed_scales(exporter *ex) {
   const brl_model *m = ex->m;
   const brl_trees *T = &m->trees;
-  const int D = ex->D, K = ex->K;
+  const int K = ex->K;
   const double qleaf =
       ex->o->variant == BRL_EXPORT_INT16 ? 32767.0 : 1073741824.0;
   const double qacc = 1073741824.0;
-  float *maxabs = ex->x_scale;
-  for (int j = 0; j < D; j++)
-    maxabs[j] = 0.0f;
-  for (int64_t s = 0; T->n && s < T->split_off[T->n]; s++) {
-    unsigned fl = BRL_SPLIT_FLAGS(T->split[s]);
-    float t = T->threshold[s];
-    if (!(fl & (BRL_SPLIT_PASS | BRL_SPLIT_CAT)) && isfinite(t) &&
-        fabsf(t) > maxabs[BRL_SPLIT_FEATURE(T->split[s])])
-      maxabs[BRL_SPLIT_FEATURE(T->split[s])] = fabsf(t);
-  }
-  for (int j = 0; j < D; j++) {
-    float a = maxabs[j], sc = 1.0f;
-    if (a > 0.0f) {
-      double d = (double)ex->lim / a;
-      sc = (float)(d > 1e30 ? 1e30 : d);
-      while (a * sc > (float)ex->lim)
-        sc = nextafterf(sc, 0.0f);
-    }
-    ex->x_scale[j] = sc;
-  }
   for (int k = 0; k < K; k++) {
     double mx = 0.0, sum = fabs((double)m->bias[k]);
     for (int t = 0; t < T->n; t++) {
@@ -246,6 +222,89 @@ static void fixed_scales(exporter *ex) {
     for (int k = a0; k < a1; k++)
       ex->out_scale[k] = sc;
   }
+}
+
+static int cmp_float(const void *a, const void *b) {
+  const float x = *(const float *)a, y = *(const float *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Per numeric feature, its sorted distinct thresholds (-0 and +0 count as
+ * one: no float comparison tells them apart) and each split's index among
+ * them. */
+static int build_cuts(exporter *ex) {
+  const brl_trees *T = &ex->m->trees;
+  const int D = ex->D;
+  ex->cut_off = calloc((size_t)D + 2, sizeof(int64_t));
+  ex->cut = malloc(sizeof(float) * (size_t)(ex->NS + 1));
+  ex->rank_of = calloc((size_t)ex->NS + 1, sizeof(int32_t));
+  if (!ex->cut_off || !ex->cut || !ex->rank_of)
+    return brl__fail(BRL_ENOMEM, "out of memory exporting a model");
+  /* Bucket the numeric thresholds by feature, then sort and dedupe each. */
+  int64_t *cnt = ex->cut_off + 1;
+  for (int64_t s = 0; s < ex->NS; s++) {
+    const unsigned fl = BRL_SPLIT_FLAGS(T->split[s]);
+    const int f = BRL_SPLIT_FEATURE(T->split[s]);
+    if (!(fl & (BRL_SPLIT_PASS | BRL_SPLIT_CAT)) && f < D &&
+        !isnan(T->threshold[s]))
+      cnt[f]++;
+  }
+  int64_t *pos = malloc(sizeof(int64_t) * ((size_t)D + 1));
+  if (!pos)
+    return brl__fail(BRL_ENOMEM, "out of memory exporting a model");
+  for (int j = 0; j < D; j++)
+    ex->cut_off[j + 1] += ex->cut_off[j];
+  for (int j = 0; j < D; j++)
+    pos[j] = ex->cut_off[j];
+  for (int64_t s = 0; s < ex->NS; s++) {
+    const unsigned fl = BRL_SPLIT_FLAGS(T->split[s]);
+    const int f = BRL_SPLIT_FEATURE(T->split[s]);
+    if (!(fl & (BRL_SPLIT_PASS | BRL_SPLIT_CAT)) && f < D &&
+        !isnan(T->threshold[s]))
+      ex->cut[pos[f]++] = T->threshold[s];
+  }
+  int64_t w = 0, widest = 0;
+  for (int j = 0; j < D; j++) {
+    const int64_t a = ex->cut_off[j], b = ex->cut_off[j + 1];
+    qsort(ex->cut + a, (size_t)(b - a), sizeof(float), cmp_float);
+    const int64_t w0 = w;
+    for (int64_t i = a; i < b; i++)
+      if (w == w0 || ex->cut[i] != ex->cut[w - 1])
+        ex->cut[w++] = ex->cut[i];
+    ex->cut_off[j] = w0;
+    if (w - w0 > widest)
+      widest = w - w0;
+  }
+  ex->cut_off[D] = w;
+  ex->n_cut = w;
+  free(pos);
+  /* Index of each split's threshold in its feature's cuts. */
+  for (int64_t s = 0; s < ex->NS; s++) {
+    const unsigned fl = BRL_SPLIT_FLAGS(T->split[s]);
+    const int f = BRL_SPLIT_FEATURE(T->split[s]);
+    const float t = T->threshold[s];
+    if ((fl & (BRL_SPLIT_PASS | BRL_SPLIT_CAT)) || f >= D)
+      continue;
+    ex->has_num = 1;
+    if (isnan(t)) {
+      ex->rank_of[s] = -1;
+      continue;
+    }
+    int64_t lo = ex->cut_off[f], hi = ex->cut_off[f + 1];
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (ex->cut[mid] < t)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    ex->rank_of[s] = (int32_t)(lo - ex->cut_off[f]);
+  }
+  for (int64_t i = 0; i < w; i++)
+    ex->has_inf |= isinf(ex->cut[i]) != 0;
+  ex->rank16 = widest <= 32767;
+  ex->thr_t = ex->rank16 ? "int16_t" : "int32_t";
+  return BRL_OK;
 }
 
 static int64_t quantize_value(double v, double scale, double lim) {
@@ -304,13 +363,13 @@ static int emit_tables(exporter *ex) {
                           (BRL_SPLIT_FLAGS(T->split[i]) & 7u)));
     }
     table_end(ex);
-    const char *cm = ex->fixed ? "Per split: fixed-point threshold (go left "
-                                 "when q(x) <= threshold)."
-                               : "Per split: threshold (go left when x <= "
-                                 "threshold).";
+    const char *cm =
+        ex->fixed ? "Per split: index of the threshold among its feature's "
+                    "cuts (go left when\n * the input's rank <= index)."
+                  : "Per split: threshold (go left when x <= "
+                    "threshold).";
     if (ex->fixed)
-      table_begin(ex, ex->thr_t, ex->o->variant == BRL_EXPORT_INT16 ? 2 : 4,
-                  "threshold", ex->NS, cm);
+      table_begin(ex, ex->thr_t, ex->rank16 ? 2 : 4, "threshold", ex->NS, cm);
     else
       table_begin(ex, "float", 4, "threshold", ex->NS, cm);
     for (int64_t i = 0; i < ex->NS; i++) {
@@ -319,11 +378,7 @@ static int emit_tables(exporter *ex) {
           (fl & (BRL_SPLIT_PASS | BRL_SPLIT_CAT)) ? 0.0f : T->threshold[i];
       table_sep(ex, i, ex->fixed ? 10 : 6);
       if (ex->fixed)
-        brl__sb_printf(s, "%ld",
-                       (fl & (BRL_SPLIT_PASS | BRL_SPLIT_CAT))
-                           ? 0L
-                           : (long)quantize_threshold(
-                                 ex, BRL_SPLIT_FEATURE(T->split[i]), t));
+        brl__sb_printf(s, "%ld", (long)ex->rank_of[i]);
       else
         c_float(s, t);
     }
@@ -386,12 +441,22 @@ static int emit_tables(exporter *ex) {
       c_float(s, (float)(1.0 / ex->out_scale[k]));
     }
     table_end(ex);
-    if (D > 0 && ex->NS > 0) {
-      table_begin(ex, "float", 4, "scale", D,
-                  "Per numeric feature: q(x) = floor(x * scale), saturated.");
-      for (int j = 0; j < D; j++) {
-        table_sep(ex, j, 6);
-        c_float(s, ex->x_scale[j]);
+    if (ex->n_cut > 0) {
+      table_begin(ex, uint_type(ex->n_cut), uint_size(ex->n_cut), "cut_off",
+                  D + 1,
+                  "Per numeric feature j: its cuts are cut[cut_off[j] .. "
+                  "cut_off[j + 1]).");
+      for (int j = 0; j <= D; j++) {
+        table_sep(ex, j, 12);
+        brl__sb_printf(s, "%lld", (long long)ex->cut_off[j]);
+      }
+      table_end(ex);
+      table_begin(ex, "float", 4, "cut", ex->n_cut,
+                  "Sorted distinct thresholds of each numeric feature's "
+                  "splits.");
+      for (int64_t i = 0; i < ex->n_cut; i++) {
+        table_sep(ex, i, 6);
+        c_float(s, ex->cut[i]);
       }
       table_end(ex);
     }
@@ -422,26 +487,29 @@ static void emit_code(exporter *ex) {
   const char *N = ex->name;
   const int D = ex->D, K = ex->K;
   const char *acc_t = ex->fixed ? "int32_t" : "float";
-  const char *xin_t = ex->fixed ? "int32_t" : "float";
+  const char *xin_t = ex->fixed ? ex->thr_t : "float";
   const int cat_arg = ex->has_cat;
-  if (ex->fixed && D > 0 && ex->NS > 0) {
-    const long lim = (long)ex->lim;
-    brl__sb_printf(
-        s,
-        "/* floor(v), saturated: finite values to +-%ld, infinities to "
-        "+-%ld. */\n"
-        "static int32_t %s_quantize(float v) {\n"
-        "  if (v > %ld.0f)\n"
-        "    return v > 3.40282347e+38f ? %ld : %ld;\n"
-        "  if (v < -%ld.0f)\n"
-        "    return v < -3.40282347e+38f ? -%ld : -%ld;\n"
-        "  {\n"
-        "    const int32_t i = (int32_t)v;\n"
-        "    return (float)i > v ? i - 1 : i;\n"
-        "  }\n"
-        "}\n\n",
-        lim + 1, lim + 2, N, lim, lim + 2, lim + 1, lim, lim + 2, lim + 1);
-  }
+  /* Fixed point: the ranks are searched when some split is numeric. */
+  const int ranks = ex->fixed && ex->has_num && D > 0;
+  if (ranks && ex->n_cut > 0)
+    brl__sb_printf(s,
+                   "/* Rank of v among feature j's cuts: how many are < v "
+                   "(NaN: -1). */\n"
+                   "static %s %s_rank(uint32_t j, float v) {\n"
+                   "  uint32_t lo = %s_cut_off[j], hi = %s_cut_off[j + 1u];\n"
+                   "  const uint32_t first = lo;\n"
+                   "  if (v != v)\n"
+                   "    return -1;\n"
+                   "  while (lo < hi) {\n"
+                   "    const uint32_t mid = lo + ((hi - lo) >> 1);\n"
+                   "    if (%s_cut[mid] < v)\n"
+                   "      lo = mid + 1u;\n"
+                   "    else\n"
+                   "      hi = mid;\n"
+                   "  }\n"
+                   "  return (%s)(lo - first);\n"
+                   "}\n\n",
+                   xin_t, N, N, N, N, xin_t);
   if (ex->NS > 0) {
     brl__sb_printf(s,
                    "/* 1 if the sample goes right at split s. */\n"
@@ -461,12 +529,12 @@ static void emit_code(exporter *ex) {
     if (ex->fixed)
       brl__sb_printf(s,
                      "  {\n"
-                     "    const int32_t q = x[f];\n"
-                     "    if (q == INT32_MIN)\n"
+                     "    const %s r = x[f];\n"
+                     "    if (r < 0)\n"
                      "      return !(fl & 1u);\n"
-                     "    return q > %s_threshold[s];\n"
+                     "    return r > %s_threshold[s];\n"
                      "  }\n}\n\n",
-                     N);
+                     xin_t, N);
     else
       brl__sb_printf(s,
                      "  {\n"
@@ -483,20 +551,21 @@ static void emit_code(exporter *ex) {
                  "static void %s_eval(const float *x, const int32_t *x_cat, "
                  "%s *acc) {\n",
                  N, acc_t);
-  /* Fixed point always walks the quantized copy (one element when there
-   * are no numeric features); float32 copies only to normalise. */
+  /* Fixed point always walks the ranks (one unused element when no split
+   * is numeric); float32 copies only to normalise. */
   const int own_x = ex->NS > 0 && (ex->fixed || (ex->norm && D > 0));
+  const int fill_x = own_x && (ex->fixed ? ranks : D > 0);
   if (own_x)
-    brl__sb_printf(s, "  %s xs[%d];\n", xin_t, D > 0 ? D : 1);
-  if (own_x && D > 0)
+    brl__sb_printf(s, "  %s xs[%d];\n", xin_t, fill_x ? D : 1);
+  if (fill_x)
     brl__sb_puts(s, "  uint32_t j;\n");
   brl__sb_puts(s, "  uint32_t k;\n");
   if (ex->NT > 0)
     brl__sb_puts(s, "  uint32_t t;\n");
   brl__sb_puts(s, "  (void)x;\n  (void)x_cat;\n");
-  if (own_x && D == 0)
+  if (own_x && !fill_x)
     brl__sb_puts(s, "  xs[0] = 0;\n  (void)xs;\n");
-  if (own_x && D > 0) {
+  if (fill_x) {
     brl__sb_printf(s, "  for (j = 0; j < %du; ++j) {\n", D);
     if (ex->norm) {
       brl__sb_printf(
@@ -515,11 +584,10 @@ static void emit_code(exporter *ex) {
     } else {
       brl__sb_puts(s, "    const float v = x[j];\n");
     }
-    if (ex->fixed)
-      brl__sb_printf(s,
-                     "    xs[j] = v != v ? INT32_MIN : %s_quantize(v * "
-                     "%s_scale[j]);\n",
-                     N, N);
+    if (ex->fixed && ex->n_cut > 0)
+      brl__sb_printf(s, "    xs[j] = %s_rank(j, v);\n", N);
+    else if (ex->fixed) /* only NaN thresholds */
+      brl__sb_puts(s, "    xs[j] = v != v ? -1 : 0;\n");
     else
       brl__sb_puts(s, "    xs[j] = v;\n");
     brl__sb_puts(s, "  }\n");
@@ -680,10 +748,12 @@ static void emit_header(exporter *ex, brl_sb *h, size_t stack) {
   else
     brl__sb_puts(h, " x_cat: unused, may be NULL.\n");
   if (ex->fixed)
-    brl__sb_puts(h, " * Fixed point: features and thresholds are compared as "
-                    "floor(x * scale) and\n * leaves summed in an int32 "
-                    "accumulator; outputs are close to, not equal to,\n * the "
-                    "library's.\n");
+    brl__sb_puts(h, " * Fixed point: each input's rank among its feature's "
+                    "sorted split thresholds\n * is found once per call by "
+                    "binary search (float comparisons only); the trees\n * "
+                    "compare integer ranks and take the library's branches. "
+                    "Leaves are summed\n * in an int32 accumulator: outputs "
+                    "are close to, not equal to, the library's.\n");
   brl__sb_printf(h,
                  " *\n * Memory: %lu bytes of constant tables (flash), about "
                  "%lu bytes of stack\n * per call (RAM); no heap, no writable "
@@ -755,8 +825,6 @@ int brl_model_export_c_buffer(const brl_model *m, const brl_export_options *o,
   for (size_t i = 0; i <= strlen(ex.name); i++)
     ex.upper[i] = (char)toupper((unsigned char)ex.name[i]);
   ex.fixed = o->variant != BRL_EXPORT_FLOAT32;
-  ex.lim = o->variant == BRL_EXPORT_INT16 ? LIM16 : LIM32;
-  ex.thr_t = o->variant == BRL_EXPORT_INT16 ? "int16_t" : "int32_t";
   ex.leaf_t = !ex.fixed                        ? "float"
               : o->variant == BRL_EXPORT_INT16 ? "int16_t"
                                                : "int32_t";
@@ -782,12 +850,16 @@ int brl_model_export_c_buffer(const brl_model *m, const brl_export_options *o,
                   isinf(T->threshold[i]) && !ex.fixed;
   }
   if (ex.fixed) {
-    ex.x_scale = malloc(sizeof(float) * (size_t)(ex.D + 1));
-    ex.out_scale = malloc(sizeof(double) * (size_t)ex.K);
-    if (!ex.x_scale || !ex.out_scale) {
-      free(ex.x_scale);
+    ex.out_scale = malloc(sizeof(double) * (size_t)ex.K + 1);
+    rc = ex.out_scale
+             ? build_cuts(&ex)
+             : brl__fail(BRL_ENOMEM, "out of memory exporting a model");
+    if (rc) {
       free(ex.out_scale);
-      return brl__fail(BRL_ENOMEM, "out of memory exporting a model");
+      free(ex.cut);
+      free(ex.cut_off);
+      free(ex.rank_of);
+      return rc;
     }
     fixed_scales(&ex);
   }
@@ -802,16 +874,21 @@ int brl_model_export_c_buffer(const brl_model *m, const brl_export_options *o,
   rc = emit_tables(&ex);
   if (!rc)
     emit_code(&ex);
-  free(ex.x_scale);
   free(ex.out_scale);
+  free(ex.cut);
+  free(ex.cut_off);
+  free(ex.rank_of);
   if (rc) {
     brl__sb_free(&c);
     return rc;
   }
-  /* Stack: the inputs' copy, the accumulator (twice for NAME_act), and
-   * about 64 bytes of locals and return addresses. */
+  /* Stack: the inputs' copy (fixed point: their ranks), the accumulator
+   * (twice for NAME_act), and about 64 bytes of locals and return
+   * addresses. */
   const size_t stack =
-      (size_t)((ex.fixed || ex.norm) ? ex.D : 0) * 4 +
+      (size_t)(ex.fixed  ? ex.D * (ex.rank16 ? 2 : 4)
+               : ex.norm ? ex.D * 4
+                         : 0) +
       (size_t)ex.K * 4 * (o->action == BRL_EXPORT_ACTION_NONE ? 1 : 2) + 64;
   emit_header(&ex, &h, stack);
   if (info) {

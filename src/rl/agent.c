@@ -133,6 +133,17 @@ int brl__agent_init(brl_agent *a) {
   tree_params(a, &p);
   set_group(&p.groups[p.n_groups++], a->n_params, c->policy_lr,
             c->policy_lr_end, 1.0f);
+  if (c->algo == BRL_ALGO_DQN) {
+    /* One Q ensemble: one output per action, no critic, no log_std. */
+    a->col_log_std = -1;
+    a->col_value = -1;
+    a->pi_K = a->n_params;
+    if ((rc = brl_model_create(&p, &a->pi)))
+      return rc;
+    brl_rng_seed(&a->rng, a->seed);
+    a->total_timesteps = c->n_timesteps;
+    return brl__agent_alloc_buffers(a);
+  }
   a->col_log_std = -1;
   if (a->tree_log_std) {
     a->col_log_std = a->n_params;
@@ -172,8 +183,13 @@ int brl__agent_init(brl_agent *a) {
 
 int brl__agent_alloc_buffers(brl_agent *a) {
   const brl_agent_config *c = &a->cfg;
-  const size_t E = (size_t)c->n_envs, N = E * (size_t)c->n_steps;
+  const size_t E = (size_t)c->n_envs, N = E * (size_t)brl__rollout_len(a);
   const size_t d = (size_t)a->obs_dim;
+  /* Rows of a minibatch's gradients (off-policy minibatches may exceed a
+   * rollout). */
+  const size_t NG = brl__off_policy(a) && (size_t)c->batch_size > N
+                        ? (size_t)c->batch_size
+                        : N;
   if (c->normalize_reward) {
     a->scaler = malloc(sizeof *a->scaler);
     if (!a->scaler)
@@ -198,10 +214,10 @@ int brl__agent_alloc_buffers(brl_agent *a) {
   a->mask = a->mask_dim ? malloc(N * (size_t)a->mask_dim) : NULL;
   a->tmp_obs = malloc(E * d * sizeof(float));
   a->last_val = malloc(E * sizeof(float));
-  a->perm = malloc(N * sizeof(int32_t));
-  a->adv_mb = malloc(N * sizeof(float));
-  a->g_pi = malloc(N * (size_t)a->pi_K * sizeof(float));
-  a->g_vf = malloc(N * sizeof(float));
+  a->perm = malloc(NG * sizeof(int32_t));
+  a->adv_mb = malloc(NG * sizeof(float));
+  a->g_pi = malloc(NG * (size_t)a->pi_K * sizeof(float));
+  a->g_vf = malloc(NG * sizeof(float));
   if (!a->ep_ret || !a->ep_len || !a->obs || !a->act || !a->logp || !a->val ||
       !a->rew || !a->fin_val || !a->adv || !a->ret || !a->term || !a->trunc ||
       (a->mask_dim && !a->mask) || !a->tmp_obs || !a->last_val || !a->perm ||
@@ -209,6 +225,11 @@ int brl__agent_alloc_buffers(brl_agent *a) {
     return brl__fail(BRL_ENOMEM,
                      "out of memory for a rollout of %zu steps x %d features",
                      N, a->obs_dim);
+  if (brl__off_policy(a)) {
+    int rc = brl__replay_alloc(a);
+    if (rc)
+      return rc;
+  }
   return brl__agent_reserve_rows(a, (int64_t)E);
 }
 
@@ -225,6 +246,13 @@ int brl__agent_reserve_rows(brl_agent *a, int64_t n) {
     return brl__fail(BRL_ENOMEM, "out of memory for %lld predictions",
                      (long long)n);
   a->out_vf = v;
+  if (a->cfg.algo == BRL_ALGO_DQN) {
+    float *q = realloc(a->out_qt, (size_t)n * (size_t)a->pi_K * sizeof(float));
+    if (!q)
+      return brl__fail(BRL_ENOMEM, "out of memory for %lld predictions",
+                       (long long)n);
+    a->out_qt = q;
+  }
   a->ws_rows = n;
   return BRL_OK;
 }
@@ -245,6 +273,9 @@ int brl_agent_create(const brl_agent_config *c, int obs_dim,
                      obs_dim);
   if ((rc = check_space(space)))
     return rc;
+  if (c->algo == BRL_ALGO_DQN && space->kind != BRL_SPACE_DISCRETE)
+    return brl__fail(BRL_EINVAL, "DQN needs a discrete action space: use awr, "
+                                 "ppo or a2c for this space");
   brl_agent *a = calloc(1, sizeof *a);
   if (!a)
     return brl__fail(BRL_ENOMEM, "out of memory creating an agent");
@@ -266,6 +297,7 @@ void brl_agent_free(brl_agent **ap) {
   brl_agent *a = *ap;
   brl_model_free(&a->pi);
   brl_model_free(&a->vf);
+  brl__replay_free(a);
   void *bufs[] = {
       a->scaler,    a->ep_ret,    a->ep_len,     a->obs,        a->act,
       a->logp,      a->val,       a->rew,        a->fin_val,    a->adv,

@@ -22,6 +22,28 @@ typedef struct brl_update_acc {
   double kl_mb; /* approx KL of the current minibatch */
 } brl_update_acc;
 
+/* Replay buffer of the off-policy algorithms (replay.c), time-major by env
+ * step: row slot * n_envs + e. Every prediction over it is cached and
+ * brought up to date tree by tree, never recomputed over the whole
+ * ensemble (except once after loading a file). */
+typedef struct brl_replay {
+  int64_t steps_cap; /* env steps it holds (buffer_size / n_envs) */
+  int64_t head;      /* slot of the next env step */
+  int64_t n_steps;   /* env steps held */
+  float *obs, *next_obs, *act, *rew;
+  uint8_t *term, *trunc;
+  /* next_obs is the final observation of a truncated transition, the next
+   * observation of a running episode, and a copy of obs for a terminated
+   * one (never bootstrapped from). */
+  float *pred;  /* rows x pi_K: the policy / Q ensemble over obs */
+  float *vpred; /* rows: the separate critic over obs (AWR) */
+  float *nv;    /* rows: V(next_obs) (AWR) */
+  float *qt;    /* rows x n_actions: target prefix over next_obs (DQN) */
+  int qt_trees; /* the prefix: trees [0, qt_trees) */
+  float *adv, *ret, *w; /* AWR, per row */
+  float *a_next;        /* n_envs scratch */
+} brl_replay;
+
 struct brl_agent {
   brl_agent_config cfg;
   int obs_dim;
@@ -71,6 +93,13 @@ struct brl_agent {
   float *adv_mb;          /* N */
   float *g_pi, *g_vf;     /* N x pi_K, N */
 
+  /* Off-policy: the rollout's outputs at acting time (N x pi_K), DQN's
+   * target-prefix outputs for its observations (N x n_actions), the final
+   * observations of truncated steps (N x obs_dim), the buffer. */
+  float *r_pred, *r_qt, *r_fobs;
+  float *out_qt; /* ws_rows x pi_K */
+  brl_replay rb;
+
   brl_agent_callback cb;
   void *cb_user;
   int stop;
@@ -83,6 +112,32 @@ struct brl_agent {
   float *learn_obs, *learn_next, *learn_fin, *learn_rew, *learn_act;
   uint8_t *learn_term, *learn_trunc;
 };
+
+static inline int brl__off_policy(const brl_agent *a) {
+  return a->cfg.algo == BRL_ALGO_AWR || a->cfg.algo == BRL_ALGO_DQN;
+}
+/* Steps per env in a rollout. */
+static inline int brl__rollout_len(const brl_agent *a) {
+  return brl__off_policy(a) ? a->cfg.train_freq : a->cfg.n_steps;
+}
+
+/* replay.c: buffers of the off-policy algorithms; their update (the
+ * rollout into the buffer, then AWR or DQN training); the caches rebuilt
+ * from the ensembles (after loading); DQN's exploration rate. */
+int brl__replay_alloc(brl_agent *a);
+void brl__replay_free(brl_agent *a);
+int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
+                          brl_update_acc *acc);
+int brl__replay_refresh(brl_agent *a);
+/* out (n x columns of m) += trees [from, to) of m over X (no bias). */
+void brl__replay_advance(const brl_model *m, const float *X, int64_t n,
+                         int from, int to, float *out);
+double brl__dqn_epsilon(const brl_agent *a);
+/* awr.c / dqn.c: gradient_steps trees from the buffer rows [0, n). */
+int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
+                   float progress, brl_update_acc *acc);
+int brl__dqn_train(brl_agent *a, brl_batch *bq, int64_t n, float progress,
+                   brl_update_acc *acc);
 
 /* Wall-clock seconds (C11 timespec_get). */
 double brl__now(void);
@@ -123,6 +178,10 @@ int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
 int brl__minibatch_step(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
                         const int32_t *idx, int64_t n, float progress,
                         const double *lsg);
+
+/* compress.c: after every cfg.compress_every-th update, distils the
+ * ensembles over the rollout's observations into cfg.compress_to trees. */
+int brl__agent_compress_online(brl_agent *a);
 
 /* rollout.c */
 void brl__episodes_forget(brl_agent *a);

@@ -43,7 +43,7 @@ _Static_assert(sizeof(brl_algo) == sizeof(int) &&
 #define BIG 1e300
 
 static const key_def keys[] = {
-    {"algo", T_ALGO, F(algo), 0, 0, "algorithm: ppo or a2c"},
+    {"algo", T_ALGO, F(algo), 0, 0, "algorithm: ppo, a2c, awr or dqn"},
     {"n_timesteps", T_INT64, F(n_timesteps), 0, 9e18,
      "default training length in env steps"},
     {"n_envs", T_INT, F(n_envs), 1, BRL_AGENT_MAX_ENVS,
@@ -109,6 +109,32 @@ static const key_def keys[] = {
      "split candidates: quantile or uniform"},
     {"n_threads", T_INT, F(n_threads), 0, 4096,
      "threads (default 1; 0: all cores); does not change results"},
+    /* Online compression (src/rl/compress.c). */
+    {"compress_every", T_INT, F(compress_every), 0, 1 << 30,
+     "distil the ensembles every this many updates (0: never)"},
+    {"compress_to", T_INT, F(compress_to), 0, 1 << 30,
+     "online compression: trees in all ensembles after distilling"},
+    /* Off-policy algorithms (rl/replay.c, awr.c, dqn.c). */
+    {"buffer_size", T_INT, F(buffer_size), 1, 1 << 26,
+     "AWR/DQN: replay buffer capacity in transitions"},
+    {"learning_starts", T_INT, F(learning_starts), 0, 2e9,
+     "AWR/DQN: env steps collected before training starts"},
+    {"train_freq", T_INT, F(train_freq), 1, 1 << 24,
+     "AWR/DQN: steps per env between training calls (the rollout)"},
+    {"gradient_steps", T_INT, F(gradient_steps), 1, 1 << 24,
+     "AWR/DQN: trees per ensemble per training call"},
+    {"beta", T_DOUBLE, F(beta), 1e-30, BIG,
+     "AWR: temperature of the weights exp(A / beta)"},
+    {"weights_max", T_DOUBLE, F(weights_max), 1e-30, BIG,
+     "AWR: upper clip of the weights"},
+    {"target_update_interval", T_INT, F(target_update_interval), 1, 1 << 30,
+     "DQN: the target prefix moves to the tree count at its multiples"},
+    {"exploration_fraction", T_DOUBLE, F(exploration_fraction), 0, 1,
+     "DQN: fraction of training over which epsilon decays"},
+    {"exploration_initial_eps", T_DOUBLE, F(exploration_initial_eps), 0, 1,
+     "DQN: initial epsilon of epsilon-greedy"},
+    {"exploration_final_eps", T_DOUBLE, F(exploration_final_eps), 0, 1,
+     "DQN: final epsilon of epsilon-greedy"},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -142,6 +168,10 @@ const char *brl_algo_name(brl_algo algo) {
     return "ppo";
   case BRL_ALGO_A2C:
     return "a2c";
+  case BRL_ALGO_AWR:
+    return "awr";
+  case BRL_ALGO_DQN:
+    return "dqn";
   }
   return "unknown";
 }
@@ -166,8 +196,13 @@ int brl_algo_parse(const char *name, brl_algo *out) {
     *out = BRL_ALGO_PPO;
   else if (ieq(name, "a2c"))
     *out = BRL_ALGO_A2C;
+  else if (ieq(name, "awr"))
+    *out = BRL_ALGO_AWR;
+  else if (ieq(name, "dqn"))
+    *out = BRL_ALGO_DQN;
   else
-    return brl__fail(BRL_EINVAL, "unknown algorithm '%.40s': use ppo or a2c",
+    return brl__fail(BRL_EINVAL,
+                     "unknown algorithm '%.40s': use ppo, a2c, awr or dqn",
                      name);
   return BRL_OK;
 }
@@ -204,7 +239,31 @@ void brl_agent_config_default(brl_agent_config *c, brl_algo algo) {
   c->split_score = BRL_SCORE_COSINE;
   c->bin_method = BRL_BINS_QUANTILE;
   c->n_threads = 1; /* RL minibatches are small: one thread is fastest */
-  if (algo == BRL_ALGO_A2C) {
+  /* Off-policy settings (REFERENCE.md: AWR and DQN). */
+  c->buffer_size = algo == BRL_ALGO_DQN ? 100000 : 50000;
+  c->learning_starts = 1000;
+  c->train_freq = algo == BRL_ALGO_DQN ? 128 : 2000;
+  c->gradient_steps = algo == BRL_ALGO_DQN ? 50 : 150;
+  c->beta = 0.05;
+  c->weights_max = 20.0;
+  c->target_update_interval = 100;
+  c->exploration_fraction = 0.16;
+  c->exploration_initial_eps = 1.0;
+  c->exploration_final_eps = 0.04;
+  if (algo == BRL_ALGO_AWR || algo == BRL_ALGO_DQN) {
+    c->n_envs = 1;
+    c->n_steps = 1;
+    c->n_epochs = 1;
+    c->gae_lambda = 0.95;
+    c->vf_coef = 1.0;
+    c->batch_size = algo == BRL_ALGO_DQN ? 512 : 1024;
+    c->policy_lr = algo == BRL_ALGO_DQN ? 0.1 : 0.0507;
+    c->value_lr = 0.105;
+    /* The published per-sample clipping norms (DESIGN §2). */
+    c->max_policy_grad_norm = 100.0;
+    c->max_value_grad_norm = 10.0;
+    c->log_std_init = 0.0;
+  } else if (algo == BRL_ALGO_A2C) {
     c->n_steps = 8;
     c->batch_size = 128;
     c->n_epochs = 1;
@@ -274,7 +333,8 @@ int brl_agent_config_set(brl_agent_config *c, const char *key,
   case T_ALGO: {
     brl_algo a;
     if (brl_algo_parse(value, &a))
-      return brl__fail(BRL_EINVAL, "%s = '%.40s': use ppo or a2c", key, value);
+      return brl__fail(BRL_EINVAL, "%s = '%.40s': use ppo, a2c, awr or dqn",
+                       key, value);
     *(brl_algo *)(void *)base = a;
     return BRL_OK;
   }
@@ -385,8 +445,10 @@ int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
 
 int brl_agent_config_check(const brl_agent_config *c) {
   BRL_CHECK_ARG(c);
-  if (c->algo != BRL_ALGO_PPO && c->algo != BRL_ALGO_A2C)
-    return brl__fail(BRL_EINVAL, "algo is %d: use ppo or a2c", (int)c->algo);
+  if (c->algo != BRL_ALGO_PPO && c->algo != BRL_ALGO_A2C &&
+      c->algo != BRL_ALGO_AWR && c->algo != BRL_ALGO_DQN)
+    return brl__fail(BRL_EINVAL, "algo is %d: use ppo, a2c, awr or dqn",
+                     (int)c->algo);
   /* Every numeric field in its range (structs filled by hand too). */
   for (int i = 0; i < N_KEYS; i++) {
     const key_def *k = &keys[i];
@@ -427,6 +489,24 @@ int brl_agent_config_check(const brl_agent_config *c) {
                      "a rollout of n_envs x n_steps = %lld samples is too "
                      "large: keep it below 2^28",
                      (long long)c->n_envs * c->n_steps);
+  if ((c->algo == BRL_ALGO_AWR || c->algo == BRL_ALGO_DQN) &&
+      (int64_t)c->n_envs * c->train_freq > (1 << 28))
+    return brl__fail(BRL_EINVAL,
+                     "a rollout of n_envs x train_freq = %lld samples is too "
+                     "large: keep it below 2^28",
+                     (long long)c->n_envs * c->train_freq);
+  if ((c->algo == BRL_ALGO_AWR || c->algo == BRL_ALGO_DQN) &&
+      c->compress_every > 0)
+    return brl__fail(BRL_EINVAL,
+                     "compress_every is %d: online compression is for ppo "
+                     "and a2c; set it to 0 for %s",
+                     c->compress_every, brl_algo_name(c->algo));
+  if ((c->algo == BRL_ALGO_AWR || c->algo == BRL_ALGO_DQN) &&
+      c->buffer_size < c->n_envs * c->train_freq)
+    return brl__fail(BRL_EINVAL,
+                     "buffer_size (%d) is below one rollout of n_envs x "
+                     "train_freq = %lld transitions: raise buffer_size",
+                     c->buffer_size, (long long)c->n_envs * c->train_freq);
   if (!(c->log_std_min < c->log_std_max))
     return brl__fail(BRL_EINVAL,
                      "log_std_min (%g) must be below log_std_max (%g)",

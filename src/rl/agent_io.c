@@ -83,6 +83,74 @@ static void write_state(const brl_agent *a, brl_buf *b) {
   brl__chunk_end(b);
 }
 
+static int corrupt(const char *what);
+
+/* AGRB (AWR / DQN): the replay buffer's transitions; the caches are
+ * recomputed from the ensembles on loading. */
+static void write_replay(const brl_agent *a, brl_buf *b) {
+  const brl_replay *rb = &a->rb;
+  const int64_t n = rb->n_steps * a->cfg.n_envs;
+  const int64_t nd = n * a->obs_dim, na = n * a->act_dim;
+  brl__chunk_begin(b, "AGRB");
+  brl__buf_u64(b, (uint64_t)rb->steps_cap);
+  brl__buf_u64(b, (uint64_t)rb->head);
+  brl__buf_u64(b, (uint64_t)rb->n_steps);
+  brl__buf_u32(b, (uint32_t)rb->qt_trees);
+  for (int64_t i = 0; i < nd; i++)
+    brl__buf_f32(b, rb->obs[i]);
+  for (int64_t i = 0; i < nd; i++)
+    brl__buf_f32(b, rb->next_obs[i]);
+  for (int64_t i = 0; i < na; i++)
+    brl__buf_f32(b, rb->act[i]);
+  for (int64_t i = 0; i < n; i++) {
+    brl__buf_f32(b, rb->rew[i]);
+    brl__buf_u8(b, rb->term[i]);
+    brl__buf_u8(b, rb->trunc[i]);
+  }
+  brl__chunk_end(b);
+}
+
+static int read_replay(const brl_container *c, brl_agent *a) {
+  brl_reader r;
+  if (!brl__container_find(c, "AGRB", &r))
+    return corrupt("chunk AGRB (the replay buffer) is missing");
+  brl_replay *rb = &a->rb;
+  const uint64_t cap = brl__rd_u64(&r), head = brl__rd_u64(&r),
+                 ns = brl__rd_u64(&r);
+  const uint32_t qt = brl__rd_u32(&r);
+  if (r.err || cap != (uint64_t)rb->steps_cap || head >= cap || ns > cap ||
+      qt > (uint32_t)brl_model_n_trees(a->pi))
+    return corrupt("the replay buffer does not fit the configuration");
+  rb->head = (int64_t)head;
+  rb->n_steps = (int64_t)ns;
+  rb->qt_trees = a->cfg.algo == BRL_ALGO_DQN ? (int)qt : 0;
+  const int64_t n = rb->n_steps * a->cfg.n_envs;
+  const int64_t nd = n * a->obs_dim, na = n * a->act_dim;
+  int bad = 0;
+  for (int64_t i = 0; i < nd; i++)
+    rb->obs[i] = brl__rd_f32(&r);
+  for (int64_t i = 0; i < nd; i++)
+    rb->next_obs[i] = brl__rd_f32(&r);
+  for (int64_t i = 0; i < na; i++) {
+    rb->act[i] = brl__rd_f32(&r);
+    bad |= !isfinite(rb->act[i]);
+    if (a->cfg.algo == BRL_ALGO_DQN)
+      bad |= !(rb->act[i] >= 0 && rb->act[i] < a->space.nvec[0]) ||
+             rb->act[i] != floorf(rb->act[i]);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    rb->rew[i] = brl__rd_f32(&r);
+    rb->term[i] = brl__rd_u8(&r);
+    rb->trunc[i] = brl__rd_u8(&r);
+    bad |= !isfinite(rb->rew[i]) || rb->term[i] > 1 || rb->trunc[i] > 1;
+  }
+  if (r.err || r.off != r.len)
+    return corrupt("chunk AGRB has the wrong length");
+  if (bad)
+    return corrupt("the replay buffer holds values out of range");
+  return brl__replay_refresh(a);
+}
+
 int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(buf);
@@ -94,6 +162,8 @@ int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len) {
   brl__model_write_chunks(a->pi, &b, "M0");
   if (a->vf)
     brl__model_write_chunks(a->vf, &b, "M1");
+  if (brl__off_policy(a))
+    write_replay(a, &b);
   int rc = brl__container_finish(&b);
   if (rc)
     return rc;
@@ -306,7 +376,8 @@ int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
     return brl__fail(BRL_EFORMAT, "agent file: %s", brl_last_error());
   if ((rc = read_state(&c, a)) ||
       (rc = swap_model(&a->pi, &c, "M0", "policy")) ||
-      (a->vf && (rc = swap_model(&a->vf, &c, "M1", "value")))) {
+      (a->vf && (rc = swap_model(&a->vf, &c, "M1", "value"))) ||
+      (brl__off_policy(a) && (rc = read_replay(&c, a)))) {
     brl_agent_free(&a);
     return rc;
   }

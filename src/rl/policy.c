@@ -11,6 +11,23 @@ int brl__agent_forward(brl_agent *a, const float *obs, int64_t n,
   int rc = brl__agent_reserve_rows(a, n);
   if (rc)
     return rc;
+  if (a->cfg.algo == BRL_ALGO_DQN) {
+    /* Q = target prefix [0, qt_trees) + the rest: the prefix part over the
+     * observations comes for free (out_qt) for the replay's targets. */
+    const int K = a->pi_K, nt = a->rb.qt_trees;
+    if ((rc = brl_model_predict(a->pi, obs, n, 0, nt, a->out_qt)) ||
+        (rc = brl_model_predict(a->pi, obs, n, nt, -1, a->out_pi)))
+      return rc;
+    for (int64_t i = 0; i < n * K; i++)
+      a->out_pi[i] += a->out_qt[i];
+    for (int64_t i = 0; values && i < n; i++) {
+      float m = a->out_pi[i * K];
+      for (int j = 1; j < K; j++)
+        m = a->out_pi[i * K + j] > m ? a->out_pi[i * K + j] : m;
+      values[i] = m;
+    }
+    return BRL_OK;
+  }
   if ((rc = brl_model_predict(a->pi, obs, n, 0, -1, a->out_pi)))
     return rc;
   if (!values)
@@ -91,13 +108,27 @@ static int act_rows(brl_agent *a, int64_t n, const uint8_t *masks,
                     int deterministic, float *raw, float *actions,
                     float *log_probs) {
   float ls[BRL_MAX_ACTION_DIM];
+  const int dqn = a->cfg.algo == BRL_ALGO_DQN;
+  const double eps = dqn && !deterministic ? brl__dqn_epsilon(a) : 0.0;
   for (int64_t i = 0; i < n; i++) {
     brl_policy_out pi;
     brl__agent_policy(a, a->out_pi + i * a->pi_K,
                       masks ? masks + i * a->mask_dim : NULL, ls, &pi);
     float *r = raw + i * a->act_dim;
-    int rc = deterministic ? brl_dist_mode(&a->dist, &pi, r)
-                           : brl_dist_sample(&a->dist, &pi, &a->rng, r);
+    int rc;
+    if (dqn && !deterministic) {
+      /* Epsilon-greedy on the Q-values (one uniform, then one more for a
+       * random action). */
+      if (brl_rng_uniform(&a->rng) < eps) {
+        r[0] = (float)brl_rng_below(&a->rng, (uint64_t)a->space.nvec[0]);
+        rc = BRL_OK;
+      } else {
+        rc = brl_dist_mode(&a->dist, &pi, r);
+      }
+    } else {
+      rc = deterministic ? brl_dist_mode(&a->dist, &pi, r)
+                         : brl_dist_sample(&a->dist, &pi, &a->rng, r);
+    }
     if (rc)
       return rc;
     if (log_probs) {
@@ -143,7 +174,10 @@ int brl_agent_collect(brl_agent *a, const float *obs, const uint8_t *masks,
     return brl__fail(BRL_ESTATE,
                      "brl_agent_collect: the previous step was not observed; "
                      "call brl_agent_observe() first");
-  if (a->t >= a->cfg.n_steps)
+  if (brl__off_policy(a) && masks)
+    return brl__fail(BRL_EINVAL, "brl_agent_collect: action masks are not "
+                                 "supported by awr and dqn: pass NULL");
+  if (a->t >= brl__rollout_len(a))
     return brl__fail(BRL_ESTATE, "brl_agent_collect: the rollout is full; call "
                                  "brl_agent_update() first");
   if (a->t > 0 && (masks != NULL) != a->has_mask)
@@ -171,6 +205,12 @@ int brl_agent_collect(brl_agent *a, const float *obs, const uint8_t *masks,
   if ((rc = act_rows(a, E, m, 0, a->act + row * (size_t)a->act_dim, actions,
                      a->logp + row)))
     return rc;
+  if (a->r_pred)
+    memcpy(a->r_pred + row * (size_t)a->pi_K, a->out_pi,
+           (size_t)E * (size_t)a->pi_K * sizeof(float));
+  if (a->r_qt)
+    memcpy(a->r_qt + row * (size_t)a->pi_K, a->out_qt,
+           (size_t)E * (size_t)a->pi_K * sizeof(float));
   if (log_probs)
     memcpy(log_probs, a->logp + row, (size_t)E * sizeof(float));
   if (values)

@@ -75,6 +75,31 @@ static const preset presets[] = {
     {"MiniGrid-*", BRL_ALGO_A2C,
      "n_timesteps=1000000 n_envs=128 n_steps=10 policy_lr=0.349 "
      "value_lr=0.0395 gamma=0.99 gae_lambda=0.95"},
+    /* AWR (REFERENCE.md): buffer 50k, beta 0.05, weights <= 20, batch
+     * 1024, train every 2000 transitions, 150 gradient steps. Deviation: 16
+     * envs x train_freq 125 instead of 1 x 2000 (the same transitions per
+     * training call): acting predicts 16 observations per ensemble pass,
+     * which keeps the cost per env step flat as the ensemble grows
+     * (docs/RESULTS.md). */
+    {"CartPole-v1", BRL_ALGO_AWR,
+     "n_timesteps=300000 n_envs=16 buffer_size=50000 learning_starts=1000 "
+     "batch_size=1024 train_freq=125 gradient_steps=150 beta=0.05 "
+     "weights_max=20 policy_lr=0.0507 value_lr=0.105 gamma=0.99 "
+     "gae_lambda=0.95 ent_coef=0"},
+    {"Pendulum-v1", BRL_ALGO_AWR,
+     "n_timesteps=300000 n_envs=16 buffer_size=50000 learning_starts=1000 "
+     "batch_size=1024 train_freq=125 gradient_steps=150 beta=0.05 "
+     "weights_max=20 policy_lr=0.0507 value_lr=0.105 gamma=0.9 "
+     "gae_lambda=0.95 ent_coef=0"},
+    /* DQN (REFERENCE.md): train every 128 transitions (16 envs x 8), 50
+     * gradient steps, batch 512, lr 0.1, epsilon 1 -> 0.04 over 16%.
+     * Deviations: 16 envs (batched acting, as for AWR) and buffer 50k
+     * instead of 100k (docs/RESULTS.md: cost per step). */
+    {"CartPole-v1", BRL_ALGO_DQN,
+     "n_timesteps=300000 n_envs=16 buffer_size=50000 learning_starts=1000 "
+     "batch_size=512 train_freq=8 gradient_steps=50 policy_lr=0.1 "
+     "gamma=0.99 target_update_interval=100 exploration_fraction=0.16 "
+     "exploration_initial_eps=1 exploration_final_eps=0.04"},
 };
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
@@ -124,8 +149,10 @@ int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
   BRL_CHECK_ARG(c);
   if (found)
     *found = 0;
-  if (algo != BRL_ALGO_PPO && algo != BRL_ALGO_A2C)
-    return brl__fail(BRL_EINVAL, "algo is %d: use ppo or a2c", (int)algo);
+  if (algo != BRL_ALGO_PPO && algo != BRL_ALGO_A2C && algo != BRL_ALGO_AWR &&
+      algo != BRL_ALGO_DQN)
+    return brl__fail(BRL_EINVAL, "algo is %d: use ppo, a2c, awr or dqn",
+                     (int)algo);
   brl_agent_config_default(c, algo);
   if (!env_id)
     return BRL_OK;

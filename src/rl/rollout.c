@@ -75,6 +75,9 @@ int brl_agent_observe(brl_agent *a, const float *rewards,
                          e);
       memcpy(a->tmp_obs + (size_t)n_fin * d, final_obs + (size_t)e * d,
              (size_t)d * sizeof(float));
+      if (a->r_fobs)
+        memcpy(a->r_fobs + ((size_t)a->t * (size_t)E + (size_t)e) * d,
+               final_obs + (size_t)e * d, (size_t)d * sizeof(float));
       n_fin++;
     }
   }
@@ -119,5 +122,5 @@ int brl_agent_observe(brl_agent *a, const float *rewards,
 }
 
 int brl_agent_rollout_full(const brl_agent *a) {
-  return a && !a->pending && a->t >= a->cfg.n_steps;
+  return a && !a->pending && a->t >= brl__rollout_len(a);
 }

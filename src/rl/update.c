@@ -138,16 +138,27 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
     return brl__fail(BRL_ESTATE,
                      "brl_agent_update: the rollout holds %d of %d steps; "
                      "collect and observe until brl_agent_rollout_full()",
-                     a->t, a->cfg.n_steps);
+                     a->t, brl__rollout_len(a));
   const brl_agent_config *c = &a->cfg;
   const int E = c->n_envs;
-  const int64_t N = (int64_t)E * c->n_steps;
+  const int64_t N = (int64_t)E * brl__rollout_len(a);
   const double t0 = brl__now();
   double progress = a->total_timesteps > 0
                         ? (double)a->timesteps / (double)a->total_timesteps
                         : 0.0;
   progress = progress < 0 ? 0 : (progress > 1 ? 1 : progress);
-  int rc = brl__agent_forward(a, last_obs, E, a->last_val);
+  const int trees0 = brl_model_n_trees(a->pi) + brl_model_n_trees(a->vf);
+  brl_update_acc acc;
+  memset(&acc, 0, sizeof acc);
+  int epochs = 1;
+  int rc;
+  if (brl__off_policy(a)) {
+    rc = brl__offpolicy_update(a, last_obs, (float)progress, &acc);
+    if (rc)
+      return rc;
+    goto stats;
+  }
+  rc = brl__agent_forward(a, last_obs, E, a->last_val);
   if (rc)
     return rc;
   if ((rc =
@@ -155,7 +166,6 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
                    a->last_val, c->gamma, c->gae_lambda, a->adv, a->ret)))
     return rc;
 
-  const int trees0 = brl_model_n_trees(a->pi) + brl_model_n_trees(a->vf);
   brl_batch *bpi = NULL, *bvf = NULL;
   const float *p;
   rc = brl_batch_create(a->pi, a->obs, N, &bpi);
@@ -166,9 +176,6 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
     if (!rc)
       rc = brl_batch_predictions(bvf, a->vf, &p);
   }
-  brl_update_acc acc;
-  memset(&acc, 0, sizeof acc);
-  int epochs = 1;
   if (!rc)
     rc = c->algo == BRL_ALGO_PPO
              ? brl__ppo_train(a, bpi, bvf, (float)progress, &acc, &epochs)
@@ -178,6 +185,7 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
   if (rc)
     return rc;
 
+stats:;
   const double t1 = brl__now();
   brl_agent_stats *s = &a->stats;
   s->algo = c->algo;
@@ -188,7 +196,8 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
   s->entropy = acc.entropy / nn;
   s->approx_kl = acc.kl / nn;
   s->clip_fraction = acc.clip / nn;
-  s->explained_variance = explained_variance(a->val, a->ret, N);
+  s->explained_variance =
+      brl__off_policy(a) ? NAN : explained_variance(a->val, a->ret, N);
   s->log_std_mean = NAN;
   if (a->gauss && !a->tree_log_std) {
     double m = 0;
@@ -205,6 +214,9 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
   s->fps = (double)N / (s->rollout_s + s->update_s + 1e-12);
   a->updates++;
   a->t = 0;
+  /* Online compression (compress.c; off unless compress_every > 0). */
+  if ((rc = brl__agent_compress_online(a)))
+    return rc;
   brl_agent_stats out;
   brl_agent_get_stats(a, &out);
   *s = out;

@@ -10,6 +10,11 @@
 #define PY_ARRAY_UNIQUE_SYMBOL brl_py_ARRAY_API
 #ifndef BRL_PY_MODULE_MAIN
 #define NO_IMPORT_ARRAY
+/* --- agents and native environments (agent.c) --- */
+
+/* Adds Agent, NativeEnv and their module functions to m; 0 or -1. */
+int brl_py_agent_init(PyObject *m);
+
 #endif
 #include <numpy/arrayobject.h>
 
@@ -133,5 +138,10 @@ PyObject *brl_py_model_wrap(PyTypeObject *type, brl_model *m);
 PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X, PyObject *X_cat);
 /* Raises (ValueError) and returns -1 when the model object has no model. */
 int brl_py_model_ready(BrlModelObject *self);
+
+/* --- agents and native environments (agent.c) --- */
+
+/* Adds Agent, NativeEnv and their module functions to m; 0 or -1. */
+int brl_py_agent_init(PyObject *m);
 
 #endif

@@ -210,6 +210,8 @@ PyMODINIT_FUNC PyInit__core(void) {
       add_int(m, "CAT_UNSEEN", BRL_CAT_UNSEEN) ||
       add_int(m, "VERSION_NUMBER", brl_version_number()))
     goto fail;
+  if (brl_py_agent_init(m) < 0)
+    goto fail;
   return m;
 fail:
   Py_DECREF(m);

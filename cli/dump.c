@@ -1,0 +1,287 @@
+/* `boostrl dump MODEL`: the model as JSON (docs/MODEL_JSON.md), Graphviz DOT
+ * or text. Also the loader of MODEL arguments shared by dump, explain and
+ * export, and the feature names of the native environments. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *const *cli_feature_names(const char *env_id, int n_features) {
+  static const char *const cartpole[] = {"x", "x_dot", "theta", "theta_dot"};
+  static const char *const acrobot[] = {"cos_theta1", "sin_theta1",
+                                        "cos_theta2", "sin_theta2",
+                                        "theta1_dot", "theta2_dot"};
+  static const char *const mountain_car[] = {"position", "velocity"};
+  static const char *const pendulum[] = {"cos_theta", "sin_theta", "theta_dot"};
+  static const struct {
+    const char *id;
+    const char *const *names;
+    int n;
+  } t[] = {{"CartPole-v1", cartpole, 4},
+           {"Acrobot-v1", acrobot, 6},
+           {"MountainCar-v0", mountain_car, 2},
+           {"MountainCarContinuous-v0", mountain_car, 2},
+           {"Pendulum-v1", pendulum, 3}};
+  if (!env_id)
+    return NULL;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (!strcmp(t[i].id, env_id) && t[i].n == n_features)
+      return t[i].names;
+  return NULL;
+}
+
+/* The env id of config.json in the run directory or next to the file. */
+static void env_from_config(const char *arg, int is_dir, char *out,
+                            size_t size) {
+  char path[1100];
+  if (is_dir) {
+    cli_join(path, sizeof path, arg, "config.json");
+  } else {
+    snprintf(path, sizeof path, "%s", arg);
+    char *slash = strrchr(path, '/');
+    if (slash)
+      snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
+               "config.json");
+    else
+      snprintf(path, sizeof path, "config.json");
+  }
+  cli_json j;
+  char err[256];
+  if (cli_json_read_file(path, &j, err, sizeof err))
+    return;
+  const char *env = cli_json_get(&j, "env");
+  if (env)
+    snprintf(out, size, "%s", env);
+  cli_json_free(&j);
+}
+
+/* 1 if the file starts (after blanks) with '{'. */
+static int looks_like_json(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  int c;
+  while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+    ;
+  fclose(f);
+  return c == '{';
+}
+
+int cli_load_model(const char *cmd, const char *arg, cli_loaded *out) {
+  memset(out, 0, sizeof *out);
+  struct stat sb;
+  int is_dir = stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (is_dir)
+    cli_join(out->path, sizeof out->path, arg, "model.brl");
+  else
+    snprintf(out->path, sizeof out->path, "%s", arg);
+  env_from_config(arg, is_dir, out->env_id, sizeof out->env_id);
+  if (looks_like_json(out->path)) {
+    if (brl_model_load_json_file(out->path, &out->model)) {
+      fprintf(stderr, "boostrl %s: %s: %s\n", cmd, out->path, brl_last_error());
+      return 1;
+    }
+    out->policy = out->model;
+    return 0;
+  }
+  if (brl_agent_load(out->path, &out->agent) == 0) {
+    out->policy = brl_agent_model(out->agent, 0);
+    return 0;
+  }
+  char agent_err[512];
+  snprintf(agent_err, sizeof agent_err, "%s", brl_last_error());
+  if (brl_model_load(out->path, &out->model) == 0) {
+    out->policy = out->model;
+    return 0;
+  }
+  fprintf(stderr,
+          "boostrl %s: %s is neither an agent file nor a model file (as an "
+          "agent: %s; as a model: %s)\n",
+          cmd, out->path, agent_err, brl_last_error());
+  return 1;
+}
+
+void cli_loaded_free(cli_loaded *l) {
+  brl_agent_free(&l->agent);
+  brl_model_free(&l->model);
+  l->policy = NULL;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: boostrl dump MODEL [options]\n"
+          "Prints a model's trees. MODEL is an agent file (model.brl), a run "
+          "directory of\n`boostrl train`, a model file or a model JSON "
+          "file.\n\n"
+          "options:\n"
+          "  --format F       json (every field; loads back into an identical "
+          "model, see\n"
+          "                   docs/MODEL_JSON.md), dot (Graphviz) or text "
+          "(default text)\n"
+          "  --trees A:B      trees A to B-1 (dot and text; default all; A: "
+          "or :B work)\n"
+          "  --which W        policy (default; the shared actor-critic model) "
+          "or value\n"
+          "  --env ENV        feature names of ENV (default: the run's, from "
+          "config.json)\n"
+          "  --out FILE       write to FILE instead of stdout\n"
+          "  -h, --help       this help\n");
+}
+
+/* "A:B", "A:", ":B" or "A" (one tree). */
+static int parse_range(const char *s, int *start, int *stop) {
+  const char *colon = strchr(s, ':');
+  char a[32] = "", b[32] = "";
+  if (!colon) {
+    snprintf(a, sizeof a, "%s", s);
+  } else {
+    size_t la = (size_t)(colon - s);
+    if (la >= sizeof a)
+      return 1;
+    memcpy(a, s, la);
+    a[la] = '\0';
+    snprintf(b, sizeof b, "%s", colon + 1);
+  }
+  int64_t v;
+  *start = 0;
+  *stop = -1;
+  if (a[0]) {
+    if (cli_parse_i64(a, 0, INT32_MAX, &v))
+      return 1;
+    *start = (int)v;
+  }
+  if (!colon) {
+    *stop = *start + 1;
+    return 0;
+  }
+  if (b[0]) {
+    if (cli_parse_i64(b, 0, INT32_MAX, &v))
+      return 1;
+    *stop = (int)v;
+  }
+  return *stop >= 0 && *stop < *start;
+}
+
+int cli_dump(int argc, char **argv) {
+  const char *model = NULL, *format = "text", *out_path = NULL, *trees = NULL,
+             *which = "policy", *env_id = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    if (a[0] != '-') {
+      if (model) {
+        fprintf(stderr, "boostrl dump: unexpected argument '%s'\n", a);
+        return 2;
+      }
+      model = a;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "boostrl dump: %s needs a value (see --help)\n", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    if (!strcmp(a, "--format"))
+      format = v;
+    else if (!strcmp(a, "--out"))
+      out_path = v;
+    else if (!strcmp(a, "--trees"))
+      trees = v;
+    else if (!strcmp(a, "--which"))
+      which = v;
+    else if (!strcmp(a, "--env"))
+      env_id = v;
+    else {
+      fprintf(stderr, "boostrl dump: unknown option '%s' (see --help)\n", a);
+      return 2;
+    }
+  }
+  if (!model) {
+    fprintf(stderr, "boostrl dump: name a model (see --help)\n");
+    return 2;
+  }
+  int fmt = !strcmp(format, "json")   ? 0
+            : !strcmp(format, "dot")  ? 1
+            : !strcmp(format, "text") ? 2
+                                      : -1;
+  if (fmt < 0) {
+    fprintf(stderr,
+            "boostrl dump: unknown format '%s': use json, dot or "
+            "text\n",
+            format);
+    return 2;
+  }
+  if (strcmp(which, "policy") && strcmp(which, "value")) {
+    fprintf(stderr, "boostrl dump: --which is policy or value, not '%s'\n",
+            which);
+    return 2;
+  }
+  int start = 0, stop = -1;
+  if (trees && parse_range(trees, &start, &stop)) {
+    fprintf(stderr, "boostrl dump: bad tree range '%s': use A:B\n", trees);
+    return 2;
+  }
+  if (trees && fmt == 0) {
+    fprintf(stderr, "boostrl dump: the JSON dump holds the whole model: "
+                    "--trees applies to dot and text\n");
+    return 2;
+  }
+  cli_loaded l;
+  if (cli_load_model("dump", model, &l))
+    return 1;
+  const brl_model *m = l.policy;
+  if (!strcmp(which, "value")) {
+    if (!l.agent) {
+      fprintf(stderr, "boostrl dump: --which value needs an agent file\n");
+      cli_loaded_free(&l);
+      return 2;
+    }
+    m = brl_agent_model(l.agent, 1);
+  }
+  if (!env_id && l.env_id[0])
+    env_id = l.env_id;
+  int n_trees = brl_model_n_trees(m);
+  if (start > n_trees || stop > n_trees) {
+    fprintf(stderr,
+            "boostrl dump: tree range %s is outside the model's %d "
+            "trees\n",
+            trees, n_trees);
+    cli_loaded_free(&l);
+    return 2;
+  }
+  const char *const *names =
+      brl_model_n_all_features(m) == brl_model_n_features(m)
+          ? cli_feature_names(env_id, brl_model_n_features(m))
+          : NULL;
+  char *text = NULL;
+  size_t len = 0;
+  int rc = fmt == 0   ? brl_model_dump_json(m, &text, &len)
+           : fmt == 1 ? brl_model_dump_dot(m, start, stop, names, &text, &len)
+                      : brl_model_dump_text(m, start, stop, names, &text, &len);
+  cli_loaded_free(&l);
+  if (rc)
+    return cli_lib_error("dump");
+  FILE *f = out_path ? fopen(out_path, "wb") : stdout;
+  if (!f) {
+    fprintf(stderr, "boostrl dump: cannot write %s\n", out_path);
+    brl_free(text);
+    return 1;
+  }
+  int bad = fwrite(text, 1, len, f) != len;
+  if (out_path)
+    bad |= fclose(f) != 0;
+  else
+    bad |= fflush(f) != 0;
+  brl_free(text);
+  if (bad) {
+    fprintf(stderr, "boostrl dump: error writing %s\n",
+            out_path ? out_path : "stdout");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,394 @@
+/* `boostrl explain MODEL --env ENV --episodes N`: runs the deterministic
+ * policy and explains each chosen action with exact TreeSHAP of the output
+ * behind it (the chosen action's logit; the mean for continuous actions):
+ * a table of the global mean |SHAP| per feature, the first steps, and a CSV
+ * with one row per step and action dimension. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: boostrl explain MODEL [options]\n"
+          "Runs the deterministic policy of an agent (agent file or run "
+          "directory) and\nexplains every chosen action with exact TreeSHAP: "
+          "the contribution of each\nobservation feature to the output behind "
+          "the action (the chosen action's\nlogit, or the mean of a "
+          "continuous action), in output units; the\ncontributions plus the "
+          "expected value add up to the output.\n\n"
+          "options:\n"
+          "  --env ENV          environment (default: the run's, from "
+          "config.json)\n"
+          "  --episodes N       episodes (default 10)\n"
+          "  --seed S           evaluation seed (default 0)\n"
+          "  --csv FILE         per-step explanations: episode, step, dim, "
+          "action,\n"
+          "                     output, prediction, expected_value, "
+          "shap_<feature>...,\n"
+          "                     <feature>... (the observation)\n"
+          "  --show K           steps of the first episode printed (default "
+          "10)\n"
+          "  --json             print the summary as one JSON line\n"
+          "  -h, --help         this help\n");
+}
+
+typedef struct explain_acc {
+  int F, K;        /* features, model outputs */
+  int n_dims;      /* explained outputs per step */
+  int64_t rows;    /* explained (step, dim) rows */
+  double *sum_abs; /* F: sum of |SHAP| */
+  double *sum;     /* F: sum of SHAP */
+  FILE *csv;       /* or NULL */
+  int show, shown; /* steps to print, printed */
+  char **names;    /* F names */
+  int json;
+} explain_acc;
+
+/* The output columns behind the action of one step. */
+static int action_outputs(const brl_action_space *sp, const float *action,
+                          int *cols) {
+  if (sp->kind == BRL_SPACE_BOX) {
+    for (int j = 0; j < sp->dim; j++)
+      cols[j] = j;
+    return sp->dim;
+  }
+  int off = 0;
+  for (int j = 0; j < sp->dim; j++) {
+    cols[j] = off + (int)action[j];
+    off += sp->nvec[j];
+  }
+  return sp->dim;
+}
+
+/* Explains the n steps of one episode (obs n x F, actions n x act_dim). */
+static int explain_episode(explain_acc *e, const brl_model *m,
+                           const brl_action_space *sp, int episode,
+                           const float *obs, const float *actions, int64_t n,
+                           float *shap, float *pred) {
+  const int F = e->F, K = e->K, ad = sp->dim;
+  if (brl_model_shap(m, obs, NULL, n, shap) ||
+      brl_model_predict(m, obs, n, 0, -1, pred))
+    return cli_lib_error("explain");
+  for (int64_t i = 0; i < n; i++) {
+    int cols[BRL_MAX_ACTION_DIM];
+    int nd = action_outputs(sp, actions + i * ad, cols);
+    for (int d = 0; d < nd; d++) {
+      const int k = cols[d];
+      const float *s = shap + i * (F + 1) * K;
+      for (int j = 0; j < F; j++) {
+        double v = s[j * K + k];
+        e->sum_abs[j] += fabs(v);
+        e->sum[j] += v;
+      }
+      e->rows++;
+      if (e->csv) {
+        fprintf(e->csv, "%d,%lld,%d,%.9g,%d,%.9g,%.9g", episode, (long long)i,
+                d, (double)actions[i * ad + d], k, (double)pred[i * K + k],
+                (double)s[F * K + k]);
+        for (int j = 0; j < F; j++)
+          fprintf(e->csv, ",%.9g", (double)s[j * K + k]);
+        for (int j = 0; j < F; j++)
+          fprintf(e->csv, ",%.9g", (double)obs[i * F + j]);
+        fputc('\n', e->csv);
+      }
+      if (!e->json && episode == 0 && e->shown < e->show) {
+        if (d == 0)
+          e->shown++;
+        printf("%5lld  %6g  %9.4f  %9.4f ", (long long)i,
+               (double)actions[i * ad + d], (double)pred[i * K + k],
+               (double)s[F * K + k]);
+        /* The two largest contributions. */
+        int best[2] = {-1, -1};
+        for (int j = 0; j < F; j++) {
+          if (best[0] < 0 || fabsf(s[j * K + k]) > fabsf(s[best[0] * K + k])) {
+            best[1] = best[0];
+            best[0] = j;
+          } else if (best[1] < 0 ||
+                     fabsf(s[j * K + k]) > fabsf(s[best[1] * K + k])) {
+            best[1] = j;
+          }
+        }
+        for (int b = 0; b < 2 && best[b] >= 0; b++)
+          printf(" %s=%.4g (%+.4f)", e->names[best[b]],
+                 (double)obs[i * F + best[b]], (double)s[best[b] * K + k]);
+        putchar('\n');
+      }
+    }
+  }
+  return 0;
+}
+
+int cli_explain(int argc, char **argv) {
+  const char *model = NULL, *env_id = NULL, *csv_path = NULL;
+  int64_t episodes = 10, seed = 0, show = 10;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--json")) {
+      json = 1;
+      continue;
+    }
+    if (a[0] != '-') {
+      if (model) {
+        fprintf(stderr, "boostrl explain: unexpected argument '%s'\n", a);
+        return 2;
+      }
+      model = a;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "boostrl explain: %s needs a value (see --help)\n", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    int bad = 0;
+    if (!strcmp(a, "--env"))
+      env_id = v;
+    else if (!strcmp(a, "--episodes"))
+      bad = cli_parse_i64(v, 1, 1000000, &episodes);
+    else if (!strcmp(a, "--seed"))
+      bad = cli_parse_i64(v, 0, INT64_MAX, &seed);
+    else if (!strcmp(a, "--show"))
+      bad = cli_parse_i64(v, 0, 1000000, &show);
+    else if (!strcmp(a, "--csv"))
+      csv_path = v;
+    else {
+      fprintf(stderr, "boostrl explain: unknown option '%s' (see --help)\n", a);
+      return 2;
+    }
+    if (bad) {
+      fprintf(stderr, "boostrl explain: bad value '%s' for %s\n", v, a);
+      return 2;
+    }
+  }
+  if (!model) {
+    fprintf(stderr, "boostrl explain: name an agent file or run directory\n");
+    return 2;
+  }
+  cli_loaded l;
+  if (cli_load_model("explain", model, &l))
+    return 1;
+  if (!l.agent) {
+    fprintf(stderr,
+            "boostrl explain: %s is a bare model: explain needs an "
+            "agent file (its action space)\n",
+            l.path);
+    cli_loaded_free(&l);
+    return 2;
+  }
+  if (!env_id)
+    env_id = l.env_id[0] ? l.env_id : NULL;
+  if (!env_id) {
+    fprintf(stderr, "boostrl explain: name the environment with --env (no "
+                    "config.json next to the model)\n");
+    cli_loaded_free(&l);
+    return 2;
+  }
+  brl_agent *ag = l.agent;
+  const brl_model *m = l.policy;
+  brl_action_space sp;
+  brl_agent_get_action_space(ag, &sp);
+  brl_env *env = NULL;
+  brl_env_spec spec;
+  int rc = 1;
+  explain_acc e;
+  memset(&e, 0, sizeof e);
+  float *obs = NULL, *act = NULL, *shap = NULL, *pred = NULL;
+  double *returns = NULL;
+  char **names = NULL;
+  if (brl_env_make(env_id, 1, cli_eval_seed((uint64_t)seed), &env)) {
+    cli_lib_error(env_id);
+    goto done;
+  }
+  brl_env_get_spec(env, &spec);
+  if (spec.obs_dim != brl_agent_obs_dim(ag)) {
+    fprintf(stderr,
+            "boostrl explain: %s has %d observation features, the "
+            "agent %d\n",
+            env_id, spec.obs_dim, brl_agent_obs_dim(ag));
+    goto done;
+  }
+  e.F = brl_model_n_all_features(m);
+  e.K = brl_model_n_outputs(m);
+  e.show = (int)show;
+  e.json = json;
+  const int F = e.F, K = e.K, ad = sp.dim;
+  const int64_t cap =
+      spec.max_episode_steps > 0 ? spec.max_episode_steps : 100000;
+  e.sum_abs = calloc((size_t)F, sizeof(double));
+  e.sum = calloc((size_t)F, sizeof(double));
+  names = calloc((size_t)F, sizeof(char *));
+  obs = malloc(sizeof(float) * (size_t)(cap + 1) * (size_t)F);
+  act = malloc(sizeof(float) * (size_t)(cap + 1) * (size_t)ad);
+  shap =
+      malloc(sizeof(float) * (size_t)(cap + 1) * (size_t)(F + 1) * (size_t)K);
+  pred = malloc(sizeof(float) * (size_t)(cap + 1) * (size_t)K);
+  returns = calloc((size_t)episodes, sizeof(double));
+  if (!e.sum_abs || !e.sum || !names || !obs || !act || !shap || !pred ||
+      !returns) {
+    fprintf(stderr, "boostrl explain: out of memory\n");
+    goto done;
+  }
+  const char *const *fn = cli_feature_names(env_id, F);
+  for (int j = 0; j < F; j++) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "obs%d", j);
+    names[j] = strdup(fn ? fn[j] : buf);
+    if (!names[j]) {
+      fprintf(stderr, "boostrl explain: out of memory\n");
+      goto done;
+    }
+  }
+  e.names = names;
+  if (csv_path) {
+    e.csv = fopen(csv_path, "w");
+    if (!e.csv) {
+      fprintf(stderr, "boostrl explain: cannot write %s\n", csv_path);
+      goto done;
+    }
+    fputs("episode,step,dim,action,output,prediction,expected_value", e.csv);
+    for (int j = 0; j < F; j++)
+      fprintf(e.csv, ",shap_%s", names[j]);
+    for (int j = 0; j < F; j++)
+      fprintf(e.csv, ",%s", names[j]);
+    fputc('\n', e.csv);
+  }
+  float *expected = malloc(sizeof(float) * (size_t)K);
+  if (!expected || brl_model_expected_value(m, expected)) {
+    free(expected);
+    if (!expected)
+      fprintf(stderr, "boostrl explain: out of memory\n");
+    else
+      cli_lib_error("explain");
+    goto done;
+  }
+  if (!json) {
+    printf("%s on %s: %d trees, %d outputs; expected value of output 0: "
+           "%.4f\n",
+           l.path, env_id, brl_model_n_trees(m), K, (double)expected[0]);
+    if (show > 0)
+      printf("\nfirst steps of episode 0 (%s):\n%5s  %6s  %9s  %9s  %s\n",
+             sp.kind == BRL_SPACE_BOX ? "mean of each action dimension"
+                                      : "logit of the chosen action",
+             "step", "action", "output", "expected", "largest contributions");
+  }
+  free(expected);
+  int64_t total_steps = 0;
+  for (int ep = 0; ep < episodes; ep++) {
+    if (brl_env_reset(env, obs)) {
+      cli_lib_error(env_id);
+      goto done;
+    }
+    int64_t n = 0;
+    double ret = 0;
+    for (;;) {
+      float r, *o = obs + n * F;
+      uint8_t term, trunc;
+      if (brl_agent_act(ag, o, 1, NULL, 1, act + n * ad, NULL, NULL)) {
+        cli_lib_error("explain");
+        goto done;
+      }
+      n++;
+      /* obs has cap + 1 rows: the observation after the last step fits. */
+      if (brl_env_step(env, act + (n - 1) * ad, obs + n * F, &r, &term, &trunc,
+                       NULL)) {
+        cli_lib_error(env_id);
+        goto done;
+      }
+      ret += r;
+      if (term || trunc || n >= cap)
+        break;
+    }
+    returns[ep] = ret;
+    total_steps += n;
+    if (explain_episode(&e, m, &sp, ep, obs, act, n, shap, pred))
+      goto done;
+  }
+  double mean_ret = 0;
+  for (int ep = 0; ep < episodes; ep++)
+    mean_ret += returns[ep] / (double)episodes;
+  /* Features by decreasing mean |SHAP|. */
+  int *order = malloc(sizeof(int) * (size_t)F);
+  if (!order) {
+    fprintf(stderr, "boostrl explain: out of memory\n");
+    goto done;
+  }
+  double total = 0;
+  for (int j = 0; j < F; j++) {
+    order[j] = j;
+    total += e.sum_abs[j];
+  }
+  for (int a = 1; a < F; a++)
+    for (int b = a; b > 0 && e.sum_abs[order[b]] > e.sum_abs[order[b - 1]];
+         b--) {
+      int t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  const double rows = e.rows > 0 ? (double)e.rows : 1.0;
+  if (json) {
+    fputs("{\"env\":", stdout);
+    cli_json_string(stdout, env_id);
+    fputs(",\"model\":", stdout);
+    cli_json_string(stdout, l.path);
+    printf(",\"episodes\":%lld,\"steps\":%lld,\"rows\":%lld,\"mean_return\":",
+           (long long)episodes, (long long)total_steps, (long long)e.rows);
+    cli_json_number(stdout, mean_ret);
+    fputs(",\"features\":[", stdout);
+    for (int r = 0; r < F; r++) {
+      int j = order[r];
+      fputs(r ? ",{\"name\":" : "{\"name\":", stdout);
+      cli_json_string(stdout, names[j]);
+      printf(",\"mean_abs_shap\":%.6g,\"mean_shap\":%.6g}", e.sum_abs[j] / rows,
+             e.sum[j] / rows);
+    }
+    fputs("]", stdout);
+    if (csv_path) {
+      fputs(",\"csv\":", stdout);
+      cli_json_string(stdout, csv_path);
+    }
+    puts("}");
+  } else {
+    printf("\n%lld episodes, %lld steps, mean return %.2f\n"
+           "global importance (mean |SHAP| of the chosen action's output):\n"
+           "%4s  %-16s %12s %12s %7s\n",
+           (long long)episodes, (long long)total_steps, mean_ret, "rank",
+           "feature", "mean |SHAP|", "mean SHAP", "share");
+    for (int r = 0; r < F; r++) {
+      int j = order[r];
+      printf("%4d  %-16s %12.5f %12.5f %6.1f%%\n", r + 1, names[j],
+             e.sum_abs[j] / rows, e.sum[j] / rows,
+             total > 0 ? 100.0 * e.sum_abs[j] / total : 0.0);
+    }
+    if (csv_path)
+      printf("per-step explanations: %s (%lld rows)\n", csv_path,
+             (long long)e.rows);
+  }
+  free(order);
+  rc = 0;
+done:
+  if (e.csv && fclose(e.csv) != 0 && rc == 0) {
+    fprintf(stderr, "boostrl explain: error writing %s\n", csv_path);
+    rc = 1;
+  }
+  for (int j = 0; names && j < e.F; j++)
+    free(names[j]);
+  free(names);
+  free(e.sum_abs);
+  free(e.sum);
+  free(obs);
+  free(act);
+  free(shap);
+  free(pred);
+  free(returns);
+  brl_env_free(&env);
+  cli_loaded_free(&l);
+  return rc;
+}

@@ -1,0 +1,405 @@
+"""PPO, A2C, AWR and DQN in stable-baselines3's shape, on the C agent.
+
+``Model(env, **hyperparameters)``: env is an env id, a Gymnasium env, a
+Gymnasium vector env or an SB3-style VecEnv. Hyper-parameters are the C
+agent's configuration keys (stable-baselines3's names: ``n_steps``,
+``batch_size``, ``gamma``, ``policy_lr``, ...; ``learning_rate`` is an alias
+of ``policy_lr``), applied over the library's preset for the env id (the
+one table the command uses too), as ``boostrl train ENV --set k=v`` does.
+Files are the C agent file of ``boostrl train`` (``brl_agent_save``).
+
+Each vector step is one C call to act and store (``brl_agent_collect``),
+one to record the outcome (``brl_agent_observe``), and each full rollout
+one C call to train (``brl_agent_update``), all with the GIL released.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from .callbacks import make_callback
+from .logger import Logger, ProgressBar, configure
+from .spaces import ActionSpec, Flattener
+from .vec_env import make_adapter
+
+_ALIASES = {"learning_rate": "policy_lr"}
+_LANES = 16
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _preset_id(env_id: str | None) -> str | None:
+    if not env_id:
+        return None
+    return env_id.split("/", 1)[1] if "/" in env_id else env_id
+
+
+def _batch_len(obs) -> int:
+    if isinstance(obs, dict):
+        return _batch_len(next(iter(obs.values())))
+    if isinstance(obs, tuple):
+        return _batch_len(obs[0])
+    return len(obs)
+
+
+class BaseAlgorithm:
+    """The shared machinery; use PPO, A2C, AWR or DQN."""
+
+    algo = "ppo"
+
+    def __init__(
+        self,
+        env,
+        *,
+        seed: int | None = None,
+        verbose: int = 0,
+        tensorboard_log: str | None = None,
+        preset: str | None = None,
+        n_envs: int | None = None,
+        **hyperparameters: Any,
+    ) -> None:
+        for k in ("policy", "device", "policy_kwargs", "_init_setup_model"):
+            hyperparameters.pop(k, None)
+        settings = {_ALIASES.get(k, k): _text(v) for k, v in hyperparameters.items()}
+        if n_envs is not None:
+            settings["n_envs"] = str(int(n_envs))
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.tensorboard_log = tensorboard_log
+        # The preset: the env id (namespace dropped), else the spec's id.
+        env_id = env if isinstance(env, str) else None
+        if env_id is None:
+            spec = getattr(env, "spec", None)
+            env_id = getattr(spec, "id", None) or getattr(env, "env_id", None)
+        self.preset = preset if preset is not None else _preset_id(env_id)
+        cfg, found = _core.agent_config(self.algo, self.preset, settings)
+        self.preset_found = found
+        want = int(cfg["n_envs"])
+        venv, _ = make_adapter(env, want)
+        if venv.num_envs != want:
+            settings["n_envs"] = str(venv.num_envs)
+        self._settings = settings
+        self._setup(venv)
+        sp = self._action
+        self._agent = _core.Agent(
+            self.algo, self.preset, self._flat.dim, sp.kind, sp.nvec, sp.low, sp.high, settings, self.seed
+        )
+        self._init_state()
+
+    # --- setup -------------------------------------------------------------
+
+    def _setup(self, venv) -> None:
+        self.env = venv
+        self.n_envs = venv.num_envs
+        self.observation_space = venv.observation_space
+        self.action_space = venv.action_space
+        self._flat = venv.flat
+        self._action = ActionSpec(self.action_space)
+        self._last_obs = None
+        self._last_masks = None
+
+    def _init_state(self) -> None:
+        self.num_timesteps = 0
+        self._episode_num = 0
+        self._ep_ret = np.zeros(self.n_envs)
+        self._ep_len = np.zeros(self.n_envs, np.int64)
+        self.ep_info_buffer: deque = deque(maxlen=100)
+        self._rollout_steps = 0
+        self._n_updates = 0
+        self.logger: Logger = configure(None, ["stdout"] if self.verbose >= 1 else [])
+        self._custom_logger = False
+        self._tb_dir = None
+        self.timing = {"env_s": 0.0, "agent_s": 0.0, "update_s": 0.0, "learn_s": 0.0, "steps": 0}
+        if self.verbose >= 1 and not self.preset_found:
+            print(f"boostrl: no {self.algo} preset for {self.preset!r}: library defaults")
+
+    def set_logger(self, logger: Logger) -> None:
+        self.logger = logger
+        self._custom_logger = True
+
+    def get_env(self):
+        return self.env
+
+    def set_env(self, env) -> None:
+        venv, _ = make_adapter(env, self._agent.n_envs)
+        if venv.num_envs != self._agent.n_envs:
+            raise ValueError(f"the env has {venv.num_envs} copies, the model {self._agent.n_envs}")
+        flat = venv.flat
+        if flat.dim != self._agent.obs_dim:
+            raise ValueError(f"the env's observations flatten to {flat.dim} floats, the model takes {self._agent.obs_dim}")
+        self._setup(venv)
+        self.n_envs = venv.num_envs
+
+    @property
+    def config(self) -> dict:
+        """The agent's configuration (text values, as the command's --set)."""
+        return self._agent.config()
+
+    @property
+    def n_trees(self):
+        """Trees of the (policy, value) ensembles."""
+        return self._agent.n_trees
+
+    # --- training ----------------------------------------------------------
+
+    def _drop_partial_rollout(self) -> None:
+        # Saving drops a partial rollout: round-trip the agent in memory.
+        if self._rollout_steps:
+            th = self._agent.config().get("n_threads", "1")
+            self._agent = _core.Agent.from_bytes(self._agent.to_bytes())
+            self._agent.set_threads(int(th))
+            self._rollout_steps = 0
+
+    def learn(
+        self,
+        total_timesteps: int,
+        callback=None,
+        log_interval: int = 1,
+        tb_log_name: str = "run",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ):
+        """Trains for total_timesteps env steps (in whole rollouts; with
+        reset_num_timesteps=False, continues the count and the episodes)."""
+        if self.env is None:
+            raise ValueError("no env: pass env= to load() or call set_env()")
+        t_learn = time.perf_counter()
+        agent, venv, act_spec = self._agent, self.env, self._action
+        if reset_num_timesteps or self._last_obs is None:
+            self._drop_partial_rollout()
+            agent = self._agent
+            if reset_num_timesteps:
+                self.num_timesteps = 0
+            venv.seed(self.seed)
+            self._last_obs, self._last_masks = venv.reset()
+            agent.reset_episodes()
+            self._ep_ret[:] = 0.0
+            self._ep_len[:] = 0
+        total = self.num_timesteps + int(total_timesteps) if not reset_num_timesteps else int(total_timesteps)
+        c_ts = agent.stats()["timesteps"]
+        agent.set_total_timesteps(c_ts + (total - self.num_timesteps))
+        if self.tensorboard_log and not self._custom_logger and (reset_num_timesteps or not self._tb_dir):
+            i = 1
+            while os.path.exists(os.path.join(self.tensorboard_log, f"{tb_log_name}_{i}")):
+                i += 1
+            fmts = (["stdout"] if self.verbose >= 1 else []) + ["csv", "tensorboard"]
+            self._tb_dir = os.path.join(self.tensorboard_log, f"{tb_log_name}_{i}")
+            self.logger = configure(self._tb_dir, fmts)
+        cb = make_callback(callback)
+        cb.init_callback(self)
+        cb.on_training_start(locals(), globals())
+        bar = ProgressBar(total - self.num_timesteps) if progress_bar else None
+        t0 = time.time()
+        start_ts = self.num_timesteps
+        n = self.n_envs
+        timing = self.timing
+        perf = time.perf_counter
+        obs, masks = self._last_obs, self._last_masks
+        stop = False
+        try:
+            while self.num_timesteps < total and not stop:
+                cb.on_rollout_start()
+                while True:
+                    ta = perf()
+                    acts = agent.collect(obs, masks)
+                    env_acts = act_spec.to_env(acts)
+                    tb = perf()
+                    new_obs, masks, rew, term, trunc, final, valid, infos = venv.step(env_acts)
+                    tc = perf()
+                    agent.observe(rew, term, trunc, final)
+                    td = perf()
+                    timing["agent_s"] += (tb - ta) + (td - tc)
+                    timing["env_s"] += tc - tb
+                    timing["steps"] += 1
+                    obs = new_obs
+                    self._rollout_steps += 1
+                    self.num_timesteps += n
+                    self._track_episodes(rew, term, trunc, valid)
+                    if bar is not None:
+                        bar.update(n)
+                    cb.update_locals({"infos": infos, "rewards": rew, "dones": term | trunc, "new_obs": obs})
+                    if not cb.on_step():
+                        stop = True
+                        break
+                    if agent.rollout_full():
+                        break
+                self._last_obs, self._last_masks = obs, masks
+                if stop:
+                    break
+                cb.on_rollout_end()
+                tu = perf()
+                agent.update(obs)
+                timing["update_s"] += perf() - tu
+                self._rollout_steps = 0
+                self._n_updates += 1
+                if log_interval and self._n_updates % log_interval == 0:
+                    self._log(t0, start_ts)
+        finally:
+            self._last_obs, self._last_masks = obs, masks
+            if bar is not None:
+                bar.close()
+            timing["learn_s"] += perf() - t_learn
+        cb.on_training_end()
+        return self
+
+    def _track_episodes(self, rew, term, trunc, valid) -> None:
+        self._ep_ret += np.where(valid, rew, 0.0)
+        self._ep_len += valid
+        done = (term | trunc) & valid
+        if done.any():
+            for i in np.flatnonzero(done):
+                self.ep_info_buffer.append({"r": float(self._ep_ret[i]), "l": int(self._ep_len[i])})
+                self._ep_ret[i] = 0.0
+                self._ep_len[i] = 0
+                self._episode_num += 1
+
+    def ep_rew_mean(self) -> float:
+        """Mean return of the last <= 100 finished training episodes."""
+        if not self.ep_info_buffer:
+            return float("nan")
+        return float(np.mean([e["r"] for e in self.ep_info_buffer]))
+
+    def _log(self, t0: float, start_ts: int) -> None:
+        lg = self.logger
+        s = self._agent.stats()
+        if self.ep_info_buffer:
+            lg.record("rollout/ep_rew_mean", self.ep_rew_mean())
+            lg.record("rollout/ep_len_mean", float(np.mean([e["l"] for e in self.ep_info_buffer])))
+        el = max(time.time() - t0, 1e-9)
+        lg.record("time/fps", int((self.num_timesteps - start_ts) / el))
+        lg.record("time/iterations", self._n_updates)
+        lg.record("time/time_elapsed", int(el))
+        lg.record("time/total_timesteps", self.num_timesteps)
+        lg.record("train/policy_gradient_loss", s["policy_loss"])
+        lg.record("train/value_loss", s["value_loss"])
+        lg.record("train/entropy_loss", -s["entropy"])
+        if self.algo == "ppo":
+            lg.record("train/approx_kl", s["approx_kl"])
+            lg.record("train/clip_fraction", s["clip_fraction"])
+            lg.record("train/n_epochs", s["epochs_done"])
+        lg.record("train/explained_variance", s["explained_variance"])
+        lg.record("train/learning_rate", s["policy_lr"])
+        lg.record("train/n_updates", s["updates"])
+        lg.record("train/policy_trees", s["policy_trees"])
+        lg.record("train/value_trees", s["value_trees"])
+        if s["log_std_mean"] == s["log_std_mean"]:
+            lg.record("train/log_std", s["log_std_mean"])
+        lg.dump(self.num_timesteps)
+
+    # --- inference ---------------------------------------------------------
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False, action_masks=None):
+        """Actions for one observation or a batch (SB3's signature; state is
+        passed through: the policies have no memory)."""
+        flat = self._flat
+        single = flat.is_single(observation)
+        if single:
+            x = flat.one(observation)[None, :]
+            n = 1
+        else:
+            n = _batch_len(observation)
+            x = flat.batch(observation, n)
+        if action_masks is None and flat.has_mask:
+            action_masks = flat.masks(observation, n)
+        if action_masks is not None:
+            action_masks = np.ascontiguousarray(np.asarray(action_masks, np.uint8).reshape(n, -1))
+        if deterministic and n % _LANES:
+            # The C prediction runs whole blocks of 16 rows on its vector
+            # path and the remainder one row at a time (about 10 us per row
+            # per 1,000 trees): padding to a whole block is faster. Sampled
+            # actions are not padded (it would draw extra random numbers).
+            pad = _LANES - n % _LANES
+            x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+            if action_masks is not None:
+                action_masks = np.concatenate([action_masks, np.repeat(action_masks[-1:], pad, axis=0)])
+        raw = self._agent.act(x, masks=action_masks, deterministic=deterministic)[:n]
+        acts = self._action.to_env(raw)
+        if single:
+            acts = acts[0]
+        return acts, state
+
+    # --- files -------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """The C agent file (the format of `boostrl train --out`)."""
+        self._agent.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path, env=None, **kwargs):
+        """A model from an agent file (of Python or the command). Without env,
+        predict takes flat float observations of the agent's obs_dim (pass
+        env for Dict, Tuple and other non-Box observation spaces)."""
+        agent = _core.Agent.load(os.fspath(path))
+        algo = agent.config()["algo"]
+        klass = cls
+        if cls is BaseAlgorithm or cls.algo != algo:
+            if cls is not BaseAlgorithm and cls.algo != algo:
+                raise ValueError(f"{path} holds a {algo} agent, not {cls.algo}")
+            klass = _BY_ALGO[algo]
+        self = klass.__new__(klass)
+        self._agent = agent
+        self.seed = kwargs.pop("seed", 0)
+        self.verbose = kwargs.pop("verbose", 0)
+        self.tensorboard_log = kwargs.pop("tensorboard_log", None)
+        self.preset = None
+        self.preset_found = True
+        self._settings = {}
+        if env is not None:
+            venv, _ = make_adapter(env, agent.n_envs)
+            self._setup(venv)
+            if self._flat.dim != agent.obs_dim:
+                raise ValueError(f"the env's observations flatten to {self._flat.dim} floats, the agent takes {agent.obs_dim}")
+        else:
+            from gymnasium import spaces
+
+            self.env = None
+            self.n_envs = agent.n_envs
+            self.observation_space = spaces.Box(-np.inf, np.inf, (agent.obs_dim,), np.float32)
+            self.action_space = ActionSpec.from_agent(*agent.action_space)
+            self._flat = Flattener(self.observation_space)
+            self._action = ActionSpec(self.action_space)
+            self._last_obs = None
+            self._last_masks = None
+        self._init_state()
+        return self
+
+
+class PPO(BaseAlgorithm):
+    """Proximal policy optimization with boosted-tree policy and value."""
+
+    algo = "ppo"
+
+
+class A2C(BaseAlgorithm):
+    """Advantage actor-critic (one tree per rollout)."""
+
+    algo = "a2c"
+
+
+class AWR(BaseAlgorithm):
+    """Advantage-weighted regression on a replay buffer (off-policy)."""
+
+    algo = "awr"
+
+
+class DQN(BaseAlgorithm):
+    """Deep Q-learning with the Q-values on the trees (discrete actions)."""
+
+    algo = "dqn"
+
+
+_BY_ALGO = {"ppo": PPO, "a2c": A2C, "awr": AWR, "dqn": DQN}
+
+__all__ = ["A2C", "AWR", "BaseAlgorithm", "DQN", "PPO"]

@@ -1,0 +1,85 @@
+"""Observation wrappers.
+
+:class:`MiniGridCategorical` turns MiniGrid's observation (``image``: the
+agent's view, each cell (object, color, state) indices; ``direction``;
+``mission``) into categorical features as the GBRL paper did: each visible
+cell one text feature ``"object,color,state"`` (e.g. ``"door,yellow,locked"``),
+plus the direction and the mission text. It needs neither minigrid nor its
+constants at import time (the index tables are MiniGrid's, copied here).
+
+The C agent reads float observations only for now, so the algorithms pass
+each text feature as a stable hash code (see :mod:`boostrl.spaces`): trees
+split on the codes as numbers, not yet as one-vs-rest categories.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+try:
+    import gymnasium as gym
+    from gymnasium import spaces
+except ImportError:  # pragma: no cover
+    gym = None
+
+# minigrid.core.constants
+IDX_TO_OBJECT = ["unseen", "empty", "wall", "floor", "door", "key", "ball", "box", "goal", "lava", "agent"]
+IDX_TO_COLOR = ["red", "green", "blue", "purple", "yellow", "grey"]
+IDX_TO_STATE = ["open", "closed", "locked"]
+
+CHARSET = string.ascii_letters + string.digits + " ,_-'."
+
+
+def _name(table, i) -> str:
+    i = int(i)
+    return table[i] if 0 <= i < len(table) else str(i)
+
+
+def cell_text(obj: int, color: int, state: int) -> str:
+    """The categorical value of one cell: "object,color,state"."""
+    return f"{_name(IDX_TO_OBJECT, obj)},{_name(IDX_TO_COLOR, color)},{_name(IDX_TO_STATE, state)}"
+
+
+def _cell_table():
+    t = np.empty((len(IDX_TO_OBJECT), len(IDX_TO_COLOR), len(IDX_TO_STATE)), dtype=object)
+    for o in range(t.shape[0]):
+        for c in range(t.shape[1]):
+            for st in range(t.shape[2]):
+                t[o, c, st] = cell_text(o, c, st)
+    return t
+
+
+_CELLS = _cell_table()
+
+
+class MiniGridCategorical(gym.ObservationWrapper if gym else object):  # type: ignore[misc]
+    """MiniGrid observations as categorical features: a Dict of ``cells``
+    (a Tuple of one Text per cell of the view, row-major over (x, y)),
+    ``direction`` (Discrete(4)) and ``mission`` (Text)."""
+
+    def __init__(self, env) -> None:
+        super().__init__(env)
+        img = env.observation_space["image"]
+        self.view_shape = img.shape[:2]
+        n = int(np.prod(self.view_shape))
+        cell = spaces.Text(max_length=32, min_length=1, charset=CHARSET)
+        self.observation_space = spaces.Dict(
+            {
+                "cells": spaces.Tuple([cell] * n),
+                "direction": spaces.Discrete(4),
+                "mission": spaces.Text(max_length=512, min_length=0, charset=CHARSET),
+            }
+        )
+
+    def observation(self, obs):
+        img = np.asarray(obs["image"])
+        ids = img[:, :, :3].reshape(-1, 3).astype(np.intp)
+        if (ids < _CELLS.shape).all():
+            cells = tuple(_CELLS[ids[:, 0], ids[:, 1], ids[:, 2]].tolist())
+        else:
+            cells = tuple(cell_text(*r) for r in ids)
+        mission = str(obs.get("mission", ""))
+        mission = "".join(ch for ch in mission if ch in CHARSET)
+        return {"cells": cells, "direction": int(obs["direction"]), "mission": mission}

@@ -1,0 +1,145 @@
+/* AWR on the trees: every training call recomputes GAE(lambda) advantages
+ * and returns over the whole replay buffer from the cached values (the
+ * critic over obs, and over next_obs), weights w = min(exp(A / beta),
+ * weights_max) (advantages normalised over the buffer first when
+ * normalize_advantage), then grows gradient_steps trees per ensemble on
+ * random minibatches: policy L = -w log pi(a) - ent_coef H, value
+ * L = 0.5 vf_coef (V - R)^2. */
+#include "core/error.h"
+#include "rl/agent.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Advantages, returns and weights of the buffer rows [0, n). */
+static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
+                       int64_t n) {
+  const brl_agent_config *c = &a->cfg;
+  brl_replay *rb = &a->rb;
+  const int E = c->n_envs, K = a->pi_K;
+  const int64_t S = rb->n_steps, cap = rb->steps_cap;
+  for (int e = 0; e < E; e++)
+    rb->a_next[e] = 0.0f;
+  /* Logical step k = 0 (oldest) .. S - 1 (newest), backwards. */
+  for (int64_t k = S - 1; k >= 0; k--) {
+    const int64_t slot = ((rb->head - S + k) % cap + cap) % cap;
+    for (int e = 0; e < E; e++) {
+      const int64_t r = slot * E + e;
+      const double v = pvf ? pvf[r] : ppi[r * K + a->col_value];
+      const int term = rb->term[r], done = term || rb->trunc[r];
+      double delta = rb->rew[r] - v + (term ? 0.0 : c->gamma * rb->nv[r]);
+      double adv =
+          delta + (done ? 0.0 : c->gamma * c->gae_lambda * rb->a_next[e]);
+      rb->a_next[e] = (float)adv;
+      rb->adv[r] = (float)adv;
+      rb->ret[r] = (float)(adv + v);
+    }
+  }
+  if (c->normalize_advantage && n > 1) {
+    int rc = brl_normalize_advantages(rb->adv, NULL, n, rb->w);
+    if (rc)
+      return rc;
+  } else {
+    memcpy(rb->w, rb->adv, (size_t)n * sizeof(float));
+  }
+  for (int64_t r = 0; r < n; r++)
+    rb->w[r] = (float)brl_awr_weight(rb->w[r], c->beta, c->weights_max);
+  return BRL_OK;
+}
+
+/* Gradients of the rows idx[0..m) into g_pi / g_vf. */
+static int awr_grads(brl_agent *a, const float *ppi, const float *pvf,
+                     const int32_t *idx, int64_t m, brl_update_acc *acc,
+                     double *lsg) {
+  const brl_agent_config *c = &a->cfg;
+  const brl_replay *rb = &a->rb;
+  const int K = a->pi_K, ns = a->dist.n_sub;
+  const int n_pol = a->n_params + (a->tree_log_std ? ns : 0);
+  float ls[BRL_MAX_ACTION_DIM], gls[BRL_MAX_ACTION_DIM];
+  if (lsg)
+    for (int j = 0; j < ns; j++)
+      lsg[j] = 0.0;
+  for (int64_t k = 0; k < m; k++) {
+    const int64_t i = idx[k];
+    const float *row = ppi + i * K;
+    brl_policy_out pi;
+    brl__agent_policy(a, row, NULL, ls, &pi);
+    float *g = a->g_pi + k * K;
+    float *g_ls =
+        a->tree_log_std ? g + a->col_log_std : (a->gauss ? gls : NULL);
+    brl_pg_info info;
+    int rc = brl_awr_policy_loss(&a->dist, &pi, rb->act + i * a->act_dim,
+                                 rb->w[i], c->ent_coef, g, g_ls, &info);
+    if (rc)
+      return rc;
+    if (a->tree_log_std)
+      for (int j = 0; j < ns; j++) /* no gradient through the clamp */
+        if (row[a->col_log_std + j] != ls[j])
+          g_ls[j] = 0.0f;
+    if (lsg)
+      for (int j = 0; j < ns; j++)
+        lsg[j] += gls[j];
+    brl_clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
+    const float v = pvf ? pvf[i] : row[a->col_value];
+    float gv;
+    double vl;
+    if ((rc = brl_value_loss(v, rb->ret[i], c->vf_coef, &gv, &vl)))
+      return rc;
+    brl_clip_grad_norm(&gv, 1, c->max_value_grad_norm);
+    if (a->vf)
+      a->g_vf[k] = gv;
+    else
+      g[a->col_value] = gv;
+    acc->pg_loss += info.pg_loss;
+    acc->v_loss += c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
+    acc->entropy += info.entropy;
+  }
+  acc->n += (double)m;
+  return BRL_OK;
+}
+
+int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
+                   float progress, brl_update_acc *acc) {
+  const brl_agent_config *c = &a->cfg;
+  brl_replay *rb = &a->rb;
+  const int K = a->pi_K;
+  double lsg[BRL_MAX_ACTION_DIM];
+  double *ls = a->gauss && !a->tree_log_std ? lsg : NULL;
+  const int64_t bs = c->batch_size < n ? c->batch_size : n;
+  const brl_model *critic = a->vf ? a->vf : a->pi;
+  const int v0 = brl_model_n_trees(critic);
+  const float *ppi, *pvf = NULL;
+  int rc = brl_batch_predictions(bpi, a->pi, &ppi);
+  if (!rc && bvf)
+    rc = brl_batch_predictions(bvf, a->vf, &pvf);
+  if (!rc)
+    rc = awr_targets(a, ppi, pvf, n);
+  for (int step = 0; !rc && step < c->gradient_steps; step++) {
+    for (int64_t k = 0; k < bs; k++)
+      a->perm[k] = (int32_t)brl_rng_below(&a->rng, (uint64_t)n);
+    rc = brl_batch_predictions(bpi, a->pi, &ppi);
+    if (!rc && bvf)
+      rc = brl_batch_predictions(bvf, a->vf, &pvf);
+    if (!rc)
+      rc = awr_grads(a, ppi, pvf, a->perm, bs, acc, ls);
+    if (!rc)
+      rc = brl__minibatch_step(a, bpi, bvf, a->perm, bs, progress, ls);
+  }
+  if (rc)
+    return rc;
+  /* V(next_obs) by the critic's new trees. */
+  const int v1 = brl_model_n_trees(critic);
+  if (a->vf) {
+    brl__replay_advance(a->vf, rb->next_obs, n, v0, v1, rb->nv);
+    return BRL_OK;
+  }
+  float *tmp = calloc((size_t)n * (size_t)K, sizeof(float));
+  if (!tmp)
+    return brl__fail(BRL_ENOMEM, "out of memory for the replay's values");
+  brl__replay_advance(a->pi, rb->next_obs, n, v0, v1, tmp);
+  for (int64_t i = 0; i < n; i++)
+    rb->nv[i] += tmp[i * K + a->col_value];
+  free(tmp);
+  return BRL_OK;
+}

@@ -1,0 +1,722 @@
+/* Compression of an agent: its ensembles are distilled into fewer trees by
+ * supervised boosting (brl_fit) on the teacher's outputs over observations
+ * of its own rollouts, offline (brl_agent_compress, on a native env) or
+ * online during training (brl__agent_compress_online, on the rollout just
+ * trained on). */
+#include "core/error.h"
+#include "core/rng.h"
+#include "rl/agent.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void brl_compress_params_default(brl_compress_params *cp, int trees) {
+  if (!cp)
+    return;
+  memset(cp, 0, sizeof *cp);
+  cp->trees = trees;
+  cp->steps = 20000;
+  cp->holdout_steps = 5000;
+  cp->stochastic_frac = 0.5;
+  cp->lr = 0.1;
+  cp->logit_clip = 0.0;
+  cp->value_weight = 1.0;
+  cp->temperature = 0.0;
+  cp->boundary_copies = 0;
+  cp->boundary_gap = 0.5;
+  cp->boundary_jitter = 0.02;
+  cp->max_depth = 0;
+  cp->grow_policy = -1;
+  cp->eval_episodes = 100;
+  cp->seed = 0;
+}
+
+static int check_algo(const brl_agent *a) {
+  if (a->cfg.algo != BRL_ALGO_PPO && a->cfg.algo != BRL_ALGO_A2C)
+    return brl__fail(BRL_EUNSUPPORTED,
+                     "compression supports PPO and A2C agents, not %s (its "
+                     "outputs are not a policy's logits or means)",
+                     brl_algo_name(a->cfg.algo));
+  return BRL_OK;
+}
+
+static int check_params(const brl_agent *a, const brl_compress_params *cp) {
+  int rc = check_algo(a);
+  if (rc)
+    return rc;
+  const int need = a->vf ? 2 : 1;
+  if (cp->trees < need)
+    return brl__fail(BRL_EINVAL,
+                     "trees is %d: compress into at least %d tree%s (one per "
+                     "ensemble)",
+                     cp->trees, need, need > 1 ? "s" : "");
+  if (cp->steps < 1 || cp->steps > ((int64_t)1 << 31))
+    return brl__fail(BRL_EINVAL, "steps is %lld: record 1 to 2^31 env steps",
+                     (long long)cp->steps);
+  if (cp->holdout_steps < 0 || cp->holdout_steps > ((int64_t)1 << 31))
+    return brl__fail(BRL_EINVAL,
+                     "holdout_steps is %lld: use 0 to 2^31 env steps",
+                     (long long)cp->holdout_steps);
+  if (!(cp->stochastic_frac >= 0 && cp->stochastic_frac <= 1))
+    return brl__fail(BRL_EINVAL, "stochastic_frac is %g: use 0 to 1",
+                     cp->stochastic_frac);
+  if (!(cp->lr > 0 && cp->lr < 1e30))
+    return brl__fail(BRL_EINVAL, "lr is %g: use a positive learning rate",
+                     cp->lr);
+  if (!(cp->logit_clip >= 0 && cp->logit_clip < 1e30))
+    return brl__fail(BRL_EINVAL, "logit_clip is %g: use 0 (none) or more",
+                     cp->logit_clip);
+  if (!(cp->temperature >= 0 && cp->temperature < 1e30))
+    return brl__fail(BRL_EINVAL,
+                     "temperature is %g: use 0 (squared error) "
+                     "or more",
+                     cp->temperature);
+  if (!(cp->value_weight >= 0 && cp->value_weight < 1e30))
+    return brl__fail(BRL_EINVAL, "value_weight is %g: use 0 or more",
+                     cp->value_weight);
+  if (cp->max_depth < 0 || cp->max_depth > BRL_MAX_DEPTH)
+    return brl__fail(BRL_EINVAL, "max_depth is %d: use 0 (the agent's) to %d",
+                     cp->max_depth, BRL_MAX_DEPTH);
+  if (cp->grow_policy < -1 || cp->grow_policy > 1)
+    return brl__fail(BRL_EINVAL,
+                     "grow_policy is %d: use -1 (the agent's), 0 (oblivious) "
+                     "or 1 (greedy)",
+                     cp->grow_policy);
+  if (cp->boundary_copies < 0 || cp->boundary_copies > 1000 ||
+      !(cp->boundary_gap >= 0) || !(cp->boundary_jitter >= 0) ||
+      !isfinite(cp->boundary_jitter))
+    return brl__fail(BRL_EINVAL,
+                     "boundary_copies %d, boundary_gap %g, boundary_jitter "
+                     "%g: use 0 to 1000 copies and gaps and jitters >= 0",
+                     cp->boundary_copies, cp->boundary_gap,
+                     cp->boundary_jitter);
+  if (cp->eval_episodes < 0)
+    return brl__fail(BRL_EINVAL, "eval_episodes is %d: use 0 or more",
+                     cp->eval_episodes);
+  return BRL_OK;
+}
+
+/* Centres the logits of each sub-action of rows [0, n) of Y (n x K) and
+ * squashes them by c * tanh(l / c) when c > 0. */
+static void logit_targets(const brl_agent *a, float *Y, int64_t n, int K,
+                          double c) {
+  if (a->gauss)
+    return;
+  for (int64_t i = 0; i < n; i++) {
+    float *row = Y + i * K;
+    int off = 0;
+    for (int k = 0; k < a->dist.n_sub; k++) {
+      const int m = a->dist.nvec[k];
+      double mean = 0;
+      for (int j = 0; j < m; j++)
+        mean += row[off + j];
+      mean /= m;
+      for (int j = 0; j < m; j++) {
+        double l = row[off + j] - mean;
+        row[off + j] = (float)(c > 0 ? c * tanh(l / c) : l);
+      }
+      off += m;
+    }
+  }
+}
+
+/* A fresh model with src's parameters fitted to Y (n x K) over X by
+ * boosting with squared error (as brl_fit, all rows per tree). The split
+ * scores see each output group's residuals divided by the spread of its
+ * targets and multiplied by its weight w[g], so that the policy columns are
+ * not drowned by a value of larger scale; the group's learning rate is
+ * scaled back so that leaves still hold -lr * mean residual. The group
+ * rates of src are restored afterwards so that training continues with
+ * them. */
+/* Cross-entropy on the logit group (group 0): the residuals of its
+ * columns are softmax(pred / T) - softmax(teacher / T) per sub-action. */
+/* The cross-entropy residuals (probabilities) are small: their leaves take
+ * this multiple of the learning rate (times T, the logit scale). */
+#define BRL_CE_LR_SCALE 10.0
+
+typedef struct ce_spec {
+  double T; /* <= 0: squared error on the logits */
+  int n_sub;
+  const int *nvec;
+} ce_spec;
+
+static void ce_grads(const ce_spec *ce, const float *pred, const float *y,
+                     float *g) {
+  int off = 0;
+  for (int k = 0; k < ce->n_sub; k++) {
+    const int m = ce->nvec[k];
+    double mp = -INFINITY, my = -INFINITY, sp = 0, sy = 0;
+    for (int j = 0; j < m; j++) {
+      mp = pred[off + j] > mp ? pred[off + j] : mp;
+      my = y[off + j] > my ? y[off + j] : my;
+    }
+    for (int j = 0; j < m; j++) {
+      sp += exp((pred[off + j] - mp) / ce->T);
+      sy += exp((y[off + j] - my) / ce->T);
+    }
+    for (int j = 0; j < m; j++)
+      g[off + j] = (float)(exp((pred[off + j] - mp) / ce->T) / sp -
+                           exp((y[off + j] - my) / ce->T) / sy);
+    off += m;
+  }
+}
+
+static int distill_model(const brl_model *src, const float *X, const float *Y,
+                         int64_t n, int trees, double lr, const double *w,
+                         int depth, int grow, const ce_spec *ce,
+                         brl_model **out) {
+  *out = NULL;
+  brl_params p;
+  int rc = brl_model_params(src, &p);
+  if (rc)
+    return rc;
+  if (depth > 0)
+    p.max_depth = depth;
+  if (grow >= 0)
+    p.grow_policy = (brl_grow_policy)grow;
+  const int K = brl_params_n_outputs(&p);
+  double f[BRL_MAX_GROUPS];
+  float *colf = malloc((size_t)K * sizeof(float));
+  float *bias = malloc((size_t)K * sizeof(float));
+  float *g = malloc((size_t)n * (size_t)K * sizeof(float));
+  brl_model *m = NULL;
+  brl_batch *b = NULL;
+  if (!colf || !bias || !g) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory distilling %lld rows",
+                   (long long)n);
+    goto done;
+  }
+  for (int k = 0; k < K; k++) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+      sum += Y[i * K + k];
+    bias[k] = (float)(n > 0 ? sum / (double)n : 0.0);
+  }
+  for (int gi = 0, c0 = 0; gi < p.n_groups;
+       c0 += p.groups[gi].n_outputs, gi++) {
+    double ss = 0;
+    const int nk = p.groups[gi].n_outputs;
+    for (int64_t i = 0; i < n; i++)
+      for (int k = c0; k < c0 + nk; k++)
+        ss +=
+            ((double)Y[i * K + k] - bias[k]) * ((double)Y[i * K + k] - bias[k]);
+    const double spread = n > 0 ? sqrt(ss / ((double)n * nk)) : 0.0;
+    f[gi] = spread > 1e-12 ? (w[gi] > 1e-6 ? w[gi] : 1e-6) / spread : 1.0;
+    if (gi == 0 && ce && ce->T > 0) /* probabilities: already O(1) */
+      f[gi] = 1.0 / (ce->T * BRL_CE_LR_SCALE);
+    for (int k = c0; k < c0 + nk; k++)
+      colf[k] = (float)f[gi];
+  }
+  if ((rc = brl_model_create(&p, &m)) || (rc = brl_model_set_bias(m, bias)))
+    goto done;
+  for (int gi = 0; !rc && gi < p.n_groups; gi++) {
+    const float r = (float)(lr / f[gi]);
+    rc = brl_model_set_group_lr(m, gi, r, r);
+  }
+  if (rc)
+    goto done;
+  if ((rc = brl_batch_create(m, X, n, &b)))
+    goto done;
+  for (int it = 0; it < trees; it++) {
+    const float *pred;
+    if ((rc = brl_batch_predictions(b, m, &pred)))
+      goto done;
+    for (int64_t i = 0; i < n * K; i++)
+      g[i] = (pred[i] - Y[i]) * colf[i % K];
+    if (ce && ce->T > 0)
+      for (int64_t i = 0; i < n; i++)
+        ce_grads(ce, pred + i * K, Y + i * K, g + i * K);
+    if ((rc = brl_model_step(m, b, NULL, n, g, 0.0f)))
+      goto done;
+  }
+  for (int gi = 0; !rc && gi < p.n_groups; gi++)
+    rc = brl_model_set_group_lr(m, gi, p.groups[gi].lr, p.groups[gi].lr_end);
+done:
+  brl_batch_free(&b);
+  free(colf);
+  free(bias);
+  free(g);
+  if (rc) {
+    brl_model_free(&m);
+    return rc;
+  }
+  *out = m;
+  return BRL_OK;
+}
+
+static int n_trees_all(const brl_agent *a) {
+  return brl_model_n_trees(a->pi) + (a->vf ? brl_model_n_trees(a->vf) : 0);
+}
+
+/* Distils the agent's ensembles over X (n rows) into new models (NULL where
+ * an ensemble is already within its share and keeps its tree shape, which
+ * is then kept). */
+static int distill(const brl_agent *a, const float *X, int64_t n, int trees,
+                   double lr, double logit_clip, double temperature,
+                   double value_weight, int depth, int grow, brl_model **pi_out,
+                   brl_model **vf_out) {
+  *pi_out = NULL;
+  *vf_out = NULL;
+  int pi_budget = a->vf ? trees - trees / 2 : trees;
+  int vf_budget = trees / 2;
+  /* Never more trees than the ensemble has (at least one). */
+  const int npi = brl_model_n_trees(a->pi);
+  const int nvf = a->vf ? brl_model_n_trees(a->vf) : 0;
+  if (npi < pi_budget)
+    pi_budget = npi > 1 ? npi : 1;
+  if (a->vf && nvf < vf_budget)
+    vf_budget = nvf > 1 ? nvf : 1;
+  const int K = a->pi_K;
+  /* New tree shapes apply to every ensemble (the file keeps one depth). */
+  const int force = (depth > 0 && depth != a->cfg.max_depth) ||
+                    (grow >= 0 && grow != (int)a->cfg.grow_policy);
+  int rc = BRL_OK;
+  if (force || npi > pi_budget) {
+    float *Y = malloc((size_t)n * (size_t)K * sizeof(float));
+    if (!Y)
+      return brl__fail(BRL_ENOMEM, "out of memory for %lld targets",
+                       (long long)n);
+    rc = brl_model_predict(a->pi, X, n, 0, -1, Y);
+    if (!rc) {
+      /* The logit columns come first: K is the row stride. */
+      logit_targets(a, Y, n, K, logit_clip);
+      double w[BRL_MAX_GROUPS];
+      for (int g = 0; g < BRL_MAX_GROUPS; g++)
+        w[g] = 1.0;
+      brl_params pp;
+      brl_model_params(a->pi, &pp);
+      if (!a->vf) /* the value is the last group of a shared model */
+        w[pp.n_groups - 1] = value_weight;
+      const ce_spec ce = {a->gauss ? 0.0 : temperature, a->dist.n_sub,
+                          a->dist.nvec};
+      rc = distill_model(a->pi, X, Y, n, pi_budget, lr, w, depth, grow, &ce,
+                         pi_out);
+    }
+    free(Y);
+  }
+  if (!rc && a->vf && (force || nvf > vf_budget)) {
+    float *Y = malloc((size_t)n * sizeof(float));
+    if (!Y)
+      rc =
+          brl__fail(BRL_ENOMEM, "out of memory for %lld targets", (long long)n);
+    if (!rc)
+      rc = brl_model_predict(a->vf, X, n, 0, -1, Y);
+    if (!rc) {
+      const double w[BRL_MAX_GROUPS] = {1.0};
+      rc = distill_model(a->vf, X, Y, n, vf_budget, lr, w, depth, grow, NULL,
+                         vf_out);
+    }
+    free(Y);
+  }
+  if (rc) {
+    brl_model_free(pi_out);
+    brl_model_free(vf_out);
+  }
+  return rc;
+}
+
+static void replace(brl_agent *a, brl_model **pi, brl_model **vf) {
+  if (*pi) {
+    brl_model_free(&a->pi);
+    a->pi = *pi;
+    *pi = NULL;
+  }
+  if (*vf) {
+    brl_model_free(&a->vf);
+    a->vf = *vf;
+    *vf = NULL;
+  }
+}
+
+/* ------------------------------------------------------ online (learning) */
+
+int brl__agent_compress_online(brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  if (c->compress_every <= 0 || a->updates % c->compress_every != 0)
+    return BRL_OK;
+  int rc = check_algo(a);
+  if (rc)
+    return rc;
+  if (c->compress_to < (a->vf ? 2 : 1))
+    return brl__fail(BRL_EINVAL,
+                     "compress_to is %d: online compression (compress_every "
+                     "> 0) needs at least %d tree%s",
+                     c->compress_to, a->vf ? 2 : 1, a->vf ? "s" : "");
+  if (n_trees_all(a) <= c->compress_to)
+    return BRL_OK;
+  brl_compress_params cp;
+  brl_compress_params_default(&cp, c->compress_to);
+  const int64_t N = (int64_t)c->n_envs * c->n_steps;
+  brl_model *pi = NULL, *vf = NULL;
+  rc = distill(a, a->obs, N, c->compress_to, cp.lr, cp.logit_clip,
+               cp.temperature, cp.value_weight, 0, -1, &pi, &vf);
+  if (rc)
+    return rc;
+  replace(a, &pi, &vf);
+  return BRL_OK;
+}
+
+/* ------------------------------------------------------ offline (on env) */
+
+static int check_env(const brl_agent *a, const brl_env *env) {
+  brl_env_spec spec;
+  int rc = brl_env_get_spec(env, &spec);
+  if (rc)
+    return rc;
+  brl_action_space s;
+  if ((rc = brl_action_space_from_env(&spec, &s)))
+    return rc;
+  int same = spec.obs_dim == a->obs_dim && s.kind == a->space.kind &&
+             s.dim == a->space.dim;
+  for (int j = 0; same && j < s.dim; j++)
+    same = s.kind == BRL_SPACE_BOX
+               ? s.low[j] == a->space.low[j] && s.high[j] == a->space.high[j]
+               : s.nvec[j] == a->space.nvec[j];
+  if (!same)
+    return brl__fail(BRL_EINVAL,
+                     "the spaces of %s differ from the agent's: compress on "
+                     "the environment the agent was trained on",
+                     spec.id);
+  return BRL_OK;
+}
+
+/* Records n_rows observations (into X) of the teacher acting on env, each
+ * episode of each copy deterministic or, with probability frac, sampled. */
+static int record(brl_agent *a, brl_env *env, int64_t n_rows, double frac,
+                  brl_rng *rng, float *X) {
+  const int E = brl_env_n_envs(env);
+  const size_t d = (size_t)a->obs_dim;
+  float *obs = malloc((size_t)E * d * sizeof(float));
+  float *act = malloc((size_t)E * (size_t)a->act_dim * sizeof(float));
+  float *raw = malloc((size_t)a->act_dim * sizeof(float));
+  float *rew = malloc((size_t)E * sizeof(float));
+  uint8_t *term = malloc((size_t)E), *trunc = malloc((size_t)E);
+  uint8_t *stoch = malloc((size_t)E);
+  int rc = BRL_OK;
+  if (!obs || !act || !raw || !rew || !term || !trunc || !stoch) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory recording rollouts");
+    goto done;
+  }
+  if ((rc = brl_env_reset(env, obs)))
+    goto done;
+  for (int e = 0; e < E; e++)
+    stoch[e] = brl_rng_uniform(rng) < frac;
+  int64_t got = 0;
+  while (got < n_rows) {
+    const int64_t take = n_rows - got < E ? n_rows - got : E;
+    memcpy(X + got * (int64_t)d, obs, (size_t)take * d * sizeof(float));
+    got += take;
+    if (got >= n_rows)
+      break;
+    if ((rc = brl__agent_forward(a, obs, E, NULL)))
+      goto done;
+    float ls[BRL_MAX_ACTION_DIM];
+    for (int e = 0; e < E; e++) {
+      brl_policy_out pi;
+      brl__agent_policy(a, a->out_pi + (size_t)e * (size_t)a->pi_K, NULL, ls,
+                        &pi);
+      rc = stoch[e] ? brl_dist_sample(&a->dist, &pi, rng, raw)
+                    : brl_dist_mode(&a->dist, &pi, raw);
+      if (rc)
+        goto done;
+      brl__agent_clip_action(a, raw, act + (size_t)e * (size_t)a->act_dim);
+    }
+    if ((rc = brl_env_step(env, act, obs, rew, term, trunc, NULL)))
+      goto done;
+    for (int e = 0; e < E; e++)
+      if (term[e] || trunc[e])
+        stoch[e] = brl_rng_uniform(rng) < frac;
+  }
+done:
+  free(obs);
+  free(act);
+  free(raw);
+  free(rew);
+  free(term);
+  free(trunc);
+  free(stoch);
+  return rc;
+}
+
+/* Outputs of the agent for n rows: policy outputs P (n x pi_K) with logits
+ * centred and values V (n). */
+static int outputs(brl_agent *a, const float *X, int64_t n, float *P,
+                   float *V) {
+  int rc = brl_model_predict(a->pi, X, n, 0, -1, P);
+  if (!rc && a->vf)
+    rc = brl_model_predict(a->vf, X, n, 0, -1, V);
+  if (rc)
+    return rc;
+  for (int64_t i = 0; !a->vf && i < n; i++)
+    V[i] = P[i * a->pi_K + a->col_value];
+  if (!a->gauss) {
+    /* Centre only the logits: copy them out and back. */
+    for (int64_t i = 0; i < n; i++) {
+      float *row = P + i * a->pi_K;
+      int off = 0;
+      for (int k = 0; k < a->dist.n_sub; k++) {
+        double mean = 0;
+        for (int j = 0; j < a->dist.nvec[k]; j++)
+          mean += row[off + j];
+        mean /= a->dist.nvec[k];
+        for (int j = 0; j < a->dist.nvec[k]; j++)
+          row[off + j] = (float)(row[off + j] - mean);
+        off += a->dist.nvec[k];
+      }
+    }
+  }
+  return BRL_OK;
+}
+
+/* Largest total-variation distance over the sub-actions of one row. */
+static double row_tv(const brl_agent *a, const float *p, const float *q) {
+  double worst = 0;
+  int off = 0;
+  for (int k = 0; k < a->dist.n_sub; k++) {
+    const int m = a->dist.nvec[k];
+    double mp = -INFINITY, mq = -INFINITY, sp = 0, sq = 0, tv = 0;
+    for (int j = 0; j < m; j++) {
+      mp = p[off + j] > mp ? p[off + j] : mp;
+      mq = q[off + j] > mq ? q[off + j] : mq;
+    }
+    for (int j = 0; j < m; j++) {
+      sp += exp(p[off + j] - mp);
+      sq += exp(q[off + j] - mq);
+    }
+    for (int j = 0; j < m; j++)
+      tv += fabs(exp(p[off + j] - mp) / sp - exp(q[off + j] - mq) / sq);
+    worst = 0.5 * tv > worst ? 0.5 * tv : worst;
+    off += m;
+  }
+  return worst;
+}
+
+/* Compares the student's outputs (Ps, Vs) with the teacher's (Pt, Vt). */
+static int compare(const brl_agent *a, const float *Pt, const float *Vt,
+                   const float *Ps, const float *Vs, int64_t n,
+                   brl_compress_report *r) {
+  const int K = a->pi_K, P = a->n_params;
+  double se_p = 0, se_v = 0, tv = 0;
+  int64_t agree = 0;
+  float at[BRL_MAX_ACTION_DIM], as[BRL_MAX_ACTION_DIM];
+  float ls[BRL_MAX_ACTION_DIM];
+  for (int64_t i = 0; i < n; i++) {
+    const float *t = Pt + i * K, *s = Ps + i * K;
+    for (int j = 0; j < P; j++)
+      se_p += ((double)t[j] - s[j]) * ((double)t[j] - s[j]);
+    se_v += ((double)Vt[i] - Vs[i]) * ((double)Vt[i] - Vs[i]);
+    if (a->gauss)
+      continue;
+    brl_policy_out pt, ps;
+    brl__agent_policy(a, t, NULL, ls, &pt);
+    brl__agent_policy(a, s, NULL, ls, &ps);
+    int rc;
+    if ((rc = brl_dist_mode(&a->dist, &pt, at)) ||
+        (rc = brl_dist_mode(&a->dist, &ps, as)))
+      return rc;
+    agree += !memcmp(at, as, (size_t)a->act_dim * sizeof(float));
+    tv += row_tv(a, t, s);
+  }
+  const double nn = n > 0 ? (double)n : NAN;
+  r->policy_rmse = sqrt(se_p / (nn * P));
+  r->value_rmse = sqrt(se_v / nn);
+  r->agreement = a->gauss ? NAN : (double)agree / nn;
+  r->prob_tv = a->gauss ? NAN : tv / nn;
+  return BRL_OK;
+}
+
+/* Smallest gap between the two largest logits of a row, over the
+ * sub-actions (infinite for a sub-action with one action). */
+static double row_gap(const brl_agent *a, const float *p) {
+  double gap = INFINITY;
+  int off = 0;
+  for (int k = 0; k < a->dist.n_sub; k++) {
+    double m1 = -INFINITY, m2 = -INFINITY;
+    for (int j = 0; j < a->dist.nvec[k]; j++) {
+      const double v = p[off + j];
+      if (v > m1) {
+        m2 = m1;
+        m1 = v;
+      } else if (v > m2) {
+        m2 = v;
+      }
+    }
+    if (m1 - m2 < gap)
+      gap = m1 - m2;
+    off += a->dist.nvec[k];
+  }
+  return gap;
+}
+
+/* Adds `copies` jittered copies of every recorded state whose teacher logit
+ * gap is below gap_max (Gaussian noise of jitter x the feature's standard
+ * deviation), so that the fit sees more states where the argmax is
+ * decided. X grows (reallocated), *n counts the new rows. */
+static int augment(brl_agent *a, float **X, int64_t *n, int copies,
+                   double gap_max, double jitter, brl_rng *rng) {
+  const int64_t n0 = *n;
+  const int d = a->obs_dim, K = a->pi_K;
+  float *P = malloc((size_t)n0 * (size_t)K * sizeof(float));
+  double *sd = calloc((size_t)d, sizeof(double));
+  if (!P || !sd) {
+    free(P);
+    free(sd);
+    return brl__fail(BRL_ENOMEM, "out of memory for %lld states",
+                     (long long)n0);
+  }
+  int rc = brl_model_predict(a->pi, *X, n0, 0, -1, P);
+  int64_t sel = 0;
+  for (int64_t i = 0; !rc && i < n0; i++)
+    sel += row_gap(a, P + i * K) < gap_max;
+  for (int j = 0; !rc && j < d; j++) {
+    double m = 0, v = 0;
+    for (int64_t i = 0; i < n0; i++)
+      m += (*X)[i * d + j];
+    m /= (double)n0;
+    for (int64_t i = 0; i < n0; i++)
+      v += ((*X)[i * d + j] - m) * ((*X)[i * d + j] - m);
+    sd[j] = isfinite(v) ? sqrt(v / (double)n0) : 0.0;
+  }
+  const int64_t n1 = n0 + sel * copies;
+  float *Y = NULL;
+  if (!rc && n1 > n0) {
+    Y = realloc(*X, (size_t)n1 * (size_t)d * sizeof(float));
+    if (!Y)
+      rc =
+          brl__fail(BRL_ENOMEM, "out of memory for %lld states", (long long)n1);
+  }
+  if (!rc && Y) {
+    *X = Y;
+    int64_t o = n0;
+    for (int64_t i = 0; i < n0; i++) {
+      if (!(row_gap(a, P + i * K) < gap_max))
+        continue;
+      for (int c = 0; c < copies; c++, o++)
+        for (int j = 0; j < d; j++)
+          Y[o * d + j] =
+              (float)(Y[i * d + j] + jitter * sd[j] * brl_rng_normal(rng));
+    }
+    *n = n1;
+  }
+  free(P);
+  free(sd);
+  return rc;
+}
+
+static void nan_eval(brl_eval_result *e) {
+  memset(e, 0, sizeof *e);
+  e->mean_return = e->std_return = e->mean_length = NAN;
+  e->min_return = e->max_return = NAN;
+}
+
+int brl_agent_compress(brl_agent *a, brl_env *env,
+                       const brl_compress_params *cp,
+                       brl_compress_report *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(env);
+  BRL_CHECK_ARG(cp);
+  int rc;
+  if ((rc = check_params(a, cp)) || (rc = check_env(a, env)))
+    return rc;
+  brl_compress_report r;
+  memset(&r, 0, sizeof r);
+  nan_eval(&r.teacher);
+  nan_eval(&r.student);
+  r.trees_before = n_trees_all(a);
+  r.holdout_rows = cp->holdout_steps;
+  int64_t n = cp->steps;
+  const int64_t h = cp->holdout_steps;
+  const size_t d = (size_t)a->obs_dim, K = (size_t)a->pi_K;
+  float *X = malloc((size_t)n * d * sizeof(float));
+  float *H = malloc((size_t)(h > 0 ? h : 1) * d * sizeof(float));
+  float *Pt = NULL, *Ps = NULL, *Vt = NULL, *Vs = NULL;
+  brl_model *pi = NULL, *vf = NULL, *old_pi = NULL, *old_vf = NULL;
+  if (!X || !H) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory for %lld recorded states",
+                   (long long)n);
+    goto done;
+  }
+  brl_rng rng;
+  brl_rng_seed(&rng, cp->seed ^ 0x636f6d7072657373ULL);
+  if ((rc = record(a, env, n, cp->stochastic_frac, &rng, X)) ||
+      (h > 0 && (rc = record(a, env, h, cp->stochastic_frac, &rng, H))))
+    goto done;
+  if (cp->boundary_copies > 0 && !a->gauss &&
+      (rc = augment(a, &X, &n, cp->boundary_copies, cp->boundary_gap,
+                    cp->boundary_jitter, &rng)))
+    goto done;
+  r.train_rows = n;
+  const int64_t nm = n > h ? n : h;
+  Pt = malloc((size_t)nm * K * sizeof(float));
+  Ps = malloc((size_t)nm * K * sizeof(float));
+  Vt = malloc((size_t)nm * sizeof(float));
+  Vs = malloc((size_t)nm * sizeof(float));
+  if (!Pt || !Ps || !Vt || !Vs) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory for %lld recorded states",
+                   (long long)nm);
+    goto done;
+  }
+  if (cp->eval_episodes > 0 &&
+      (rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r.teacher, NULL)))
+    goto done;
+  const double t0 = brl__now();
+  if ((rc =
+           distill(a, X, n, cp->trees, cp->lr, cp->logit_clip, cp->temperature,
+                   cp->value_weight, cp->max_depth, cp->grow_policy, &pi, &vf)))
+    goto done;
+  r.fit_s = brl__now() - t0;
+  /* Teacher (old_*) and student (new_*) outputs on the fitted states,
+   * then on the held-out ones. */
+  old_pi = a->pi;
+  old_vf = a->vf;
+  brl_model *new_pi = pi ? pi : old_pi, *new_vf = vf ? vf : old_vf;
+  brl_compress_report tr;
+  rc = outputs(a, X, n, Pt, Vt);
+  a->pi = new_pi;
+  a->vf = new_vf;
+  if (!rc)
+    rc = outputs(a, X, n, Ps, Vs);
+  if (!rc)
+    rc = compare(a, Pt, Vt, Ps, Vs, n, &tr);
+  if (!rc)
+    r.train_policy_rmse = tr.policy_rmse;
+  if (!rc && h > 0) {
+    a->pi = old_pi;
+    a->vf = old_vf;
+    rc = outputs(a, H, h, Pt, Vt);
+    a->pi = new_pi;
+    a->vf = new_vf;
+    if (!rc)
+      rc = outputs(a, H, h, Ps, Vs);
+    if (!rc)
+      rc = compare(a, Pt, Vt, Ps, Vs, h, &r);
+  } else if (!rc) {
+    r.agreement = r.policy_rmse = r.value_rmse = r.prob_tv = NAN;
+  }
+  if (!rc && cp->eval_episodes > 0)
+    rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r.student, NULL);
+  /* Put the teacher back; on success replace it for good. */
+  a->pi = old_pi;
+  a->vf = old_vf;
+  if (rc)
+    goto done;
+  replace(a, &pi, &vf);
+  if (cp->max_depth > 0)
+    a->cfg.max_depth = cp->max_depth;
+  if (cp->grow_policy >= 0)
+    a->cfg.grow_policy = (brl_grow_policy)cp->grow_policy;
+  r.trees_after = n_trees_all(a);
+  if (out)
+    *out = r;
+done:
+  brl_model_free(&pi);
+  brl_model_free(&vf);
+  free(X);
+  free(H);
+  free(Pt);
+  free(Ps);
+  free(Vt);
+  free(Vs);
+  return rc;
+}

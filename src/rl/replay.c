@@ -1,0 +1,233 @@
+/* The replay buffer of the off-policy algorithms (AWR, DQN) and its
+ * prediction caches.
+ *
+ * Cost model: the ensembles change only inside brl_agent_update(). So the
+ * outputs computed while acting (the whole ensemble over each new
+ * observation, which acting needs anyway) are exactly the cached outputs of
+ * the new transitions: inserting a rollout predicts nothing over the
+ * buffer. A training call quantizes the buffer into a batch whose
+ * prediction cache is seeded from the buffer's cache (no prediction), then
+ * every tree it grows updates that cache (one tree over the buffer), and
+ * the cache is copied back. Outputs over next observations (AWR's
+ * V(next_obs), DQN's target prefix) are brought forward by the trees added
+ * since they were last computed. So a training call costs
+ * O(gradient_steps x buffer) tree evaluations, whatever the ensemble size;
+ * only acting grows with it. */
+#include "core/error.h"
+#include "engine/batch.h"
+#include "engine/model.h"
+#include "rl/agent.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int brl__replay_alloc(brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  brl_replay *rb = &a->rb;
+  const size_t E = (size_t)c->n_envs, d = (size_t)a->obs_dim;
+  const size_t N = E * (size_t)c->train_freq, K = (size_t)a->pi_K;
+  rb->steps_cap = c->buffer_size / c->n_envs;
+  const size_t R = (size_t)rb->steps_cap * E;
+  const int awr = c->algo == BRL_ALGO_AWR;
+  a->r_pred = malloc(N * K * sizeof(float));
+  a->r_fobs = calloc(N * d, sizeof(float));
+  if (!awr)
+    a->r_qt = malloc(N * K * sizeof(float));
+  rb->obs = malloc(R * d * sizeof(float));
+  rb->next_obs = malloc(R * d * sizeof(float));
+  rb->act = malloc(R * (size_t)a->act_dim * sizeof(float));
+  rb->rew = malloc(R * sizeof(float));
+  rb->term = malloc(R);
+  rb->trunc = malloc(R);
+  rb->pred = malloc(R * K * sizeof(float));
+  if (awr) {
+    if (a->vf)
+      rb->vpred = malloc(R * sizeof(float));
+    rb->nv = malloc(R * sizeof(float));
+    rb->adv = malloc(R * sizeof(float));
+    rb->ret = malloc(R * sizeof(float));
+    rb->w = malloc(R * sizeof(float));
+    rb->a_next = malloc(E * sizeof(float));
+  } else {
+    rb->qt = malloc(R * K * sizeof(float));
+  }
+  if (!a->r_pred || !a->r_fobs || (!awr && (!a->r_qt || !rb->qt)) || !rb->obs ||
+      !rb->next_obs || !rb->act || !rb->rew || !rb->term || !rb->trunc ||
+      !rb->pred ||
+      (awr && ((a->vf && !rb->vpred) || !rb->nv || !rb->adv || !rb->ret ||
+               !rb->w || !rb->a_next)))
+    return brl__fail(BRL_ENOMEM,
+                     "out of memory for a replay buffer of %zu transitions", R);
+  return BRL_OK;
+}
+
+void brl__replay_free(brl_agent *a) {
+  brl_replay *rb = &a->rb;
+  void *bufs[] = {a->r_pred,    a->r_qt,   a->r_fobs, a->out_qt, rb->obs,
+                  rb->next_obs, rb->act,   rb->rew,   rb->term,  rb->trunc,
+                  rb->pred,     rb->vpred, rb->nv,    rb->qt,    rb->adv,
+                  rb->ret,      rb->w,     rb->a_next};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+    free(bufs[i]);
+  memset(rb, 0, sizeof *rb);
+  a->r_pred = a->r_qt = a->r_fobs = a->out_qt = NULL;
+}
+
+double brl__dqn_epsilon(const brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  double p = a->total_timesteps > 0
+                 ? (double)a->timesteps / (double)a->total_timesteps
+                 : 0.0;
+  double f = c->exploration_fraction > 0 ? p / c->exploration_fraction : 1.0;
+  if (f > 1.0)
+    f = 1.0;
+  return c->exploration_initial_eps +
+         f * (c->exploration_final_eps - c->exploration_initial_eps);
+}
+
+/* A batch over the buffer's first n observations whose prediction cache is
+ * the buffer's cache `pred` (current for every tree of m): no prediction. */
+static int seeded_batch(const brl_model *m, const float *X, int64_t n,
+                        const float *pred, brl_batch **out) {
+  int rc = brl_batch_create(m, X, n, out);
+  if (rc)
+    return rc;
+  brl_batch *b = *out;
+  const size_t bytes = (size_t)n * (size_t)b->K * sizeof(float);
+  if (!b->pred && !(b->pred = malloc(bytes))) {
+    brl_batch_free(out);
+    return brl__fail(BRL_ENOMEM, "out of memory for the prediction cache");
+  }
+  memcpy(b->pred, pred, bytes);
+  b->cache_trees = m->trees.n;
+  b->cache_uid = m->uid;
+  b->cache_gen = m->generation;
+  return BRL_OK;
+}
+
+/* Appends the rollout (train_freq steps of n_envs) to the buffer. */
+static int insert_rollout(brl_agent *a, const float *last_obs) {
+  const brl_agent_config *c = &a->cfg;
+  brl_replay *rb = &a->rb;
+  const int E = c->n_envs, T = c->train_freq, d = a->obs_dim, K = a->pi_K;
+  const int awr = c->algo == BRL_ALGO_AWR, ad = a->act_dim;
+  const size_t fd = (size_t)d * sizeof(float);
+  int rc;
+  /* AWR: V(last_obs); DQN: the target prefix over last_obs. */
+  if ((rc = brl__agent_forward(a, last_obs, E, a->last_val)))
+    return rc;
+  for (int t = 0; t < T; t++) {
+    const int64_t slot = rb->head;
+    rb->head = (rb->head + 1) % rb->steps_cap;
+    if (rb->n_steps < rb->steps_cap)
+      rb->n_steps++;
+    for (int e = 0; e < E; e++) {
+      const size_t i = (size_t)t * (size_t)E + (size_t)e;
+      const size_t r = (size_t)slot * (size_t)E + (size_t)e;
+      const int term = a->term[i], trunc = a->trunc[i] && !term;
+      memcpy(rb->obs + r * d, a->obs + i * d, fd);
+      memcpy(rb->act + r * ad, a->act + i * ad, (size_t)ad * sizeof(float));
+      rb->rew[r] = a->rew[i];
+      rb->term[r] = (uint8_t)term;
+      rb->trunc[r] = (uint8_t)trunc;
+      memcpy(rb->pred + r * K, a->r_pred + i * K, (size_t)K * sizeof(float));
+      if (rb->vpred)
+        rb->vpred[r] = a->val[i];
+      /* The next observation and the cached outputs over it. */
+      const float *nx;
+      float nv = 0.0f;
+      const float *qt = NULL;
+      if (term) {
+        nx = a->obs + i * d; /* placeholder, never bootstrapped from */
+        nv = a->val[i];
+        qt = awr ? NULL : a->r_qt + i * K;
+      } else if (trunc) {
+        nx = a->r_fobs + i * d;
+        nv = a->fin_val[i]; /* AWR: the critic at observe time */
+      } else if (t + 1 < T) {
+        nx = a->obs + (i + (size_t)E) * d;
+        nv = a->val[i + (size_t)E];
+        qt = awr ? NULL : a->r_qt + (i + (size_t)E) * K;
+      } else {
+        nx = last_obs + (size_t)e * d;
+        nv = a->last_val[e];
+        qt = awr ? NULL : a->out_qt + (size_t)e * K;
+      }
+      memcpy(rb->next_obs + r * d, nx, fd);
+      if (awr) {
+        rb->nv[r] = nv;
+      } else if (qt) {
+        memcpy(rb->qt + r * K, qt, (size_t)K * sizeof(float));
+      } else {
+        /* Truncated: the prefix over the final observation (rare). */
+        if ((rc = brl_model_predict(a->pi, nx, 1, 0, rb->qt_trees,
+                                    rb->qt + r * K)))
+          return rc;
+      }
+    }
+  }
+  return BRL_OK;
+}
+
+int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
+                          brl_update_acc *acc) {
+  const brl_agent_config *c = &a->cfg;
+  brl_replay *rb = &a->rb;
+  int rc = insert_rollout(a, last_obs);
+  if (rc || a->timesteps < c->learning_starts)
+    return rc;
+  const int64_t n = rb->n_steps * c->n_envs;
+  const size_t K = (size_t)a->pi_K;
+  brl_batch *bpi = NULL, *bvf = NULL;
+  rc = seeded_batch(a->pi, rb->obs, n, rb->pred, &bpi);
+  if (!rc && a->vf)
+    rc = seeded_batch(a->vf, rb->obs, n, rb->vpred, &bvf);
+  if (!rc)
+    rc = c->algo == BRL_ALGO_AWR ? brl__awr_train(a, bpi, bvf, n, progress, acc)
+                                 : brl__dqn_train(a, bpi, n, progress, acc);
+  /* The batch caches hold every new tree: they become the buffer's. */
+  const float *p;
+  if (!rc)
+    rc = brl_batch_predictions(bpi, a->pi, &p);
+  if (!rc)
+    memcpy(rb->pred, p, (size_t)n * K * sizeof(float));
+  if (!rc && bvf && !(rc = brl_batch_predictions(bvf, a->vf, &p)))
+    memcpy(rb->vpred, p, (size_t)n * sizeof(float));
+  brl_batch_free(&bpi);
+  brl_batch_free(&bvf);
+  return rc;
+}
+
+/* ------------------------------------------------------------- caches */
+
+void brl__replay_advance(const brl_model *m, const float *X, int64_t n,
+                         int from, int to, float *out) {
+  if (to > from)
+    brl__predict_add(m, X, NULL, n, from, to, out, 0);
+}
+
+int brl__replay_refresh(brl_agent *a) {
+  brl_replay *rb = &a->rb;
+  const int64_t n = rb->n_steps * a->cfg.n_envs;
+  if (n == 0)
+    return BRL_OK;
+  int rc = brl_model_predict(a->pi, rb->obs, n, 0, -1, rb->pred);
+  if (!rc && rb->vpred)
+    rc = brl_model_predict(a->vf, rb->obs, n, 0, -1, rb->vpred);
+  if (rc)
+    return rc;
+  if (a->cfg.algo == BRL_ALGO_DQN)
+    return brl_model_predict(a->pi, rb->next_obs, n, 0, rb->qt_trees, rb->qt);
+  /* AWR: V(next_obs). */
+  if (a->vf)
+    return brl_model_predict(a->vf, rb->next_obs, n, 0, -1, rb->nv);
+  float *tmp = malloc((size_t)n * (size_t)a->pi_K * sizeof(float));
+  if (!tmp)
+    return brl__fail(BRL_ENOMEM, "out of memory refreshing the replay");
+  rc = brl_model_predict(a->pi, rb->next_obs, n, 0, -1, tmp);
+  for (int64_t i = 0; !rc && i < n; i++)
+    rb->nv[i] = tmp[i * a->pi_K + a->col_value];
+  free(tmp);
+  return rc;
+}
