@@ -25,7 +25,7 @@ import numpy as np
 from . import _core
 from .callbacks import make_callback
 from .logger import Logger, ProgressBar, configure
-from .spaces import ActionSpec, Flattener
+from .spaces import BOX, MASK_KEY, MULTI_DISCRETE, ActionSpec, Flattener
 from .vec_env import make_adapter
 
 _ALIASES = {"learning_rate": "policy_lr"}
@@ -50,6 +50,44 @@ def _batch_len(obs) -> int:
     if isinstance(obs, tuple):
         return _batch_len(obs[0])
     return len(obs)
+
+
+def _obs_names(flat: Flattener) -> list[str] | None:
+    """Names of the flattened observation features where the space gives
+    them (Dict keys, Tuple positions), else None."""
+    space = flat.space
+    if type(space).__name__ not in ("Dict", "Tuple"):
+        return None
+    names: list[str] = []
+
+    def walk(s, prefix: str, top: bool = False) -> None:
+        k = type(s).__name__
+        if k == "Dict":
+            for key, sub in s.spaces.items():
+                if top and key == MASK_KEY:
+                    continue
+                walk(sub, f"{prefix}.{key}" if prefix else str(key))
+        elif k == "Tuple":
+            for j, sub in enumerate(s.spaces):
+                walk(sub, f"{prefix}[{j}]")
+        else:
+            d = flat._dim(s)
+            names.extend([prefix] if d == 1 else [f"{prefix}[{i}]" for i in range(d)])
+
+    walk(space, "", top=True)
+    return names if len(names) == flat.dim else None
+
+
+class Explanation(dict):
+    """The result of :meth:`BaseAlgorithm.explain`, a dict whose keys are
+    also attributes: ``actions``, ``outputs``, ``contributions``,
+    ``expected_value``, ``feature_names`` (see ``explain``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class BaseAlgorithm:
@@ -109,6 +147,7 @@ class BaseAlgorithm:
         self._action = ActionSpec(self.action_space)
         self._last_obs = None
         self._last_masks = None
+        self.feature_names = _obs_names(self._flat)
 
     def _init_state(self) -> None:
         self.num_timesteps = 0
@@ -330,6 +369,64 @@ class BaseAlgorithm:
             acts = acts[0]
         return acts, state
 
+    def explain(self, observation, action_masks=None) -> Explanation:
+        """SHAP values (exact TreeSHAP of the policy ensemble, or the Q
+        ensemble of DQN) of the deterministic action's output for one
+        observation or a batch.
+
+        The explained output of each action dimension is the logit of the
+        chosen (argmax) action for Discrete and MultiDiscrete spaces (DQN:
+        its Q-value), the Gaussian mean for Box (before clipping to the
+        box). With n observations, F flattened observation features and
+        A = action dimensions (1 for Discrete), returns an
+        :class:`Explanation` with ``actions`` (n, A) float32 (as the agent
+        takes them: discrete indices from 0), ``outputs`` (n, A),
+        ``contributions`` (n, A, F), ``expected_value`` (n, A) and
+        ``feature_names`` (F names, or None when the observation space does
+        not name them; set ``model.feature_names`` to give them), where
+        ``contributions.sum(-1) + expected_value == outputs``. For a single
+        observation the leading n axis is dropped.
+        """
+        flat = self._flat
+        single = flat.is_single(observation)
+        if single:
+            x = flat.one(observation)[None, :]
+            n = 1
+        else:
+            n = _batch_len(observation)
+            x = flat.batch(observation, n)
+        if action_masks is None and flat.has_mask:
+            action_masks = flat.masks(observation, n)
+        if action_masks is not None:
+            action_masks = np.ascontiguousarray(np.asarray(action_masks, np.uint8).reshape(n, -1))
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        acts = self._agent.act(x, masks=action_masks, deterministic=True)
+        phi = self._agent._shap(x)  # (n, F + 1, K)
+        kind, nvec, _, _ = self._agent.action_space
+        A = acts.shape[1]
+        if kind == BOX:
+            cols = np.broadcast_to(np.arange(A), (n, A))
+        else:
+            offs = np.concatenate([[0], np.cumsum(nvec)[:-1]]) if kind == MULTI_DISCRETE else np.zeros(1)
+            cols = acts.astype(np.int64) + offs.astype(np.int64)[None, :]
+        rows = np.arange(n)[:, None]
+        sel = phi[rows, :, cols]  # (n, A, F + 1)
+        contrib = np.ascontiguousarray(sel[:, :, :-1])
+        expected = np.ascontiguousarray(sel[:, :, -1])
+        outputs = contrib.sum(axis=-1, dtype=np.float64).astype(np.float32) + expected
+        names = getattr(self, "feature_names", None)
+        res = Explanation(
+            actions=acts,
+            outputs=outputs,
+            contributions=contrib,
+            expected_value=expected,
+            feature_names=list(names) if names is not None else None,
+        )
+        if single:
+            for k in ("actions", "outputs", "contributions", "expected_value"):
+                res[k] = res[k][0]
+        return res
+
     # --- files -------------------------------------------------------------
 
     def save(self, path) -> None:
@@ -372,6 +469,7 @@ class BaseAlgorithm:
             self._action = ActionSpec(self.action_space)
             self._last_obs = None
             self._last_masks = None
+            self.feature_names = None
         self._init_state()
         return self
 
@@ -402,4 +500,4 @@ class DQN(BaseAlgorithm):
 
 _BY_ALGO = {"ppo": PPO, "a2c": A2C, "awr": AWR, "dqn": DQN}
 
-__all__ = ["A2C", "AWR", "BaseAlgorithm", "DQN", "PPO"]
+__all__ = ["A2C", "AWR", "BaseAlgorithm", "DQN", "Explanation", "PPO"]

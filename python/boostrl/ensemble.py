@@ -173,7 +173,7 @@ class Ensemble(_core.Model):
 
     ``predict``, ``step``, ``batch``, ``save``, ``load``, ``to_bytes``,
     ``from_bytes``, ``truncate``, ``bias``, ``n_trees``, ``model_bytes``,
-    ``categories``, ``encode_categories`` come from the C extension (see
+    ``categories``, ``encode_categories``, ``expected_value`` come from the C extension (see
     ``boostrl._core.Model``). C errors raise
     ValueError (bad arguments, non-finite numbers), OSError (files),
     :class:`boostrl.FormatError` (corrupt models), MemoryError; the message
@@ -319,6 +319,22 @@ class Ensemble(_core.Model):
         return self
 
     # -------------------------------------------------------- introspection
+
+    def shap(self, X: Any, X_cat: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """SHAP values (exact path-dependent TreeSHAP) of the predictions
+        for X (n_rows, n_features) and X_cat (as :meth:`predict`).
+
+        Returns ``(contributions, expected_value)``: ``contributions`` is a
+        float32 array of shape ``(n_rows, n_features + n_cat_features,
+        n_outputs)`` (numeric features first, then the categorical columns)
+        and ``expected_value`` a float32 array of shape ``(n_outputs,)``
+        (also :attr:`expected_value`), so that
+        ``contributions.sum(axis=1) + expected_value`` equals
+        ``predict(X, X_cat)`` up to float rounding. Adam ensembles are not
+        a sum of trees: NotImplementedError.
+        """
+        out = self._shap(X, X_cat)
+        return out[:, :-1, :], out[0, -1, :].copy() if len(out) else self.expected_value
 
     def feature_importances(self, kind: str = "gain") -> np.ndarray:
         """Per-feature importance over the trees' splits, as a float64 array

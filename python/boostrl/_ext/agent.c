@@ -700,6 +700,58 @@ static PyObject *Agent_model_bytes(BrlAgentObject *self, PyObject *arg) {
   return out;
 }
 
+/* _shap(obs) -> float32 (n, obs_dim + 1, K): brl_model_shap of the policy
+ * (or shared) ensemble over n observations (n x obs_dim floats); column
+ * obs_dim holds the expected value. */
+static PyObject *Agent_shap(BrlAgentObject *self, PyObject *arg) {
+  if (agent_ready(self) < 0)
+    return NULL;
+  PyArrayObject *X = f32_array(arg, "obs", -1);
+  if (!X)
+    return NULL;
+  const int64_t size = (int64_t)PyArray_SIZE(X);
+  if (self->obs_dim <= 0 || size % self->obs_dim) {
+    PyErr_Format(PyExc_ValueError,
+                 "obs has %lld elements, not a multiple of obs_dim %d",
+                 (long long)size, self->obs_dim);
+    Py_DECREF(X);
+    return NULL;
+  }
+  const int64_t n = size / self->obs_dim;
+  int K = 0, F = 0;
+  BRL_PY_QUICK(self, {
+    const brl_model *m = brl_agent_model(self->a, 0);
+    if (m) {
+      K = brl_model_n_outputs(m);
+      F = brl_model_n_all_features(m);
+    }
+  });
+  if (K <= 0) {
+    Py_DECREF(X);
+    PyErr_SetString(PyExc_ValueError, "the agent has no policy ensemble");
+    return NULL;
+  }
+  npy_intp dims[3] = {(npy_intp)n, (npy_intp)F + 1, (npy_intp)K};
+  PyArrayObject *out = (PyArrayObject *)PyArray_ZEROS(3, dims, NPY_FLOAT32, 0);
+  if (!out) {
+    Py_DECREF(X);
+    return NULL;
+  }
+  const float *x = PyArray_DATA(X);
+  float *o = PyArray_DATA(out);
+  int rc;
+  BRL_PY_CALL(self, {
+    const brl_model *m = brl_agent_model(self->a, 0);
+    rc = m ? brl_model_shap(m, x, NULL, n, o) : BRL_EINVAL;
+  });
+  Py_DECREF(X);
+  if (rc) {
+    Py_DECREF(out);
+    return brl_py_raise(rc);
+  }
+  return (PyObject *)out;
+}
+
 /* learn_native(env, total_timesteps, reset_env): brl_agent_learn on a
  * NativeEnv (the command's loop, for comparisons). */
 static PyObject *Agent_learn_native(BrlAgentObject *self, PyObject *args) {
@@ -772,6 +824,9 @@ static PyMethodDef Agent_methods[] = {
      "config() -> dict of text settings (and algo)"},
     {"model_bytes", (PyCFunction)Agent_model_bytes, METH_O,
      "model_bytes(which) -> bytes of ensemble which (0 policy, 1 value)"},
+    {"_shap", (PyCFunction)Agent_shap, METH_O,
+     "_shap(obs) -> float32 (n, obs_dim + 1, K): TreeSHAP of the policy (or "
+     "shared) ensemble's K outputs; index obs_dim holds the expected value"},
     {"learn_native", (PyCFunction)Agent_learn_native, METH_VARARGS,
      "learn_native(env, total_timesteps, reset_env=True)"},
     {"evaluate_native", (PyCFunction)Agent_evaluate_native, METH_VARARGS,

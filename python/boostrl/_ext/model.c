@@ -229,6 +229,53 @@ static PyObject *Model_predict(BrlModelObject *self, PyObject *args,
   return (PyObject *)out;
 }
 
+/* _shap(X, X_cat=None): brl_model_shap as a float32 (n_rows, F + 1,
+ * n_outputs) array, F = n_features + n_cat_features; [:, F, :] holds the
+ * expected value. */
+static PyObject *Model_shap(BrlModelObject *self, PyObject *args,
+                            PyObject *kw) {
+  static char *kwlist[] = {"X", "X_cat", NULL};
+  PyObject *X_obj, *X_cat = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:_shap", kwlist, &X_obj,
+                                   &X_cat))
+    return NULL;
+  if (brl_py_model_ready(self) < 0)
+    return NULL;
+  const int K = brl_model_n_outputs(self->m);
+  const int F = brl_model_n_all_features(self->m);
+  PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
+  if (!X)
+    return NULL;
+  const int64_t n = (int64_t)PyArray_DIM(X, 0);
+  brl_py_cat cat;
+  if (brl_py_cat_prepare(self->m, X_cat, n, &cat) < 0) {
+    Py_DECREF(X);
+    return NULL;
+  }
+  npy_intp dims[3] = {(npy_intp)n, (npy_intp)F + 1, (npy_intp)K};
+  PyArrayObject *out = (PyArrayObject *)PyArray_ZEROS(3, dims, NPY_FLOAT32, 0);
+  if (!out) {
+    brl_py_cat_release(&cat);
+    Py_DECREF(X);
+    return NULL;
+  }
+  const float *x = (const float *)PyArray_DATA(X);
+  float *o = (float *)PyArray_DATA(out);
+  int rc;
+  BRL_PY_CALL(self, {
+    rc = brl_py_cat_encode(self->m, &cat, 0);
+    if (rc == BRL_OK)
+      rc = brl_model_shap(self->m, x, brl_py_cat_data(&cat), n, o);
+  });
+  brl_py_cat_release(&cat);
+  Py_DECREF(X);
+  if (rc) {
+    Py_DECREF(out);
+    return brl_py_raise(rc);
+  }
+  return (PyObject *)out;
+}
+
 static PyObject *Model_step(BrlModelObject *self, PyObject *args,
                             PyObject *kw) {
   static char *kwlist[] = {"X", "grads", "X_cat", "rows", "progress", NULL};
@@ -741,6 +788,24 @@ static PyObject *Model_get_bias(BrlModelObject *self, void *c) {
   return (PyObject *)a;
 }
 
+static PyObject *Model_get_expected_value(BrlModelObject *self, void *c) {
+  (void)c;
+  if (brl_py_model_ready(self) < 0)
+    return NULL;
+  npy_intp K = brl_model_n_outputs(self->m);
+  PyArrayObject *a = (PyArrayObject *)PyArray_SimpleNew(1, &K, NPY_FLOAT32);
+  if (!a)
+    return NULL;
+  float *o = (float *)PyArray_DATA(a);
+  int rc;
+  BRL_PY_CALL(self, rc = brl_model_expected_value(self->m, o));
+  if (rc) {
+    Py_DECREF(a);
+    return brl_py_raise(rc);
+  }
+  return (PyObject *)a;
+}
+
 static int Model_set_bias(BrlModelObject *self, PyObject *value, void *c) {
   (void)c;
   if (!value) {
@@ -810,6 +875,13 @@ static PyMethodDef Model_methods[] = {
      "a float32 (n_rows, n_outputs) array (written into `out` when given). "
      "The bias is included only when start == 0. Negative indices count "
      "from the end."},
+    {"_shap", (PyCFunction)(void (*)(void))Model_shap,
+     METH_VARARGS | METH_KEYWORDS,
+     "_shap(X, X_cat=None) -> float32 (n_rows, F + 1, n_outputs) array\n\n"
+     "brl_model_shap: exact TreeSHAP contributions of the F = n_features + "
+     "n_cat_features features, then the expected value at index F; each "
+     "row's F + 1 values add up to its prediction. NotImplementedError for "
+     "Adam ensembles."},
     {"step", (PyCFunction)(void (*)(void))Model_step,
      METH_VARARGS | METH_KEYWORDS,
      "step(X, grads, X_cat=None, rows=None, progress=0.0) -> None\n\n"
@@ -881,6 +953,11 @@ static PyGetSetDef Model_getset[] = {
      "Bytes the model holds in memory.", NULL},
     {"bias", (getter)Model_get_bias, (setter)Model_set_bias,
      "Per-output bias (float32, n_outputs), added to every prediction.", NULL},
+    {"expected_value", (getter)Model_get_expected_value, NULL,
+     "Expected value of each output (float32, n_outputs): the bias plus "
+     "each tree's cover-weighted mean leaf value (NotImplementedError for "
+     "Adam ensembles).",
+     NULL},
     {"n_threads", (getter)Model_get_n_threads, (setter)Model_set_n_threads,
      "Threads of this model's calls (0: all cores).", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
