@@ -41,7 +41,7 @@ static const preset presets[] = {
      "n_timesteps=1000000 n_envs=16 n_steps=512 batch_size=256 n_epochs=20 "
      "policy_lr=0.0311 value_lr=0.00318 gamma=0.999 gae_lambda=0.98 "
      "ent_coef=0.0334 max_policy_grad_norm=100 max_value_grad_norm=10 "
-     "normalize_reward=true"},
+     "normalize_reward=true log_std_init=0"},
     {"LunarLander*", BRL_ALGO_PPO,
      "n_timesteps=1500000 n_envs=16 n_steps=512 batch_size=256 n_epochs=20 "
      "policy_lr=0.0311 value_lr=0.00318 gamma=0.999 gae_lambda=0.98 "
