@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build train test test-c test-asan test-fuzz test-python \
+.PHONY: all setup build train test test-format test-c test-asan test-fuzz test-python \
         test-cuda-emu bench format clean
 
 all: build
@@ -22,7 +22,7 @@ train:
 
 test:
 	scripts/setup.sh
-	$(MAKE) test-c test-asan test-fuzz test-python
+	$(MAKE) test-format test-c test-asan test-fuzz test-python
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -64,10 +64,16 @@ test-python: build
 bench: build
 	$(BUILD)/bench --samples 512 --features 8 --outputs 4 --depth 4 --bins 256 --trees 2000 --threads 2
 
+C_FILES = include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h bench/*.c bench/*.h \
+  tests/*.c tests/*.h fuzz/*.c python/boostrl/_ext/*.c python/boostrl/_ext/*.h \
+  examples/*/*.c
+
+# The code is formatted with the committed .clang-format.
+test-format:
+	clang-format --dry-run -Werror $(wildcard $(C_FILES))
+
 format:
-	clang-format -i include/*.h src/*/*.c src/*/*.h src/*/*.cu cli/*.c cli/*.h \
-	  bench/*.c bench/*.h tests/*.c tests/*.h fuzz/*.c python/boostrl/_ext/*.c \
-	  python/boostrl/_ext/*.h 2>/dev/null || true
+	clang-format -i $(wildcard $(C_FILES)) src/cuda/*.cu
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

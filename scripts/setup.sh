@@ -12,6 +12,7 @@ command -v gcc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 if [[ "${1:-}" != "--c-only" ]]; then
   command -v clang >/dev/null || need_apt+=(clang)
+  command -v clang-format >/dev/null || need_apt+=(clang-format)
   ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
     >/dev/null 2>&1 || need_apt+=(libclang-rt-dev)
   ls /usr/lib/llvm-*/lib/clang/*/include/omp.h >/dev/null 2>&1 ||
