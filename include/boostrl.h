@@ -613,6 +613,12 @@ typedef struct brl_agent_config {
    * exploration_final_eps over the first exploration_fraction of training. */
   int target_update_interval;
   double exploration_fraction, exploration_initial_eps, exploration_final_eps;
+  /* Categorical observations (default 0): the last n_cat_obs columns of
+   * every observation are categorical codes (integral floats below 2^24 in
+   * magnitude; negative or NaN: missing). The agent's models get
+   * obs_dim - n_cat_obs numeric and n_cat_obs categorical features
+   * (feature index obs_dim - n_cat_obs + j is categorical column j). */
+  int n_cat_obs;
 } brl_agent_config;
 
 /* The library's defaults for an algorithm (no environment preset). */

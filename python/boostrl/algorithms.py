@@ -75,7 +75,14 @@ def _obs_names(flat: Flattener) -> list[str] | None:
             names.extend([prefix] if d == 1 else [f"{prefix}[{i}]" for i in range(d)])
 
     walk(space, "", top=True)
-    return names if len(names) == flat.dim else None
+    return flat.order(names) if len(names) == flat.dim else None
+
+
+def _flat_for(venv, n_cat_obs: int) -> None:
+    """An agent without categorical columns (saved before them) reads every
+    column as numeric in depth-first order: give the env that flattener."""
+    if n_cat_obs == 0 and venv.flat.n_cat > 0:
+        venv.flat = Flattener(venv.observation_space, categorical=False)
 
 
 class Explanation(dict):
@@ -128,6 +135,10 @@ class BaseAlgorithm:
         venv, _ = make_adapter(env, want)
         if venv.num_envs != want:
             settings["n_envs"] = str(venv.num_envs)
+        # Integer and text sub-spaces are the last, categorical, columns
+        # (an explicit n_cat_obs stays where the space has none).
+        if venv.flat.n_cat > 0 or "n_cat_obs" not in settings:
+            settings["n_cat_obs"] = str(venv.flat.n_cat)
         self._settings = settings
         self._setup(venv)
         sp = self._action
@@ -175,6 +186,7 @@ class BaseAlgorithm:
         venv, _ = make_adapter(env, self._agent.n_envs)
         if venv.num_envs != self._agent.n_envs:
             raise ValueError(f"the env has {venv.num_envs} copies, the model {self._agent.n_envs}")
+        _flat_for(venv, int(self._agent.config().get("n_cat_obs", "0")))
         flat = venv.flat
         if flat.dim != self._agent.obs_dim:
             raise ValueError(f"the env's observations flatten to {flat.dim} floats, the model takes {self._agent.obs_dim}")
@@ -455,6 +467,7 @@ class BaseAlgorithm:
         self._settings = {}
         if env is not None:
             venv, _ = make_adapter(env, agent.n_envs)
+            _flat_for(venv, int(agent.config().get("n_cat_obs", "0")))
             self._setup(venv)
             if self._flat.dim != agent.obs_dim:
                 raise ValueError(f"the env's observations flatten to {self._flat.dim} floats, the agent takes {agent.obs_dim}")

@@ -1,16 +1,22 @@
 """Gymnasium spaces to the C agent's float observations and action spaces.
 
-The C agent reads observations as float vectors (``obs_dim`` floats). Nested
-spaces (``Dict``, ``Tuple``) are flattened depth first, ``Dict`` keys in the
-space's order. Integer and text sub-spaces are categorical, and are passed as
-float codes for now (the C agent has no categorical observation input yet):
+The C agent reads observations as float vectors (``obs_dim`` floats) whose
+last ``n_cat_obs`` columns are categorical codes (the agent's trees split on
+them by equality, one category against the rest). Nested spaces (``Dict``,
+``Tuple``) are flattened depth first, ``Dict`` keys in the space's order;
+then the numeric columns come first and the categorical ones last, each in
+that order. Integer and text sub-spaces are categorical:
 
-- ``Discrete(n, start)``: one float, ``value - start``;
-- ``MultiDiscrete``: one float per entry, ``value - start``;
-- ``MultiBinary``: one float per bit;
-- ``Text`` (or any string leaf): one float, a stable 24-bit hash (CRC-32) of
-  the UTF-8 text, the same in every process and after loading;
-- ``Box``: its values, flattened.
+- ``Discrete(n, start)``: one categorical code, ``value - start``;
+- ``MultiDiscrete``: one categorical code per entry, ``value - start``;
+- ``Text`` (or any string leaf): one categorical code, a stable 24-bit hash
+  (CRC-32) of the UTF-8 text, the same in every process and after loading
+  (equal texts, equal codes; ``None`` is missing);
+- ``MultiBinary``: one numeric float per bit;
+- ``Box``: its values, flattened, numeric.
+
+``Flattener(space, categorical=False)`` keeps the depth-first order with
+every column numeric (agents saved before categorical observations).
 
 A ``Dict`` key named ``"action_mask"`` is not a feature: it is the action
 mask (see :func:`ActionSpec`).
@@ -53,13 +59,47 @@ def _name(space) -> str:
     return type(space).__name__
 
 
-class Flattener:
-    """Maps observations of a space (one, or a batch of n) to float32 rows."""
+_CATEGORICAL = ("Discrete", "MultiDiscrete", "Text")
 
-    def __init__(self, space) -> None:
+
+class Flattener:
+    """Maps observations of a space (one, or a batch of n) to float32 rows:
+    numeric columns first, then the ``n_cat`` categorical ones."""
+
+    def __init__(self, space, categorical: bool = True) -> None:
         self.space = space
         self.has_mask = _name(space) == "Dict" and MASK_KEY in space.spaces
         self.dim = self._dim(space, top=True)
+        flags: list[bool] = []
+        self._flags(space, flags, top=True)
+        if not categorical:
+            flags = [False] * self.dim
+        num = [i for i, f in enumerate(flags) if not f]
+        cat = [i for i, f in enumerate(flags) if f]
+        self.n_cat = len(cat)
+        perm = num + cat
+        # Column j of a row is column perm[j] of the depth-first order.
+        self.perm = perm
+        self._perm = None if perm == list(range(self.dim)) else np.asarray(perm, np.intp)
+
+    def _flags(self, s, out: list, top=False) -> None:
+        k = _name(s)
+        if k == "Dict":
+            for key, v in s.spaces.items():
+                if not (top and key == MASK_KEY):
+                    self._flags(v, out)
+        elif k == "Tuple":
+            for v in s.spaces:
+                self._flags(v, out)
+        else:
+            out.extend([k in _CATEGORICAL] * self._dim(s))
+
+    def order(self, names: list) -> list:
+        """Per-column items of the depth-first order in the rows' order."""
+        return [names[i] for i in self.perm]
+
+    def _out(self, a: np.ndarray) -> np.ndarray:
+        return a if self._perm is None else np.ascontiguousarray(a[:, self._perm])
 
     def _dim(self, s, top=False) -> int:
         k = _name(s)
@@ -102,20 +142,20 @@ class Flattener:
         as an (n, dim) float32 array."""
         out = np.empty((n, self.dim), dtype=np.float32)
         self._fill(self.space, obs, n, out, 0, top=True)
-        return out
+        return self._out(out)
 
     def one(self, obs) -> np.ndarray:
         """One observation as a (dim,) float32 vector."""
         out = np.empty((1, self.dim), dtype=np.float32)
         self._fill(self.space, obs, 1, out, 0, top=True, single=True)
-        return out[0]
+        return self._out(out)[0]
 
     def many(self, obs_list) -> np.ndarray:
         """A list of single observations as (n, dim) float32."""
         out = np.empty((len(obs_list), self.dim), dtype=np.float32)
         for i, o in enumerate(obs_list):
             self._fill(self.space, o, 1, out[i : i + 1], 0, top=True, single=True)
-        return out
+        return self._out(out)
 
     def _fill(self, s, obs, n, out, col, top=False, single=False) -> int:
         k = _name(s)

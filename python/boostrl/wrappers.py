@@ -7,9 +7,10 @@ cell one text feature ``"object,color,state"`` (e.g. ``"door,yellow,locked"``),
 plus the direction and the mission text. It needs neither minigrid nor its
 constants at import time (the index tables are MiniGrid's, copied here).
 
-The C agent reads float observations only for now, so the algorithms pass
-each text feature as a stable hash code (see :mod:`boostrl.spaces`): trees
-split on the codes as numbers, not yet as one-vs-rest categories.
+The algorithms pass each text feature (and the direction) as a categorical
+column, a stable hash code (see :mod:`boostrl.spaces`): the agent's trees
+split on them one category against the rest (``n_cat_obs`` = 51 with the
+default 7x7 view).
 """
 
 from __future__ import annotations

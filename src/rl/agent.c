@@ -96,7 +96,8 @@ static void set_group(brl_group *g, int n, double lr, double lr_end,
 
 static void tree_params(const brl_agent *a, brl_params *p) {
   const brl_agent_config *c = &a->cfg;
-  brl_params_default(p, a->obs_dim, 1);
+  brl_params_default(p, a->n_num, 1);
+  p->n_cat_features = a->n_cat;
   p->max_depth = c->max_depth;
   p->n_bins = c->n_bins;
   p->min_data_in_leaf = c->min_data_in_leaf;
@@ -110,6 +111,8 @@ static void tree_params(const brl_agent *a, brl_params *p) {
 int brl__agent_init(brl_agent *a) {
   const brl_agent_config *c = &a->cfg;
   int rc;
+  a->n_cat = c->n_cat_obs;
+  a->n_num = a->obs_dim - a->n_cat;
   switch (a->space.kind) {
   case BRL_SPACE_DISCRETE:
     rc = brl_dist_init_categorical(&a->dist, a->space.nvec[0]);
@@ -230,7 +233,86 @@ int brl__agent_alloc_buffers(brl_agent *a) {
     if (rc)
       return rc;
   }
+  /* The split workspace covers every matrix the agent predicts over or
+   * builds a batch from: the rollout and, off-policy, the replay buffer. */
+  int64_t split = (int64_t)N;
+  if (brl__off_policy(a) && a->rb.steps_cap * (int64_t)E > split)
+    split = a->rb.steps_cap * (int64_t)E;
+  int rc = brl__agent_reserve_split(a, split);
+  if (rc)
+    return rc;
   return brl__agent_reserve_rows(a, (int64_t)E);
+}
+
+int brl__agent_reserve_split(brl_agent *a, int64_t n) {
+  if (a->n_cat == 0 || n <= a->split_rows)
+    return BRL_OK;
+  /* At least one float per row so that X is never NULL. */
+  const size_t dx = a->n_num > 0 ? (size_t)a->n_num : 1;
+  float *x = realloc(a->split_x, (size_t)n * dx * sizeof(float));
+  if (!x)
+    return brl__fail(BRL_ENOMEM, "out of memory splitting %lld observations",
+                     (long long)n);
+  a->split_x = x;
+  int32_t *c = realloc(a->split_c, (size_t)n * (size_t)a->n_cat * sizeof *c);
+  if (!c)
+    return brl__fail(BRL_ENOMEM, "out of memory splitting %lld observations",
+                     (long long)n);
+  a->split_c = c;
+  a->split_rows = n;
+  return BRL_OK;
+}
+
+/* Codes are integers below 2^24 in magnitude (exact in a float); negative
+ * and NaN are missing. */
+#define BRL_CAT_CODE_MAX 16777216.0f
+
+int brl__agent_check_cat(const brl_agent *a, const float *obs, int64_t n) {
+  const int d = a->obs_dim, c0 = a->n_num;
+  for (int64_t i = 0; a->n_cat > 0 && i < n; i++) {
+    const float *r = obs + i * d;
+    for (int j = c0; j < d; j++) {
+      const float v = r[j];
+      if (isnan(v))
+        continue;
+      if (!(fabsf(v) <= BRL_CAT_CODE_MAX) || v != floorf(v))
+        return brl__fail(BRL_EINVAL,
+                         "observation %lld, column %d (categorical column %d "
+                         "of n_cat_obs = %d) is %g: categorical codes are "
+                         "integers of magnitude at most 2^24 (negative: "
+                         "missing)",
+                         (long long)i, j, j - c0, a->n_cat, (double)v);
+    }
+  }
+  return BRL_OK;
+}
+
+int brl__agent_split(brl_agent *a, const float *obs, int64_t n, const float **X,
+                     const int32_t **Xc) {
+  if (a->n_cat == 0) {
+    *X = obs;
+    *Xc = NULL;
+    return BRL_OK;
+  }
+  int rc = brl__agent_check_cat(a, obs, n);
+  if (rc || (rc = brl__agent_reserve_split(a, n)))
+    return rc;
+  const int d = a->obs_dim, D = a->n_num, C = a->n_cat;
+  for (int64_t i = 0; i < n; i++) {
+    const float *r = obs + i * d;
+    if (D > 0)
+      memcpy(a->split_x + i * D, r, (size_t)D * sizeof(float));
+    else
+      a->split_x[i] = 0.0f;
+    int32_t *o = a->split_c + i * C;
+    for (int j = 0; j < C; j++) {
+      const float v = r[D + j];
+      o[j] = isnan(v) || v < 0 ? -1 : (int32_t)v;
+    }
+  }
+  *X = a->split_x;
+  *Xc = a->split_c;
+  return BRL_OK;
 }
 
 int brl__agent_reserve_rows(brl_agent *a, int64_t n) {
@@ -273,6 +355,11 @@ int brl_agent_create(const brl_agent_config *c, int obs_dim,
                      obs_dim);
   if ((rc = check_space(space)))
     return rc;
+  if (c->n_cat_obs < 0 || c->n_cat_obs > obs_dim)
+    return brl__fail(BRL_EINVAL,
+                     "n_cat_obs is %d: the categorical columns are the last "
+                     "0 to obs_dim = %d of an observation",
+                     c->n_cat_obs, obs_dim);
   if (c->algo == BRL_ALGO_DQN && space->kind != BRL_SPACE_DISCRETE)
     return brl__fail(BRL_EINVAL, "DQN needs a discrete action space: use awr, "
                                  "ppo or a2c for this space");
@@ -298,13 +385,14 @@ void brl_agent_free(brl_agent **ap) {
   brl_model_free(&a->pi);
   brl_model_free(&a->vf);
   brl__replay_free(a);
-  void *bufs[] = {
-      a->scaler,    a->ep_ret,    a->ep_len,     a->obs,        a->act,
-      a->logp,      a->val,       a->rew,        a->fin_val,    a->adv,
-      a->ret,       a->term,      a->trunc,      a->mask,       a->out_pi,
-      a->out_vf,    a->tmp_obs,   a->last_val,   a->perm,       a->adv_mb,
-      a->g_pi,      a->g_vf,      a->learn_obs,  a->learn_next, a->learn_fin,
-      a->learn_rew, a->learn_act, a->learn_term, a->learn_trunc};
+  void *bufs[] = {a->scaler,      a->ep_ret,    a->ep_len,    a->obs,
+                  a->act,         a->logp,      a->val,       a->rew,
+                  a->fin_val,     a->adv,       a->ret,       a->term,
+                  a->trunc,       a->mask,      a->out_pi,    a->out_vf,
+                  a->tmp_obs,     a->last_val,  a->perm,      a->adv_mb,
+                  a->g_pi,        a->g_vf,      a->learn_obs, a->learn_next,
+                  a->learn_fin,   a->learn_rew, a->learn_act, a->learn_term,
+                  a->learn_trunc, a->split_x,   a->split_c};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     free(bufs[i]);
   free(a);

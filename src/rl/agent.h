@@ -47,6 +47,13 @@ typedef struct brl_replay {
 struct brl_agent {
   brl_agent_config cfg;
   int obs_dim;
+  /* Observation columns as the models see them: the first n_num numeric,
+   * the last n_cat (cfg.n_cat_obs) categorical codes. */
+  int n_num, n_cat;
+  /* Split workspace (split_rows rows): numeric part and int32 codes. */
+  int64_t split_rows;
+  float *split_x;
+  int32_t *split_c;
   brl_action_space space;
   brl_dist dist;
   int n_params;     /* policy outputs: logits or means */
@@ -130,8 +137,8 @@ int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
                           brl_update_acc *acc);
 int brl__replay_refresh(brl_agent *a);
 /* out (n x columns of m) += trees [from, to) of m over X (no bias). */
-void brl__replay_advance(const brl_model *m, const float *X, int64_t n,
-                         int from, int to, float *out);
+int brl__replay_advance(brl_agent *a, const brl_model *m, const float *X,
+                        int64_t n, int from, int to, float *out);
 double brl__dqn_epsilon(const brl_agent *a);
 /* awr.c / dqn.c: gradient_steps trees from the buffer rows [0, n). */
 int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
@@ -147,6 +154,17 @@ double brl__now(void);
 int brl__agent_init(brl_agent *a);
 /* Allocates the rollout and update buffers (agent.c). */
 int brl__agent_alloc_buffers(brl_agent *a);
+/* Splits n observations (obs_dim floats each) into the models' numeric
+ * matrix *X and categorical codes *Xc (NULL without categorical columns, when
+ * *X is obs itself). The split lives in the agent's workspace until the next
+ * call. Codes must be integral (negative or NaN: missing) and below 2^24 in
+ * magnitude: BRL_EINVAL names the column otherwise. */
+int brl__agent_split(brl_agent *a, const float *obs, int64_t n, const float **X,
+                     const int32_t **Xc);
+/* The checks of brl__agent_split alone. */
+int brl__agent_check_cat(const brl_agent *a, const float *obs, int64_t n);
+/* Split workspace for n rows (grown only when n exceeds what it holds). */
+int brl__agent_reserve_split(brl_agent *a, int64_t n);
 /* Act buffers for n rows (grown only when n exceeds what they hold). */
 int brl__agent_reserve_rows(brl_agent *a, int64_t n);
 

@@ -109,6 +109,8 @@ static const key_def keys[] = {
      "split candidates: quantile or uniform"},
     {"n_threads", T_INT, F(n_threads), 0, 4096,
      "threads (default 1; 0: all cores); does not change results"},
+    {"n_cat_obs", T_INT, F(n_cat_obs), 0, 1 << 20,
+     "the last n_cat_obs observation columns are categorical codes"},
     /* Online compression (src/rl/compress.c). */
     {"compress_every", T_INT, F(compress_every), 0, 1 << 30,
      "distil the ensembles every this many updates (0: never)"},

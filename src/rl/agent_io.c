@@ -327,7 +327,8 @@ static int check_model(const brl_model *loaded, const brl_model *fresh,
   brl_params p, q;
   brl_model_params(loaded, &p);
   brl_model_params(fresh, &q);
-  int ok = p.n_features == q.n_features && p.n_groups == q.n_groups &&
+  int ok = p.n_features == q.n_features &&
+           p.n_cat_features == q.n_cat_features && p.n_groups == q.n_groups &&
            p.max_depth == q.max_depth;
   for (int g = 0; ok && g < p.n_groups; g++)
     ok = p.groups[g].n_outputs == q.groups[g].n_outputs;

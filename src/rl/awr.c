@@ -131,15 +131,14 @@ int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
   /* V(next_obs) by the critic's new trees. */
   const int v1 = brl_model_n_trees(critic);
   if (a->vf) {
-    brl__replay_advance(a->vf, rb->next_obs, n, v0, v1, rb->nv);
-    return BRL_OK;
+    return brl__replay_advance(a, a->vf, rb->next_obs, n, v0, v1, rb->nv);
   }
   float *tmp = calloc((size_t)n * (size_t)K, sizeof(float));
   if (!tmp)
     return brl__fail(BRL_ENOMEM, "out of memory for the replay's values");
-  brl__replay_advance(a->pi, rb->next_obs, n, v0, v1, tmp);
-  for (int64_t i = 0; i < n; i++)
+  rc = brl__replay_advance(a, a->pi, rb->next_obs, n, v0, v1, tmp);
+  for (int64_t i = 0; !rc && i < n; i++)
     rb->nv[i] += tmp[i * K + a->col_value];
   free(tmp);
-  return BRL_OK;
+  return rc;
 }

@@ -162,10 +162,10 @@ static void ce_grads(const ce_spec *ce, const float *pred, const float *y,
   }
 }
 
-static int distill_model(const brl_model *src, const float *X, const float *Y,
-                         int64_t n, int trees, double lr, const double *w,
-                         int depth, int grow, const ce_spec *ce,
-                         brl_model **out) {
+static int distill_model(const brl_model *src, const float *X,
+                         const int32_t *Xc, const float *Y, int64_t n,
+                         int trees, double lr, const double *w, int depth,
+                         int grow, const ce_spec *ce, brl_model **out) {
   *out = NULL;
   brl_params p;
   int rc = brl_model_params(src, &p);
@@ -216,7 +216,7 @@ static int distill_model(const brl_model *src, const float *X, const float *Y,
   }
   if (rc)
     goto done;
-  if ((rc = brl_batch_create(m, X, n, &b)))
+  if ((rc = brl_batch_create_cat(m, X, Xc, n, &b)))
     goto done;
   for (int it = 0; it < trees; it++) {
     const float *pred;
@@ -252,12 +252,17 @@ static int n_trees_all(const brl_agent *a) {
 /* Distils the agent's ensembles over X (n rows) into new models (NULL where
  * an ensemble is already within its share and keeps its tree shape, which
  * is then kept). */
-static int distill(const brl_agent *a, const float *X, int64_t n, int trees,
+static int distill(brl_agent *a, const float *obs, int64_t n, int trees,
                    double lr, double logit_clip, double temperature,
                    double value_weight, int depth, int grow, brl_model **pi_out,
                    brl_model **vf_out) {
   *pi_out = NULL;
   *vf_out = NULL;
+  const float *X;
+  const int32_t *Xc;
+  int rc = brl__agent_split(a, obs, n, &X, &Xc);
+  if (rc)
+    return rc;
   int pi_budget = a->vf ? trees - trees / 2 : trees;
   int vf_budget = trees / 2;
   /* Never more trees than the ensemble has (at least one). */
@@ -271,13 +276,12 @@ static int distill(const brl_agent *a, const float *X, int64_t n, int trees,
   /* New tree shapes apply to every ensemble (the file keeps one depth). */
   const int force = (depth > 0 && depth != a->cfg.max_depth) ||
                     (grow >= 0 && grow != (int)a->cfg.grow_policy);
-  int rc = BRL_OK;
   if (force || npi > pi_budget) {
     float *Y = malloc((size_t)n * (size_t)K * sizeof(float));
     if (!Y)
       return brl__fail(BRL_ENOMEM, "out of memory for %lld targets",
                        (long long)n);
-    rc = brl_model_predict(a->pi, X, n, 0, -1, Y);
+    rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, -1, Y);
     if (!rc) {
       /* The logit columns come first: K is the row stride. */
       logit_targets(a, Y, n, K, logit_clip);
@@ -290,7 +294,7 @@ static int distill(const brl_agent *a, const float *X, int64_t n, int trees,
         w[pp.n_groups - 1] = value_weight;
       const ce_spec ce = {a->gauss ? 0.0 : temperature, a->dist.n_sub,
                           a->dist.nvec};
-      rc = distill_model(a->pi, X, Y, n, pi_budget, lr, w, depth, grow, &ce,
+      rc = distill_model(a->pi, X, Xc, Y, n, pi_budget, lr, w, depth, grow, &ce,
                          pi_out);
     }
     free(Y);
@@ -301,11 +305,11 @@ static int distill(const brl_agent *a, const float *X, int64_t n, int trees,
       rc =
           brl__fail(BRL_ENOMEM, "out of memory for %lld targets", (long long)n);
     if (!rc)
-      rc = brl_model_predict(a->vf, X, n, 0, -1, Y);
+      rc = brl_model_predict_cat(a->vf, X, Xc, n, 0, -1, Y);
     if (!rc) {
       const double w[BRL_MAX_GROUPS] = {1.0};
-      rc = distill_model(a->vf, X, Y, n, vf_budget, lr, w, depth, grow, NULL,
-                         vf_out);
+      rc = distill_model(a->vf, X, Xc, Y, n, vf_budget, lr, w, depth, grow,
+                         NULL, vf_out);
     }
     free(Y);
   }
@@ -441,11 +445,15 @@ done:
 
 /* Outputs of the agent for n rows: policy outputs P (n x pi_K) with logits
  * centred and values V (n). */
-static int outputs(brl_agent *a, const float *X, int64_t n, float *P,
+static int outputs(brl_agent *a, const float *obs, int64_t n, float *P,
                    float *V) {
-  int rc = brl_model_predict(a->pi, X, n, 0, -1, P);
+  const float *X;
+  const int32_t *Xc;
+  int rc = brl__agent_split(a, obs, n, &X, &Xc);
+  if (!rc)
+    rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, -1, P);
   if (!rc && a->vf)
-    rc = brl_model_predict(a->vf, X, n, 0, -1, V);
+    rc = brl_model_predict_cat(a->vf, X, Xc, n, 0, -1, V);
   if (rc)
     return rc;
   for (int64_t i = 0; !a->vf && i < n; i++)
@@ -565,11 +573,16 @@ static int augment(brl_agent *a, float **X, int64_t *n, int copies,
     return brl__fail(BRL_ENOMEM, "out of memory for %lld states",
                      (long long)n0);
   }
-  int rc = brl_model_predict(a->pi, *X, n0, 0, -1, P);
+  const float *Xn;
+  const int32_t *Xc;
+  int rc = brl__agent_split(a, *X, n0, &Xn, &Xc);
+  if (!rc)
+    rc = brl_model_predict_cat(a->pi, Xn, Xc, n0, 0, -1, P);
   int64_t sel = 0;
   for (int64_t i = 0; !rc && i < n0; i++)
     sel += row_gap(a, P + i * K) < gap_max;
-  for (int j = 0; !rc && j < d; j++) {
+  /* Categorical columns keep their codes (sd 0: no jitter). */
+  for (int j = 0; !rc && j < a->n_num; j++) {
     double m = 0, v = 0;
     for (int64_t i = 0; i < n0; i++)
       m += (*X)[i * d + j];

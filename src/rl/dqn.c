@@ -39,7 +39,9 @@ int brl__dqn_train(brl_agent *a, brl_batch *bq, int64_t n, float progress,
       return rc;
     const int nt = brl_model_n_trees(a->pi);
     if (nt % c->target_update_interval == 0 && nt > rb->qt_trees) {
-      brl__replay_advance(a->pi, rb->next_obs, n, rb->qt_trees, nt, rb->qt);
+      if ((rc = brl__replay_advance(a, a->pi, rb->next_obs, n, rb->qt_trees, nt,
+                                    rb->qt)))
+        return rc;
       rb->qt_trees = nt;
     }
   }

@@ -11,12 +11,16 @@ int brl__agent_forward(brl_agent *a, const float *obs, int64_t n,
   int rc = brl__agent_reserve_rows(a, n);
   if (rc)
     return rc;
+  const float *X;
+  const int32_t *Xc;
+  if ((rc = brl__agent_split(a, obs, n, &X, &Xc)))
+    return rc;
   if (a->cfg.algo == BRL_ALGO_DQN) {
     /* Q = target prefix [0, qt_trees) + the rest: the prefix part over the
      * observations comes for free (out_qt) for the replay's targets. */
     const int K = a->pi_K, nt = a->rb.qt_trees;
-    if ((rc = brl_model_predict(a->pi, obs, n, 0, nt, a->out_qt)) ||
-        (rc = brl_model_predict(a->pi, obs, n, nt, -1, a->out_pi)))
+    if ((rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, nt, a->out_qt)) ||
+        (rc = brl_model_predict_cat(a->pi, X, Xc, n, nt, -1, a->out_pi)))
       return rc;
     for (int64_t i = 0; i < n * K; i++)
       a->out_pi[i] += a->out_qt[i];
@@ -28,12 +32,12 @@ int brl__agent_forward(brl_agent *a, const float *obs, int64_t n,
     }
     return BRL_OK;
   }
-  if ((rc = brl_model_predict(a->pi, obs, n, 0, -1, a->out_pi)))
+  if ((rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, -1, a->out_pi)))
     return rc;
   if (!values)
     return BRL_OK;
   if (a->vf)
-    return brl_model_predict(a->vf, obs, n, 0, -1, values);
+    return brl_model_predict_cat(a->vf, X, Xc, n, 0, -1, values);
   for (int64_t i = 0; i < n; i++)
     values[i] = a->out_pi[i * a->pi_K + a->col_value];
   return BRL_OK;
@@ -99,7 +103,7 @@ static int check_obs(const brl_agent *a, const float *obs, int64_t n) {
                        "observation %lld, feature %d is infinite (NaN means "
                        "missing; infinities are not allowed)",
                        (long long)(i / a->obs_dim), (int)(i % a->obs_dim));
-  return BRL_OK;
+  return brl__agent_check_cat(a, obs, n);
 }
 
 /* Acts on rows [0, n) whose outputs are in out_pi. raw (n x act_dim) gets

@@ -88,9 +88,9 @@ double brl__dqn_epsilon(const brl_agent *a) {
 
 /* A batch over the buffer's first n observations whose prediction cache is
  * the buffer's cache `pred` (current for every tree of m): no prediction. */
-static int seeded_batch(const brl_model *m, const float *X, int64_t n,
-                        const float *pred, brl_batch **out) {
-  int rc = brl_batch_create(m, X, n, out);
+static int seeded_batch(const brl_model *m, const float *X, const int32_t *Xc,
+                        int64_t n, const float *pred, brl_batch **out) {
+  int rc = brl_batch_create_cat(m, X, Xc, n, out);
   if (rc)
     return rc;
   brl_batch *b = *out;
@@ -161,8 +161,11 @@ static int insert_rollout(brl_agent *a, const float *last_obs) {
         memcpy(rb->qt + r * K, qt, (size_t)K * sizeof(float));
       } else {
         /* Truncated: the prefix over the final observation (rare). */
-        if ((rc = brl_model_predict(a->pi, nx, 1, 0, rb->qt_trees,
-                                    rb->qt + r * K)))
+        const float *X;
+        const int32_t *Xc;
+        if ((rc = brl__agent_split(a, nx, 1, &X, &Xc)) ||
+            (rc = brl_model_predict_cat(a->pi, X, Xc, 1, 0, rb->qt_trees,
+                                        rb->qt + r * K)))
           return rc;
       }
     }
@@ -180,9 +183,13 @@ int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
   const int64_t n = rb->n_steps * c->n_envs;
   const size_t K = (size_t)a->pi_K;
   brl_batch *bpi = NULL, *bvf = NULL;
-  rc = seeded_batch(a->pi, rb->obs, n, rb->pred, &bpi);
+  const float *X;
+  const int32_t *Xc;
+  rc = brl__agent_split(a, rb->obs, n, &X, &Xc);
+  if (!rc)
+    rc = seeded_batch(a->pi, X, Xc, n, rb->pred, &bpi);
   if (!rc && a->vf)
-    rc = seeded_batch(a->vf, rb->obs, n, rb->vpred, &bvf);
+    rc = seeded_batch(a->vf, X, Xc, n, rb->vpred, &bvf);
   if (!rc)
     rc = c->algo == BRL_ALGO_AWR ? brl__awr_train(a, bpi, bvf, n, progress, acc)
                                  : brl__dqn_train(a, bpi, n, progress, acc);
@@ -201,10 +208,17 @@ int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
 
 /* ------------------------------------------------------------- caches */
 
-void brl__replay_advance(const brl_model *m, const float *X, int64_t n,
-                         int from, int to, float *out) {
-  if (to > from)
-    brl__predict_add(m, X, NULL, n, from, to, out, 0);
+int brl__replay_advance(brl_agent *a, const brl_model *m, const float *obs,
+                        int64_t n, int from, int to, float *out) {
+  if (to <= from)
+    return BRL_OK;
+  const float *X;
+  const int32_t *Xc;
+  int rc = brl__agent_split(a, obs, n, &X, &Xc);
+  if (rc)
+    return rc;
+  brl__predict_add(m, X, Xc, n, from, to, out, 0);
+  return BRL_OK;
 }
 
 int brl__replay_refresh(brl_agent *a) {
@@ -212,20 +226,26 @@ int brl__replay_refresh(brl_agent *a) {
   const int64_t n = rb->n_steps * a->cfg.n_envs;
   if (n == 0)
     return BRL_OK;
-  int rc = brl_model_predict(a->pi, rb->obs, n, 0, -1, rb->pred);
+  const float *X;
+  const int32_t *Xc;
+  int rc = brl__agent_split(a, rb->obs, n, &X, &Xc);
+  if (!rc)
+    rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, -1, rb->pred);
   if (!rc && rb->vpred)
-    rc = brl_model_predict(a->vf, rb->obs, n, 0, -1, rb->vpred);
+    rc = brl_model_predict_cat(a->vf, X, Xc, n, 0, -1, rb->vpred);
+  if (!rc)
+    rc = brl__agent_split(a, rb->next_obs, n, &X, &Xc);
   if (rc)
     return rc;
   if (a->cfg.algo == BRL_ALGO_DQN)
-    return brl_model_predict(a->pi, rb->next_obs, n, 0, rb->qt_trees, rb->qt);
+    return brl_model_predict_cat(a->pi, X, Xc, n, 0, rb->qt_trees, rb->qt);
   /* AWR: V(next_obs). */
   if (a->vf)
-    return brl_model_predict(a->vf, rb->next_obs, n, 0, -1, rb->nv);
+    return brl_model_predict_cat(a->vf, X, Xc, n, 0, -1, rb->nv);
   float *tmp = malloc((size_t)n * (size_t)a->pi_K * sizeof(float));
   if (!tmp)
     return brl__fail(BRL_ENOMEM, "out of memory refreshing the replay");
-  rc = brl_model_predict(a->pi, rb->next_obs, n, 0, -1, tmp);
+  rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, -1, tmp);
   for (int64_t i = 0; !rc && i < n; i++)
     rb->nv[i] = tmp[i * a->pi_K + a->col_value];
   free(tmp);

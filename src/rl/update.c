@@ -168,11 +168,15 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
 
   brl_batch *bpi = NULL, *bvf = NULL;
   const float *p;
-  rc = brl_batch_create(a->pi, a->obs, N, &bpi);
+  const float *X;
+  const int32_t *Xc;
+  rc = brl__agent_split(a, a->obs, N, &X, &Xc);
+  if (!rc)
+    rc = brl_batch_create_cat(a->pi, X, Xc, N, &bpi);
   if (!rc)
     rc = brl_batch_predictions(bpi, a->pi, &p); /* makes the cache live */
   if (!rc && a->vf) {
-    rc = brl_batch_create(a->vf, a->obs, N, &bvf);
+    rc = brl_batch_create_cat(a->vf, X, Xc, N, &bvf);
     if (!rc)
       rc = brl_batch_predictions(bvf, a->vf, &p);
   }

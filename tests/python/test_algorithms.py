@@ -3,6 +3,8 @@ Gymnasium environments, vector envs, duck-typed VecEnvs, nested spaces."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -176,6 +178,70 @@ def test_dict_text_integer_observations_train():
     assert model.ep_rew_mean() > 20 / 3
 
 
+class TextDiscreteBoxEnv(gym.Env):
+    """Dict(Text, Discrete, Box): the word (text) tells the rewarded action;
+    the Discrete and Box parts are noise."""
+
+    WORDS = ["red", "green", "blue", "yellow"]
+
+    def __init__(self):
+        self.observation_space = spaces.Dict(
+            {
+                "word": spaces.Text(max_length=8, charset="abcdefghijklmnopqrstuvwxyz"),
+                "k": spaces.Discrete(5, start=2),
+                "x": spaces.Box(-1, 1, (2,), np.float32),
+            }
+        )
+        self.action_space = spaces.Discrete(2)
+
+    def _obs(self):
+        r = self.np_random
+        self.word = int(r.integers(4))
+        self.k = int(r.integers(2, 7))
+        return {"word": self.WORDS[self.word], "k": self.k, "x": r.uniform(-1, 1, 2).astype(np.float32)}
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        target = self.word % 2
+        reward = float(action == target)
+        self.t += 1
+        return self._obs(), reward, False, self.t >= 20, {}
+
+
+def test_text_discrete_box_categorical(tmp_path):
+    env = TextDiscreteBoxEnv()
+    model = boostrl.PPO(env, seed=0, **SMALL)
+    assert model._flat.dim == 4 and model._flat.n_cat == 2
+    assert int(model.config["n_cat_obs"]) == 2
+    # Numeric columns first, categorical last (Dict keys sorted): x, k, word.
+    assert model.feature_names == ["x[0]", "x[1]", "k", "word"]
+    obs, _ = env.reset(seed=1)
+    row = model._flat.one(obs)
+    assert row[2] == obs["k"] - 2 and row[3] == float(zlib.crc32(obs["word"].encode()) & 0xFFFFFF)
+    model.learn(8192)
+    assert model.n_trees[0] > 0
+    acts, _ = model.predict(obs, deterministic=True)
+    assert env.action_space.contains(int(acts))
+    # The policy reads the word (a categorical split on its hash).
+    ok = 0
+    for _ in range(100):
+        o = env._obs()
+        ok += int(model.predict(o, deterministic=True)[0]) == env.word % 2
+    assert ok >= 80
+    model.save(tmp_path / "cat.brl")
+    loaded = boostrl.PPO.load(tmp_path / "cat.brl", env=TextDiscreteBoxEnv())
+    assert int(loaded.config["n_cat_obs"]) == 2
+    batch = [env.observation_space.sample() for _ in range(16)]
+    for o in batch:
+        assert model.predict(o, deterministic=True)[0] == loaded.predict(o, deterministic=True)[0]
+    ex = model.explain(obs)
+    assert ex.contributions.shape[-1] == 4
+
+
 class FakeMiniGrid(gym.Env):
     """MiniGrid's observation structure without minigrid."""
 
@@ -217,6 +283,8 @@ def test_minigrid_categorical_wrapper():
     assert cell_text(4, 4, 2) == "door,yellow,locked"
     model = boostrl.PPO(env, seed=0, **SMALL)
     assert model._flat.dim == 49 + 2
+    # Every cell, the direction and the mission are categorical columns.
+    assert model._flat.n_cat == 49 + 2 and int(model.config["n_cat_obs"]) == 51
     model.learn(512)
 
 

@@ -739,11 +739,42 @@ static PyObject *Agent_shap(BrlAgentObject *self, PyObject *arg) {
   }
   const float *x = PyArray_DATA(X);
   float *o = PyArray_DATA(out);
+  /* Categorical observation columns (the last n_cat_obs): split into the
+   * numeric matrix and int32 codes (negative or NaN: missing). */
+  int nd = 0;
+  BRL_PY_QUICK(self,
+               { nd = brl_model_n_features(brl_agent_model(self->a, 0)); });
+  const int nc = F - nd;
+  float *xs = NULL;
+  int32_t *xc = NULL;
+  if (nc > 0) {
+    xs = malloc((size_t)(n > 0 ? n : 1) * (size_t)(nd > 0 ? nd : 1) *
+                sizeof(float));
+    xc = malloc((size_t)(n > 0 ? n : 1) * (size_t)nc * sizeof(int32_t));
+    if (!xs || !xc) {
+      free(xs);
+      free(xc);
+      Py_DECREF(X);
+      Py_DECREF(out);
+      return PyErr_NoMemory();
+    }
+    for (int64_t i = 0; i < n; i++) {
+      const float *r = x + i * F;
+      for (int j = 0; j < nd; j++)
+        xs[i * nd + j] = r[j];
+      for (int j = 0; j < nc; j++) {
+        const float v = r[nd + j];
+        xc[i * nc + j] = isnan(v) || v < 0 || v > 16777216.0f ? -1 : (int32_t)v;
+      }
+    }
+  }
   int rc;
   BRL_PY_CALL(self, {
     const brl_model *m = brl_agent_model(self->a, 0);
-    rc = m ? brl_model_shap(m, x, NULL, n, o) : BRL_EINVAL;
+    rc = m ? brl_model_shap(m, nc > 0 ? xs : x, xc, n, o) : BRL_EINVAL;
   });
+  free(xs);
+  free(xc);
   Py_DECREF(X);
   if (rc) {
     Py_DECREF(out);
