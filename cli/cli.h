@@ -117,4 +117,8 @@ void cli_curve_free(cli_curve *c);
 int cli_svg_write(const char *path, const cli_curve *c, const char *title,
                   double solved);
 
+/* The env id recorded in the config.json of a run directory (is_dir) or
+ * next to a model file; 1 when there is none. */
+int cli_env_from_run(const char *model, int is_dir, char *out, size_t size);
+
 #endif

@@ -113,3 +113,28 @@ int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
     return cli_lib_error("evaluation");
   return 0;
 }
+
+int cli_env_from_run(const char *model, int is_dir, char *out, size_t size) {
+  char path[1100];
+  if (is_dir) {
+    cli_join(path, sizeof path, model, "config.json");
+  } else {
+    snprintf(path, sizeof path, "%s", model);
+    char *slash = strrchr(path, '/');
+    if (slash)
+      snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
+               "config.json");
+    else
+      snprintf(path, sizeof path, "config.json");
+  }
+  cli_json j;
+  char err[512];
+  if (cli_json_read_file(path, &j, err, sizeof err))
+    return 1;
+  const char *env = cli_json_get(&j, "env");
+  int rc = env ? 0 : 1;
+  if (env)
+    snprintf(out, size, "%s", env);
+  cli_json_free(&j);
+  return rc;
+}

@@ -65,31 +65,6 @@ static void usage(FILE *f) {
       "  -h, --help           this help\n");
 }
 
-static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
-  char path[1100];
-  if (is_dir) {
-    cli_join(path, sizeof path, model, "config.json");
-  } else {
-    snprintf(path, sizeof path, "%s", model);
-    char *slash = strrchr(path, '/');
-    if (slash)
-      snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
-               "config.json");
-    else
-      snprintf(path, sizeof path, "config.json");
-  }
-  cli_json j;
-  char err[512];
-  if (cli_json_read_file(path, &j, err, sizeof err))
-    return 1;
-  const char *env = cli_json_get(&j, "env");
-  int rc = env ? 0 : 1;
-  if (env)
-    snprintf(out, size, "%s", env);
-  cli_json_free(&j);
-  return rc;
-}
-
 static int parse_double(const char *s, double lo, double hi, double *out) {
   char *end;
   double v = strtod(s, &end);
@@ -202,7 +177,7 @@ int cli_compress(int argc, char **argv) {
   else
     snprintf(path, sizeof path, "%s", model);
   if (!env_id) {
-    if (env_from_run(model, is_dir, env_buf, sizeof env_buf)) {
+    if (cli_env_from_run(model, is_dir, env_buf, sizeof env_buf)) {
       fprintf(stderr, "boostrl compress: name the environment with --env (no "
                       "config.json next to the model)\n");
       return 2;

@@ -32,31 +32,6 @@ const char *const *cli_feature_names(const char *env_id, int n_features) {
   return NULL;
 }
 
-/* The env id of config.json in the run directory or next to the file. */
-static void env_from_config(const char *arg, int is_dir, char *out,
-                            size_t size) {
-  char path[1100];
-  if (is_dir) {
-    cli_join(path, sizeof path, arg, "config.json");
-  } else {
-    snprintf(path, sizeof path, "%s", arg);
-    char *slash = strrchr(path, '/');
-    if (slash)
-      snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
-               "config.json");
-    else
-      snprintf(path, sizeof path, "config.json");
-  }
-  cli_json j;
-  char err[256];
-  if (cli_json_read_file(path, &j, err, sizeof err))
-    return;
-  const char *env = cli_json_get(&j, "env");
-  if (env)
-    snprintf(out, size, "%s", env);
-  cli_json_free(&j);
-}
-
 /* 1 if the file starts (after blanks) with '{'. */
 static int looks_like_json(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -77,7 +52,7 @@ int cli_load_model(const char *cmd, const char *arg, cli_loaded *out) {
     cli_join(out->path, sizeof out->path, arg, "model.brl");
   else
     snprintf(out->path, sizeof out->path, "%s", arg);
-  env_from_config(arg, is_dir, out->env_id, sizeof out->env_id);
+  (void)cli_env_from_run(arg, is_dir, out->env_id, sizeof out->env_id);
   if (looks_like_json(out->path)) {
     if (brl_model_load_json_file(out->path, &out->model)) {
       fprintf(stderr, "boostrl %s: %s: %s\n", cmd, out->path, brl_last_error());
