@@ -22,6 +22,25 @@ int cli_export(int argc, char **argv);
 double cli_now(void);
 /* Parses a whole decimal integer into *out (0 on success). */
 int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+/* The walk over argv that the eval, explain, dump, export and compress
+ * commands share. Reads argv[*i] (advancing *i past an option's value):
+ *  - -h/--help prints usage to stdout: returns -1 with *exit_rc 0;
+ *  - a flag named in `flags` (NULL-terminated, may be NULL) sets
+ *    flag_set[its index] = 1: returns 0;
+ *  - a word not starting with '-' becomes *positional (one at most):
+ *    returns 0;
+ *  - "--opt value": returns 1 with *opt and *val set;
+ *  - a second positional or a missing value prints the error for command
+ *    `cmd`: returns -1 with *exit_rc 2. */
+int cli_next_arg(const char *cmd, int argc, char **argv, int *i,
+                 void (*usage)(FILE *), const char *const *flags, int *flag_set,
+                 const char **positional, const char **opt, const char **val,
+                 int *exit_rc);
+/* Prints "boostrl CMD: unknown option ..." and returns 2. */
+int cli_unknown_option(const char *cmd, const char *opt);
+/* Prints "boostrl CMD: bad value ..." and returns 2. */
+int cli_bad_value(const char *cmd, const char *val, const char *opt);
 /* Seed of the evaluation env: distinct from every training env seed. */
 uint64_t cli_eval_seed(uint64_t seed);
 /* Copies of the evaluation env (episodes spread over them). */

@@ -138,3 +138,47 @@ int cli_env_from_run(const char *model, int is_dir, char *out, size_t size) {
   cli_json_free(&j);
   return rc;
 }
+
+int cli_next_arg(const char *cmd, int argc, char **argv, int *i,
+                 void (*usage)(FILE *), const char *const *flags, int *flag_set,
+                 const char **positional, const char **opt, const char **val,
+                 int *exit_rc) {
+  const char *a = argv[*i];
+  if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    usage(stdout);
+    *exit_rc = 0;
+    return -1;
+  }
+  for (int f = 0; flags && flags[f]; f++)
+    if (!strcmp(a, flags[f])) {
+      flag_set[f] = 1;
+      return 0;
+    }
+  if (a[0] != '-') {
+    if (*positional) {
+      fprintf(stderr, "boostrl %s: unexpected argument '%s'\n", cmd, a);
+      *exit_rc = 2;
+      return -1;
+    }
+    *positional = a;
+    return 0;
+  }
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "boostrl %s: %s needs a value (see --help)\n", cmd, a);
+    *exit_rc = 2;
+    return -1;
+  }
+  *opt = a;
+  *val = argv[++*i];
+  return 1;
+}
+
+int cli_unknown_option(const char *cmd, const char *opt) {
+  fprintf(stderr, "boostrl %s: unknown option '%s' (see --help)\n", cmd, opt);
+  return 2;
+}
+
+int cli_bad_value(const char *cmd, const char *val, const char *opt) {
+  fprintf(stderr, "boostrl %s: bad value '%s' for %s\n", cmd, val, opt);
+  return 2;
+}

@@ -89,29 +89,17 @@ int cli_compress(int argc, char **argv) {
   int64_t depth = 0, grow = -1, bcopies = 0;
   double bgap = 0.5, bjit = 0.02;
   int json = 0;
+  static const char *const flags[] = {"--json", NULL};
+  int flag_set[1] = {0};
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--json")) {
-      json = 1;
+    const char *a, *v;
+    int rc;
+    int k = cli_next_arg("compress", argc, argv, &i, usage, flags, flag_set,
+                         &model, &a, &v, &rc);
+    if (k < 0)
+      return rc;
+    if (k == 0)
       continue;
-    }
-    if (a[0] != '-') {
-      if (model) {
-        fprintf(stderr, "boostrl compress: unexpected argument '%s'\n", a);
-        return 2;
-      }
-      model = a;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "boostrl compress: %s needs a value (see --help)\n", a);
-      return 2;
-    }
-    const char *v = argv[++i];
     int bad = 0;
     if (!strcmp(a, "--trees"))
       bad = cli_parse_i64(v, INT64_MIN, INT64_MAX, &trees) || trees > INT32_MAX;
@@ -154,16 +142,12 @@ int cli_compress(int argc, char **argv) {
       bad = cli_parse_i64(v, 0, INT64_MAX, &seed);
     else if (!strcmp(a, "--threads"))
       bad = cli_parse_i64(v, 0, 4096, &threads);
-    else {
-      fprintf(stderr, "boostrl compress: unknown option '%s' (see --help)\n",
-              a);
-      return 2;
-    }
-    if (bad) {
-      fprintf(stderr, "boostrl compress: bad value '%s' for %s\n", v, a);
-      return 2;
-    }
+    else
+      return cli_unknown_option("compress", a);
+    if (bad)
+      return cli_bad_value("compress", v, a);
   }
+  json = flag_set[0];
   if (!model || !out_path || trees == -1) {
     fprintf(stderr, "boostrl compress: name a model and give --trees N and "
                     "--out FILE (see --help)\n");

@@ -143,24 +143,14 @@ int cli_dump(int argc, char **argv) {
   const char *model = NULL, *format = "text", *out_path = NULL, *trees = NULL,
              *which = "policy", *env_id = NULL;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      return 0;
-    }
-    if (a[0] != '-') {
-      if (model) {
-        fprintf(stderr, "boostrl dump: unexpected argument '%s'\n", a);
-        return 2;
-      }
-      model = a;
+    const char *a, *v;
+    int rc;
+    int k = cli_next_arg("dump", argc, argv, &i, usage, NULL, NULL, &model, &a,
+                         &v, &rc);
+    if (k < 0)
+      return rc;
+    if (k == 0)
       continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "boostrl dump: %s needs a value (see --help)\n", a);
-      return 2;
-    }
-    const char *v = argv[++i];
     if (!strcmp(a, "--format"))
       format = v;
     else if (!strcmp(a, "--out"))
@@ -171,10 +161,8 @@ int cli_dump(int argc, char **argv) {
       which = v;
     else if (!strcmp(a, "--env"))
       env_id = v;
-    else {
-      fprintf(stderr, "boostrl dump: unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
+    else
+      return cli_unknown_option("dump", a);
   }
   if (!model) {
     fprintf(stderr, "boostrl dump: name a model (see --help)\n");

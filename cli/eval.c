@@ -29,29 +29,17 @@ int cli_eval(int argc, char **argv) {
   const char *model = NULL, *env_id = NULL;
   int64_t episodes = 100, seed = 0, threads = -1;
   int json = 0;
+  static const char *const flags[] = {"--json", NULL};
+  int flag_set[1] = {0};
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--json")) {
-      json = 1;
+    const char *a, *v;
+    int rc;
+    int k = cli_next_arg("eval", argc, argv, &i, usage, flags, flag_set, &model,
+                         &a, &v, &rc);
+    if (k < 0)
+      return rc;
+    if (k == 0)
       continue;
-    }
-    if (a[0] != '-') {
-      if (model) {
-        fprintf(stderr, "boostrl eval: unexpected argument '%s'\n", a);
-        return 2;
-      }
-      model = a;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "boostrl eval: %s needs a value (see --help)\n", a);
-      return 2;
-    }
-    const char *v = argv[++i];
     int bad = 0;
     if (!strcmp(a, "--env"))
       env_id = v;
@@ -61,15 +49,12 @@ int cli_eval(int argc, char **argv) {
       bad = cli_parse_i64(v, 0, INT64_MAX, &seed);
     else if (!strcmp(a, "--threads"))
       bad = cli_parse_i64(v, 0, 4096, &threads);
-    else {
-      fprintf(stderr, "boostrl eval: unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
-    if (bad) {
-      fprintf(stderr, "boostrl eval: bad value '%s' for %s\n", v, a);
-      return 2;
-    }
+    else
+      return cli_unknown_option("eval", a);
+    if (bad)
+      return cli_bad_value("eval", v, a);
   }
+  json = flag_set[0];
   if (!model) {
     fprintf(stderr, "boostrl eval: name a model file or run directory\n");
     return 2;

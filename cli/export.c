@@ -84,33 +84,17 @@ int cli_export(int argc, char **argv) {
   const char *model = NULL, *format = NULL, *out_dir = NULL, *name = "policy",
              *variant_s = "float32";
   int compile = 1, json = 0;
+  static const char *const flags[] = {"--no-compile", "--json", NULL};
+  int flag_set[2] = {0};
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--no-compile")) {
-      compile = 0;
+    const char *a, *v;
+    int rc;
+    int k = cli_next_arg("export", argc, argv, &i, usage, flags, flag_set,
+                         &model, &a, &v, &rc);
+    if (k < 0)
+      return rc;
+    if (k == 0)
       continue;
-    }
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (a[0] != '-') {
-      if (model) {
-        fprintf(stderr, "boostrl export: unexpected argument '%s'\n", a);
-        return 2;
-      }
-      model = a;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "boostrl export: %s needs a value (see --help)\n", a);
-      return 2;
-    }
-    const char *v = argv[++i];
     if (!strcmp(a, "--format"))
       format = v;
     else if (!strcmp(a, "--out"))
@@ -119,11 +103,11 @@ int cli_export(int argc, char **argv) {
       name = v;
     else if (!strcmp(a, "--variant"))
       variant_s = v;
-    else {
-      fprintf(stderr, "boostrl export: unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
+    else
+      return cli_unknown_option("export", a);
   }
+  compile = !flag_set[0];
+  json = flag_set[1];
   if (!model || !out_dir) {
     fprintf(stderr, "boostrl export: name a model and --out DIR (see "
                     "--help)\n");
