@@ -770,8 +770,11 @@ static PyObject *Model_get_model_bytes(BrlModelObject *self, void *c) {
   return PyLong_FromSize_t(bytes);
 }
 
-static PyObject *Model_get_bias(BrlModelObject *self, void *c) {
-  (void)c;
+/* A float32 vector of n_outputs filled by fn(model, out); slow calls
+ * (release_gil) run without the GIL. */
+static PyObject *outputs_vector(BrlModelObject *self,
+                                int (*fn)(const brl_model *, float *),
+                                int release_gil) {
   if (brl_py_model_ready(self) < 0)
     return NULL;
   npy_intp K = brl_model_n_outputs(self->m);
@@ -780,7 +783,10 @@ static PyObject *Model_get_bias(BrlModelObject *self, void *c) {
     return NULL;
   float *o = (float *)PyArray_DATA(a);
   int rc;
-  BRL_PY_QUICK(self, rc = brl_model_get_bias(self->m, o));
+  if (release_gil)
+    BRL_PY_CALL(self, rc = fn(self->m, o));
+  else
+    BRL_PY_QUICK(self, rc = fn(self->m, o));
   if (rc) {
     Py_DECREF(a);
     return brl_py_raise(rc);
@@ -788,22 +794,14 @@ static PyObject *Model_get_bias(BrlModelObject *self, void *c) {
   return (PyObject *)a;
 }
 
+static PyObject *Model_get_bias(BrlModelObject *self, void *c) {
+  (void)c;
+  return outputs_vector(self, brl_model_get_bias, 0);
+}
+
 static PyObject *Model_get_expected_value(BrlModelObject *self, void *c) {
   (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  npy_intp K = brl_model_n_outputs(self->m);
-  PyArrayObject *a = (PyArrayObject *)PyArray_SimpleNew(1, &K, NPY_FLOAT32);
-  if (!a)
-    return NULL;
-  float *o = (float *)PyArray_DATA(a);
-  int rc;
-  BRL_PY_CALL(self, rc = brl_model_expected_value(self->m, o));
-  if (rc) {
-    Py_DECREF(a);
-    return brl_py_raise(rc);
-  }
-  return (PyObject *)a;
+  return outputs_vector(self, brl_model_expected_value, 1);
 }
 
 static int Model_set_bias(BrlModelObject *self, PyObject *value, void *c) {
