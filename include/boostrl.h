@@ -215,6 +215,17 @@ BRL_API int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
 BRL_API int brl_batch_create_cat(const brl_model *m, const float *X,
                                  const int32_t *X_cat, int64_t n_rows,
                                  brl_batch **out);
+/* Most bin edges of one numeric feature (255 value bins). */
+#define BRL_MAX_EDGES 254
+/* Same with the bin edges of each numeric feature given instead of taken
+ * from X: feature f has n_edges[f] (0..BRL_MAX_EDGES) finite, strictly
+ * increasing edges at edges + f * BRL_MAX_EDGES; x falls in bin j when
+ * edges[j-1] < x <= edges[j], and a split after bin j is the threshold
+ * edges[j]. Categorical columns are binned from X_cat as usual. */
+BRL_API int brl_batch_create_edges(const brl_model *m, const float *X,
+                                   const int32_t *X_cat, int64_t n_rows,
+                                   const float *edges, const int *n_edges,
+                                   brl_batch **out);
 BRL_API void brl_batch_free(brl_batch **b);
 BRL_API int64_t brl_batch_n_rows(const brl_batch *b);
 /* Number of value bins of feature f in this batch (<= 255). */
@@ -275,6 +286,32 @@ BRL_API void brl_fit_params_default(brl_fit_params *fp);
  * features. */
 BRL_API int brl_fit(brl_model *m, const float *X, const int32_t *X_cat,
                     const float *y, int64_t n_rows, const brl_fit_params *fp);
+
+/* ------------------------------------------------------------ distillation */
+
+/* Rewrites teacher outputs Y (n_rows x n_outputs) in place into the targets
+ * to fit (for example centred logits); ctx is passed through. */
+typedef void (*brl_target_fn)(void *ctx, float *Y, int64_t n_rows);
+
+/* Distils teacher into n_trees trees appended to student (the same
+ * features and output groups, no trees yet, SGD; its bias is set to the
+ * mean target) so that it reproduces target(teacher's outputs) over the
+ * rows X (X_cat their codes, NULL if none). The teacher's trees are cut
+ * into n_trees consecutive groups; student tree i fits the residual
+ * target(teacher trees up to the end of group i) - student so far, with
+ * split candidates at exactly the thresholds of group i, topped up with
+ * the teacher's most consequential earlier thresholds (those whose steps
+ * move its outputs most next to the rows; at most BRL_MAX_EDGES per
+ * feature), so that the student's cells are the teacher's. Categorical
+ * columns are binned from X_cat. Leaves hold the student's group learning
+ * rate x the mean residual (1: all of it). group_weight (n_groups, NULL =
+ * all 1) weighs each group in the split scores after its residuals are
+ * divided by the spread of its targets. target may be NULL. */
+BRL_API int brl_model_distill(brl_model *student, const brl_model *teacher,
+                              const float *X, const int32_t *X_cat,
+                              int64_t n_rows, int n_trees,
+                              const float *group_weight, brl_target_fn target,
+                              void *ctx);
 
 /* ------------------------------------------------------------ importances */
 

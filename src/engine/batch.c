@@ -135,13 +135,59 @@ static void bin_categorical(brl_batch *b, int c, int max_bins, int32_t *col,
   }
 }
 
-int brl_batch_create_cat(const brl_model *m, const float *X,
-                         const int32_t *X_cat, int64_t n_rows,
-                         brl_batch **out) {
+/* Codes of numeric feature f from its ne edges (already in b->edges). */
+static void bin_numeric(brl_batch *b, int f, int ne) {
+  const float *e = b->edges + (size_t)f * EDGES_PER_FEATURE;
+  b->nbins[f] = (int16_t)(ne + 1);
+  for (int64_t i = 0; i < b->n; i++) {
+    const float x = b->X[i * b->D + f];
+    b->codes[i * b->d + f] = isnan(x) ? (uint8_t)(ne + 1) : bin_code(e, ne, x);
+  }
+}
+
+/* Histogram offsets of every feature (each has a missing slot). */
+static void set_offsets(brl_batch *b) {
+  b->hoff[0] = 0;
+  for (int f = 0; f < b->d; f++)
+    b->hoff[f + 1] = b->hoff[f] + b->nbins[f] + 1;
+  b->hslots = b->hoff[b->d];
+}
+
+/* Given edges: n_edges[f] strictly increasing finite values per numeric
+ * feature at edges + f * BRL_MAX_EDGES. */
+static int check_edges(const brl_model *m, const float *edges,
+                       const int *n_edges) {
+  BRL_CHECK_ARG(edges);
+  BRL_CHECK_ARG(n_edges);
+  for (int f = 0; f < m->p.n_features; f++) {
+    if (n_edges[f] < 0 || n_edges[f] > BRL_MAX_EDGES)
+      return brl__fail(BRL_EINVAL,
+                       "n_edges[%d] is %d: give 0 to %d edges per feature", f,
+                       n_edges[f], BRL_MAX_EDGES);
+    const float *e = edges + (size_t)f * BRL_MAX_EDGES;
+    for (int j = 0; j < n_edges[f]; j++)
+      if (!isfinite(e[j]) || (j > 0 && !(e[j] > e[j - 1])))
+        return brl__fail(BRL_EINVAL,
+                         "edge %d of feature %d is %g: edges must be finite "
+                         "and strictly increasing",
+                         j, f, (double)e[j]);
+  }
+  return BRL_OK;
+}
+
+static int batch_create(const brl_model *m, const float *X,
+                        const int32_t *X_cat, int64_t n_rows,
+                        const float *given, const int *n_given,
+                        brl_batch **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(m);
   const int D = m->p.n_features, C = m->p.n_cat_features, d = D + C;
+  if (n_given) {
+    int rc = check_edges(m, given, n_given);
+    if (rc)
+      return rc;
+  }
   if (D > 0 && !X)
     return brl__fail(BRL_EINVAL,
                      "X is NULL but the model has %d numeric "
@@ -203,29 +249,57 @@ int brl_batch_create_cat(const brl_model *m, const float *X,
     }
     float *e = b->edges + (size_t)f * EDGES_PER_FEATURE;
     int ne;
-    if (m->p.bin_method == BRL_BINS_UNIFORM) {
+    if (n_given) {
+      ne = n_given[f];
+      memcpy(e, given + (size_t)f * BRL_MAX_EDGES, (size_t)ne * sizeof(float));
+    } else if (m->p.bin_method == BRL_BINS_UNIFORM) {
       ne = uniform_edges(lo, hi, max_bins, e);
     } else {
       qsort(col, (size_t)nv, sizeof(float), cmp_float);
       ne = quantile_edges(col, nv, max_bins, e);
     }
-    b->nbins[f] = (int16_t)(ne + 1);
-    for (int64_t i = 0; i < n_rows; i++) {
-      float x = X[i * D + f];
-      b->codes[i * d + f] = isnan(x) ? (uint8_t)(ne + 1) : bin_code(e, ne, x);
-    }
+    bin_numeric(b, f, ne);
   }
   for (int c = 0; c < C; c++)
     bin_categorical(b, c, max_bins, icol, cc);
   free(col);
   free(icol);
   free(cc);
-  b->hoff[0] = 0;
-  for (int f = 0; f < d; f++)
-    b->hoff[f + 1] = b->hoff[f] + b->nbins[f] + 1; /* + the missing code */
-  b->hslots = b->hoff[d];
+  set_offsets(b);
   *out = b;
   return BRL_OK;
+}
+
+int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
+                     const int *n_edges) {
+  int rc = check_edges(m, edges, n_edges);
+  if (rc)
+    return rc;
+  if (b->dev_free) /* a backend's copy of the old codes */
+    b->dev_free(b->dev);
+  b->dev = NULL;
+  b->dev_free = NULL;
+  for (int f = 0; f < b->D; f++) {
+    memcpy(b->edges + (size_t)f * EDGES_PER_FEATURE,
+           edges + (size_t)f * BRL_MAX_EDGES,
+           (size_t)n_edges[f] * sizeof(float));
+    bin_numeric(b, f, n_edges[f]);
+  }
+  set_offsets(b);
+  return BRL_OK;
+}
+
+int brl_batch_create_cat(const brl_model *m, const float *X,
+                         const int32_t *X_cat, int64_t n_rows,
+                         brl_batch **out) {
+  return batch_create(m, X, X_cat, n_rows, NULL, NULL, out);
+}
+
+int brl_batch_create_edges(const brl_model *m, const float *X,
+                           const int32_t *X_cat, int64_t n_rows,
+                           const float *edges, const int *n_edges,
+                           brl_batch **out) {
+  return batch_create(m, X, X_cat, n_rows, edges, n_edges, out);
 }
 
 int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
@@ -292,7 +366,8 @@ int brl_batch_n_bins(const brl_batch *b, int feature) {
 
 int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth) {
   brl_grow_ws *w = &b->ws;
-  if (w->cap_rows >= n && w->K == K && w->max_depth >= max_depth)
+  if (w->cap_rows >= n && w->K == K && w->max_depth >= max_depth &&
+      w->hslots >= b->hslots)
     return BRL_OK;
   ws_free(w);
   size_t nk = (size_t)n * (size_t)K;
@@ -336,6 +411,7 @@ int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth) {
   w->cap_rows = n;
   w->K = K;
   w->max_depth = max_depth;
+  w->hslots = b->hslots;
   return BRL_OK;
 }
 

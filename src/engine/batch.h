@@ -21,6 +21,7 @@ typedef struct brl_scan_ws {
 typedef struct brl_grow_ws {
   int64_t cap_rows; /* rows the buffers below hold */
   int K, max_depth; /* shapes the buffers were sized for */
+  int64_t hslots;   /* histogram slots they were sized for */
   float *grad;      /* n x K gradients after clipping */
   float *tgrad;     /* n x K gradients transformed for split scores */
   int64_t *qgrad;   /* n x K fixed-point split gradients */
@@ -80,6 +81,10 @@ int brl__batch_check(const brl_batch *b, const brl_model *m);
 /* Adds trees [start, stop) of m to the cache (which must hold [0, start)). */
 void brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
                           int stop);
+/* Re-quantizes the numeric features of b with the given edges
+ * (brl_batch_create_edges' layout); the cache stays valid. */
+int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
+                     const int *n_edges);
 /* Brings the cache of b up to date with m. */
 int brl__batch_sync(brl_batch *b, const brl_model *m);
 
