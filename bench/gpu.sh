@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The CUDA backend's check on a GPU machine, from a fresh copy of the repo
 # with only cmake, gcc and nvcc: configures with -DBRL_CUDA=ON, builds,
-# runs every test (test_cuda must run, not skip), then prints the engine
-# bench for both devices as JSON lines, and PASS/FAIL against the targets:
+# runs every test (test_cuda must run, not skip; test_device must see
+# CUDA), an optional DLPack smoke check (where torch sees a GPU), then
+# prints the engine bench for both devices as JSON lines, and PASS/FAIL
+# against the targets:
 #   step 512 x 8 x 4, depth 4 (2000 trees):        ms_per_step <= 0.5 (cuda)
 #   step 65536 x 32 x 9, depth 4 (1000 trees):     ms_per_step <= 2   (cuda)
 #   predict 1e6 rows x 8 through 10000 depth-4 oblivious trees, 4 outputs:
@@ -83,6 +85,56 @@ elif [[ $rc -ne 0 ]]; then
   fail "test_cuda: parity with the CPU backend (exit $rc)"
 else
   pass "test_cuda: parity with the CPU backend on every feature"
+fi
+
+echo "== device integration"
+timeout 300 "$BUILD/test_device" >"$LOG/test_device.log" 2>&1
+rc=$?
+tail -2 "$LOG/test_device.log"
+if [[ $rc -eq 0 ]] && grep -q "test_device: CUDA available" "$LOG/test_device.log"; then
+  pass "test_device: agents on device cuda/auto, files portable"
+else
+  grep "CHECK failed" "$LOG/test_device.log" | head -20
+  fail "test_device (exit $rc; log: $LOG/test_device.log)"
+fi
+# Optional: the Python extension on this CUDA build, a torch CUDA tensor
+# predicted through DLPack without host copies (only where torch sees a GPU;
+# offline: numpy and the Python headers must be installed already).
+echo "== DLPack smoke (optional)"
+PY=$(command -v python3 || true)
+if [[ -n $PY ]] && "$PY" -c "import numpy, torch; assert torch.cuda.is_available()" >/dev/null 2>&1; then
+  if timeout 180 cmake -S . -B "$BUILD" -DBRL_PYTHON=ON -DPython3_EXECUTABLE="$PY" \
+    >"$LOG/py-configure.log" 2>&1 &&
+    timeout 600 cmake --build "$BUILD" -j"$JOBS" --target _core >"$LOG/py-build.log" 2>&1; then
+    rm -rf "$BUILD/pypkg" && mkdir -p "$BUILD/pypkg" && cp -r python/boostrl "$BUILD/pypkg/"
+    cp "$(find "$BUILD" -maxdepth 2 -name '_core*.so' | head -1)" "$BUILD/pypkg/boostrl/"
+    if PYTHONPATH="$BUILD/pypkg" timeout 300 "$PY" - >"$LOG/dlpack.log" 2>&1 <<'PYEOF'; then
+import numpy as np, torch, boostrl
+from boostrl import _core
+assert _core.cuda_available(), "the CUDA backend is not available to Python"
+rng = np.random.default_rng(0)
+X = rng.normal(size=(50000, 8)).astype(np.float32)
+y = np.stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]], 1).astype(np.float32)
+e = boostrl.Ensemble(8, 2, device="cuda").fit(X, y, iterations=50)
+want = e.predict(X)
+Xd = torch.from_numpy(X).cuda()
+got = torch.from_dlpack(e.predict(Xd))
+assert got.is_cuda and np.array_equal(got.cpu().numpy(), want), "device != host"
+out = torch.full((50000, 2), float("nan"), device="cuda")
+assert e.predict(Xd, out=out) is out and np.array_equal(out.cpu().numpy(), want)
+print("dlpack smoke: ok", tuple(got.shape))
+PYEOF
+      pass "DLPack: torch CUDA tensor in, device memory out, equal to the host"
+    else
+      tail -20 "$LOG/dlpack.log"
+      fail "DLPack smoke (log: $LOG/dlpack.log)"
+    fi
+  else
+    tail -20 "$LOG/py-configure.log" "$LOG/py-build.log"
+    echo "(DLPack smoke skipped: the Python extension did not build here)"
+  fi
+else
+  echo "(DLPack smoke skipped: no python3 with numpy and torch on a GPU)"
 fi
 
 echo "== engine bench (JSON lines)"

@@ -58,6 +58,9 @@ void cli_json_string(FILE *f, const char *s);
 /* Writes a number, or null when it is not finite. */
 void cli_json_number(FILE *f, double v);
 /* Evaluates a on a fresh env_id env; 0 on success. */
+/* Median wall microseconds of one deterministic brl_agent_act on a single
+ * observation (the first of env_id after a reset); NaN on failure. */
+double cli_act_us(brl_agent *a, const char *env_id);
 int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
                  brl_eval_result *out);
 

@@ -101,6 +101,38 @@ void cli_json_number(FILE *f, double v) {
     fprintf(f, "%.6g", v);
 }
 
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double cli_act_us(brl_agent *a, const char *env_id) {
+  enum { RUNS = 201 };
+  brl_env *env = NULL;
+  brl_env_spec spec;
+  double t[RUNS], us = NAN;
+  float *obs = NULL, *act = NULL;
+  if (brl_env_make(env_id, 1, 0, &env) || brl_env_get_spec(env, &spec))
+    goto done;
+  obs = malloc((size_t)spec.obs_dim * sizeof(float));
+  act = malloc((size_t)spec.action_dim * sizeof(float));
+  if (!obs || !act || brl_env_reset(env, obs))
+    goto done;
+  for (int i = 0; i < RUNS; i++) {
+    const double t0 = cli_now();
+    if (brl_agent_act(a, obs, 1, NULL, 1, act, NULL, NULL))
+      goto done;
+    t[i] = cli_now() - t0;
+  }
+  qsort(t, RUNS, sizeof t[0], cmp_double);
+  us = t[RUNS / 2] * 1e6;
+done:
+  brl_env_free(&env);
+  free(obs);
+  free(act);
+  return us;
+}
+
 int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
                  brl_eval_result *out) {
   brl_env *env = NULL;

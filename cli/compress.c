@@ -14,10 +14,11 @@ static void usage(FILE *f) {
   fprintf(
       f,
       "usage: boostrl compress MODEL --trees N --out FILE [options]\n"
-      "Distils the ensembles of a saved agent into at most N trees in all by "
-      "supervised\nboosting on the teacher's outputs (centred logits or "
-      "means, and the value) over\nstates of its own rollouts, then saves the "
-      "compressed agent. MODEL is an agent\nfile (model.brl) or a run "
+      "Distils the ensembles of a saved agent into at most N trees in all, "
+      "one new tree\nper consecutive group of old trees, split at their own "
+      "thresholds and fitted to\nthe teacher's outputs (centred logits or "
+      "means, and the value) over states of\nits own rollouts, then saves "
+      "the compressed agent. MODEL is an agent file\n(model.brl) or a run "
       "directory of `boostrl train`.\n\n"
       "options:\n"
       "  --trees N            tree budget of the compressed agent (required)\n"
@@ -31,21 +32,9 @@ static void usage(FILE *f) {
       "  --stochastic-frac F  fraction of recorded episodes that sample "
       "actions\n"
       "                       instead of the argmax (default 0.5)\n"
-      "  --lr LR              learning rate of the distilled trees (default "
-      "0.1)\n"
-      "  --logit-clip C       fit C * tanh(logit / C) of the centred logits "
-      "(default 0:\n"
-      "                       the logits themselves)\n"
-      "  --temperature T      fit the logits by cross-entropy to the "
-      "teacher's\n"
-      "                       probabilities softmax(logit / T) (default 0: "
-      "squared error)\n"
-      "  --boundary-copies C  add C jittered copies of each recorded state "
-      "whose teacher\n"
-      "                       logit gap is below --boundary-gap G (default "
-      "0.5), noise\n"
-      "                       --boundary-jitter J x the feature's std "
-      "(default 0.02)\n"
+      "  --lr LR              each distilled tree fits LR x the residual "
+      "it is given\n"
+      "                       (default 1)\n"
       "  --depth D            depth of the distilled trees (default: the "
       "agent's\n"
       "                       max_depth; the saved configuration follows)\n"
@@ -85,9 +74,8 @@ int cli_compress(int argc, char **argv) {
   const char *model = NULL, *env_id = NULL, *out_path = NULL;
   int64_t trees = -1, steps = 20000, holdout = 5000, episodes = 100, seed = 0,
           threads = -1;
-  double frac = 0.5, lr = 0.1, clip = 0.0, vw = 1.0, temp = 0.0;
-  int64_t depth = 0, grow = -1, bcopies = 0;
-  double bgap = 0.5, bjit = 0.02;
+  double frac = 0.5, lr = 1.0, vw = 1.0;
+  int64_t depth = 0, grow = -1;
   int json = 0;
   static const char *const flags[] = {"--json", NULL};
   int flag_set[1] = {0};
@@ -115,16 +103,6 @@ int cli_compress(int argc, char **argv) {
       bad = parse_double(v, 0, 1, &frac);
     else if (!strcmp(a, "--lr"))
       bad = parse_double(v, 1e-30, 1e30, &lr);
-    else if (!strcmp(a, "--logit-clip"))
-      bad = parse_double(v, 0, 1e30, &clip);
-    else if (!strcmp(a, "--temperature"))
-      bad = parse_double(v, 0, 1e30, &temp);
-    else if (!strcmp(a, "--boundary-copies"))
-      bad = cli_parse_i64(v, 0, 1000, &bcopies);
-    else if (!strcmp(a, "--boundary-gap"))
-      bad = parse_double(v, 0, 1e30, &bgap);
-    else if (!strcmp(a, "--boundary-jitter"))
-      bad = parse_double(v, 0, 1e30, &bjit);
     else if (!strcmp(a, "--depth"))
       bad = cli_parse_i64(v, 0, BRL_MAX_DEPTH, &depth);
     else if (!strcmp(a, "--grow")) {
@@ -179,12 +157,7 @@ int cli_compress(int argc, char **argv) {
   cp.holdout_steps = holdout;
   cp.stochastic_frac = frac;
   cp.lr = lr;
-  cp.logit_clip = clip;
   cp.value_weight = vw;
-  cp.temperature = temp;
-  cp.boundary_copies = (int)bcopies;
-  cp.boundary_gap = bgap;
-  cp.boundary_jitter = bjit;
   cp.max_depth = (int)depth;
   cp.grow_policy = (int)grow;
   cp.eval_episodes = 0; /* evaluated below as `boostrl eval` does */

@@ -21,12 +21,14 @@ static void usage(FILE *f) {
           "seeded apart\n"
           "                     from every training seed)\n"
           "  --threads P        threads, 0 = all cores\n"
+          "  --device D         cpu (default), cuda or auto: where the "
+          "trees predict\n"
           "  --json             print the result as one JSON line\n"
           "  -h, --help         this help\n");
 }
 
 int cli_eval(int argc, char **argv) {
-  const char *model = NULL, *env_id = NULL;
+  const char *model = NULL, *env_id = NULL, *device = NULL;
   int64_t episodes = 100, seed = 0, threads = -1;
   int json = 0;
   static const char *const flags[] = {"--json", NULL};
@@ -49,7 +51,15 @@ int cli_eval(int argc, char **argv) {
       bad = cli_parse_i64(v, 0, INT64_MAX, &seed);
     else if (!strcmp(a, "--threads"))
       bad = cli_parse_i64(v, 0, 4096, &threads);
-    else
+    else if (!strcmp(a, "--device")) {
+      brl_agent_config c;
+      brl_agent_config_default(&c, BRL_ALGO_PPO);
+      if (brl_agent_config_set(&c, "device", v)) {
+        fprintf(stderr, "boostrl eval: --device: %s\n", brl_last_error());
+        return 2;
+      }
+      device = v;
+    } else
       return cli_unknown_option("eval", a);
     if (bad)
       return cli_bad_value("eval", v, a);
@@ -79,7 +89,13 @@ int cli_eval(int argc, char **argv) {
     return cli_lib_error(path);
   if (threads >= 0)
     brl_agent_set_threads(a, (int)threads);
+  if (device && brl_agent_set_device(a, device)) {
+    fprintf(stderr, "boostrl eval: --device: %s\n", brl_last_error());
+    brl_agent_free(&a);
+    return 1;
+  }
   brl_eval_result ev;
+  const double act_us = cli_act_us(a, env_id);
   double t0 = cli_now();
   int rc = cli_evaluate(a, env_id, (uint64_t)seed, (int)episodes, &ev);
   double wall = cli_now() - t0;
@@ -93,8 +109,10 @@ int cli_eval(int argc, char **argv) {
       cli_json_string(stdout, env_id);
       fputs(",\"model\":", stdout);
       cli_json_string(stdout, path);
-      fprintf(stdout, ",\"algo\":\"%s\",\"seed\":%lld,\"trees\":%d",
-              brl_algo_name(c.algo), (long long)seed, trees);
+      fprintf(stdout,
+              ",\"algo\":\"%s\",\"device\":\"%s\",\"seed\":%lld,\"trees\":%d",
+              brl_algo_name(c.algo), brl_agent_device(a), (long long)seed,
+              trees);
       fputs(",\"eval_mean_return\":", stdout);
       cli_json_number(stdout, ev.mean_return);
       fputs(",\"eval_std_return\":", stdout);
@@ -106,14 +124,17 @@ int cli_eval(int argc, char **argv) {
       cli_json_number(stdout, ev.min_return);
       fputs(",\"eval_max_return\":", stdout);
       cli_json_number(stdout, ev.max_return);
+      fputs(",\"act_us\":", stdout);
+      cli_json_number(stdout, act_us);
       fputs(",\"wall_s\":", stdout);
       cli_json_number(stdout, wall);
       fputs("}\n", stdout);
     } else {
       printf("%s on %s: mean return %.2f +- %.2f over %d episodes (min "
-             "%.1f, max %.1f, mean length %.1f), %d trees, %.2f s\n",
+             "%.1f, max %.1f, mean length %.1f), %d trees, %.1f us per "
+             "action, %.2f s\n",
              path, env_id, ev.mean_return, ev.std_return, ev.episodes,
-             ev.min_return, ev.max_return, ev.mean_length, trees, wall);
+             ev.min_return, ev.max_return, ev.mean_length, trees, act_us, wall);
     }
   }
   brl_agent_free(&a);

@@ -13,7 +13,7 @@
 #define MAX_SETS 128
 
 typedef struct train_opts {
-  const char *env_id, *algo, *out_dir, *config_path, *resume_dir;
+  const char *env_id, *algo, *out_dir, *config_path, *resume_dir, *device;
   const char *sets[MAX_SETS];
   int n_sets;
   int64_t timesteps, seed, threads, eval_every, eval_episodes;
@@ -40,6 +40,10 @@ static void usage(FILE *f) {
           "  --seed S             random seed (default 0)\n"
           "  --threads P          threads, 0 = all cores (results do not "
           "depend on it)\n"
+          "  --device D           cpu (default), cuda or auto: where the "
+          "trees grow and\n"
+          "                       predict (--set device=D; also with "
+          "--resume)\n"
           "  --out DIR            output directory (default "
           "runs/ENV-ALGO-sSEED)\n"
           "  --config FILE        JSON object of hyper-parameters\n"
@@ -50,7 +54,12 @@ static void usage(FILE *f) {
           "                       ensembles into --compress-to N trees "
           "(compress_every,\n"
           "                       compress_to)\n"
-          "  --compress-to N      tree budget of online compression\n"
+          "  --compress-to N      trees after each online compression\n"
+          "  --tree-budget B      online compression: distil into "
+          "--compress-to N trees\n"
+          "                       before an update could take the ensembles "
+          "past B trees\n"
+          "                       (tree_budget)\n"
           "  --eval-every N       evaluate every N env steps; keeps "
           "DIR/best_model.brl\n"
           "  --eval-episodes N    episodes per evaluation (default 100)\n"
@@ -124,7 +133,9 @@ static int parse_args(int argc, char **argv, train_opts *o) {
       if (parse_int_opt(a, v, 0, 4096, &o->threads))
         return 1;
       o->has_threads = 1;
-    } else if (!strcmp(a, "--out"))
+    } else if (!strcmp(a, "--device"))
+      o->device = v;
+    else if (!strcmp(a, "--out"))
       o->out_dir = v;
     else if (!strcmp(a, "--config"))
       o->config_path = v;
@@ -134,17 +145,20 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         return 1;
       }
       o->sets[o->n_sets++] = v;
-    } else if (!strcmp(a, "--compress-every") || !strcmp(a, "--compress-to")) {
-      /* Online compression: shorthands for --set compress_every / _to. */
-      static char kv[2][80];
-      char *buf = kv[a[11] == 't'];
-      snprintf(buf, sizeof kv[0], "%s=%s",
-               a[11] == 't' ? "compress_to" : "compress_every", v);
+    } else if (!strcmp(a, "--compress-every") || !strcmp(a, "--compress-to") ||
+               !strcmp(a, "--tree-budget")) {
+      /* Online compression: shorthands for --set compress_every,
+       * compress_to and tree_budget. */
+      static char kv[3][80];
+      const int k = a[2] == 't' ? 2 : a[11] == 't';
+      static const char *const keys[3] = {"compress_every", "compress_to",
+                                          "tree_budget"};
+      snprintf(kv[k], sizeof kv[0], "%s=%s", keys[k], v);
       if (o->n_sets >= MAX_SETS) {
         fprintf(stderr, "boostrl train: too many --set options\n");
         return 1;
       }
-      o->sets[o->n_sets++] = buf;
+      o->sets[o->n_sets++] = kv[k];
     } else if (!strcmp(a, "--eval-every")) {
       if (parse_int_opt(a, v, 0, (int64_t)1 << 60, &o->eval_every))
         return 1;
@@ -241,6 +255,10 @@ static int resolve_config(train_opts *o, brl_agent_config *c) {
     c->algo = algo;
   for (int i = 0; i < o->n_sets && !rc; i++)
     rc = apply_set(c, o->sets[i], "--set");
+  if (!rc && o->device && brl_agent_config_set(c, "device", o->device)) {
+    fprintf(stderr, "boostrl train: --device: %s\n", brl_last_error());
+    rc = 1;
+  }
   if (!rc && brl_agent_config_check(c)) {
     fprintf(stderr, "boostrl train: %s\n", brl_last_error());
     rc = 1;
@@ -431,6 +449,11 @@ static int load_resume(train_opts *o, brl_agent **a, const char **env_id,
   cli_join(path, sizeof path, o->resume_dir, "model.brl");
   if (brl_agent_load(path, a))
     return cli_lib_error(path);
+  if (o->device && brl_agent_set_device(*a, o->device)) {
+    fprintf(stderr, "boostrl train: --device: %s\n", brl_last_error());
+    brl_agent_free(a);
+    return 1;
+  }
   return 0;
 }
 
@@ -440,9 +463,10 @@ static void print_json(const run *r, const brl_agent_config *c,
   FILE *f = stdout;
   fputs("{\"env\":", f);
   cli_json_string(f, r->env_id);
-  fprintf(f, ",\"algo\":\"%s\",\"seed\":%llu,\"timesteps\":%lld",
-          brl_algo_name(c->algo), (unsigned long long)r->seed,
-          (long long)s->timesteps);
+  fprintf(f,
+          ",\"algo\":\"%s\",\"device\":\"%s\",\"seed\":%llu,\"timesteps\":%lld",
+          brl_algo_name(c->algo), brl_agent_device(r->agent),
+          (unsigned long long)r->seed, (long long)s->timesteps);
   fputs(",\"wall_s\":", f);
   cli_json_number(f, wall_s);
   fputs(",\"train_s\":", f);

@@ -267,6 +267,19 @@ BRL_API int brl_model_predict_cat(const brl_model *m, const float *X,
 BRL_API int brl_model_predict_scalar(const brl_model *m, const float *X,
                                      int64_t n_rows, int start, int stop,
                                      float *out);
+/* Same as brl_model_predict_cat, with X (n_rows x n_features), X_cat
+ * (n_rows x n_cat_features; NULL when the model has none) and out
+ * (n_rows x n_outputs) in CUDA device memory (from cudaMalloc,
+ * brl_device_alloc, or a CUDA tensor's data pointer): nothing goes through
+ * host memory but the trees (kept on the device between calls). The model
+ * must be on the CUDA backend (brl_model_set_backend), else
+ * BRL_EUNSUPPORTED; Adam ensembles are refused (BRL_EUNSUPPORTED). The call
+ * first waits for the work queued on the CUDA legacy default stream (so
+ * inputs produced there are ready) and returns when out is written. The
+ * results equal brl_model_predict's bit for bit. */
+BRL_API int brl_model_predict_device(const brl_model *m, const float *X_dev,
+                                     const int32_t *Xc_dev, int64_t n_rows,
+                                     int start, int stop, float *out_dev);
 
 /* ------------------------------------------------------ supervised fit */
 
@@ -382,6 +395,16 @@ typedef enum brl_backend_kind {
 BRL_API int brl_backend_available(brl_backend_kind kind);
 /* Selects the backend that grows this model's trees. */
 BRL_API int brl_model_set_backend(brl_model *m, brl_backend_kind kind);
+/* The backend a model is on. */
+BRL_API brl_backend_kind brl_model_backend(const brl_model *m);
+/* CUDA device memory for brl_model_predict_device: *out = bytes of device
+ * memory (NULL for 0 bytes), freed with brl_device_free (NULL is a no-op).
+ * brl_device_copy copies bytes between host and device memory in any
+ * direction (cudaMemcpyDefault) and returns when done. Without a usable
+ * CUDA device: BRL_EUNSUPPORTED saying why. */
+BRL_API int brl_device_alloc(size_t bytes, void **out);
+BRL_API int brl_device_free(void *p);
+BRL_API int brl_device_copy(void *dst, const void *src, size_t bytes);
 
 /* ---------------------------------------------------- explain and export */
 
@@ -579,6 +602,17 @@ typedef enum brl_algo {
   BRL_ALGO_DQN = 3  /* Q-values on the trees, discrete actions */
 } brl_algo;
 
+/* Where an agent's ensembles grow and predict (config key `device`):
+ * "cpu" (default), "cuda" (brl_agent_create fails with BRL_EUNSUPPORTED
+ * when the CUDA backend is unavailable) or "auto" (cuda when
+ * brl_backend_available(BRL_BACKEND_CUDA), else cpu). Results do not depend
+ * on it beyond leaf-value rounding (docs/CUDA.md). */
+typedef enum brl_device {
+  BRL_DEVICE_CPU = 0,
+  BRL_DEVICE_CUDA = 1,
+  BRL_DEVICE_AUTO = 2
+} brl_device;
+
 typedef enum brl_log_std_mode {
   BRL_LOG_STD_PARAM = 0, /* one state-independent vector, learned by Adam */
   BRL_LOG_STD_TREE = 1   /* tree outputs: an output group of the policy */
@@ -630,8 +664,12 @@ typedef struct brl_agent_config {
   /* Online compression (brl_agent_compress on the rollout's observations):
    * after every compress_every-th update, an ensemble with more than its
    * share of compress_to trees is replaced by a distilled one of that many
-   * trees, from which learning continues. 0 (default): off. */
-  int compress_every, compress_to;
+   * trees, from which learning continues. With tree_budget > 0 the
+   * ensembles are distilled into compress_to trees before any update that
+   * could take them past tree_budget trees in all, so they never exceed
+   * it (compress_to plus the trees one update can add must fit in it).
+   * 0 (default): off. */
+  int compress_every, compress_to, tree_budget;
   /* Off-policy algorithms (AWR, DQN), stable-baselines3's names. A rollout
    * is train_freq steps of the n_envs copies (n_steps is not used); it goes
    * into a replay buffer of buffer_size transitions; once learning_starts
@@ -656,6 +694,11 @@ typedef struct brl_agent_config {
    * obs_dim - n_cat_obs numeric and n_cat_obs categorical features
    * (feature index obs_dim - n_cat_obs + j is categorical column j). */
   int n_cat_obs;
+  /* Device of the ensembles (brl_device; default BRL_DEVICE_CPU). Not part
+   * of the model files: an agent file records it in its configuration, and
+   * loading one that asks for cuda where CUDA is unavailable gives a cpu
+   * agent (brl_agent_set_device then says why cuda cannot be used). */
+  brl_device device;
 } brl_agent_config;
 
 /* The library's defaults for an algorithm (no environment preset). */
@@ -751,6 +794,14 @@ BRL_API int brl_agent_set_callback(brl_agent *a, brl_agent_callback cb,
 /* Threads for tree growth and prediction (0: all cores). Not part of the
  * results: any count gives the same agent. */
 BRL_API int brl_agent_set_threads(brl_agent *a, int n_threads);
+/* Moves every ensemble of the agent to a device: "cpu", "cuda" or "auto"
+ * (as the config key `device`; NULL means "cpu"). BRL_EINVAL names an
+ * unknown device; BRL_EUNSUPPORTED says why cuda is unavailable (the agent
+ * is unchanged). Sets the configuration's device as well. */
+BRL_API int brl_agent_set_device(brl_agent *a, const char *device);
+/* The device the agent's ensembles are on: "cpu" or "cuda" ("auto"
+ * resolved); "" for NULL. */
+BRL_API const char *brl_agent_device(const brl_agent *a);
 /* Total timesteps of the run, for learning-rate schedules (progress =
  * timesteps / total). brl_agent_learn sets it; default n_timesteps. */
 BRL_API int brl_agent_set_total_timesteps(brl_agent *a, int64_t total);
@@ -831,19 +882,16 @@ BRL_API int brl_agent_evaluate(brl_agent *a, brl_env *env, int n_episodes,
                                brl_eval_result *out, double *returns);
 
 /* Compression: distils an agent's ensemble(s) into at most `trees` trees
- * in all by supervised boosting (squared error as brl_fit, all rows per
- * tree, each output group's residuals scaled by the spread of its targets
- * in the split scores) on observations recorded from the agent's own
- * rollouts on env, then replaces them. The
- * targets are the teacher's outputs: for discrete policies the logits,
- * centred per sub-action (softmax is unchanged by a shift) and optionally
- * squashed as c * tanh(logit / c), which keeps the action probabilities and
- * the argmax while sparing the trees the saturated tails; Gaussian means
- * (and tree log_std) as they are; and the value. With separate actor and
- * critic ensembles the policy gets trees - trees / 2 and the value
- * trees / 2. An ensemble already within its share is kept as it is. Each
- * recorded episode of each env copy follows the teacher's argmax policy or,
- * with probability stochastic_frac, samples from it (a generator seeded by
+ * in all with brl_model_distill (one new tree per consecutive group of old
+ * trees, split at their own thresholds) over observations recorded from
+ * the agent's own rollouts on env, then replaces them. The targets are the
+ * teacher's outputs: for discrete policies the logits, centred per
+ * sub-action (softmax is unchanged by a shift); Gaussian means (and tree
+ * log_std) as they are; and the value. With separate actor and critic
+ * ensembles the policy gets trees - trees / 2 and the value trees / 2. An
+ * ensemble already within its share is kept as it is. Each recorded
+ * episode of each env copy follows the teacher's argmax policy or, with
+ * probability stochastic_frac, samples from it (a generator seeded by
  * seed, not the agent's). Held-out states come from later episodes after a
  * reset. The agent's training state (generator, counters, rollout) is not
  * touched; its learning rates carry over to the new trees. */
@@ -852,28 +900,17 @@ typedef struct brl_compress_params {
   int64_t steps;          /* env steps recorded for the fit (default 20000) */
   int64_t holdout_steps;  /* env steps recorded for the report (5000) */
   double stochastic_frac; /* episodes that sample (default 0.5) */
-  double lr;              /* learning rate of the distilled trees (0.1) */
-  double logit_clip;      /* c of c * tanh(l / c); 0: none (default 0) */
+  /* Each distilled tree's leaves take lr x the residual it fits (default
+   * 1: all of it; brl_model_distill). */
+  double lr;
   /* Weight of the value against the policy in the split scores of a shared
    * ensemble (each output group's residuals are divided by the spread of
    * its targets first; default 1). */
   double value_weight;
-  /* Discrete policies, > 0: the logits are fitted by cross-entropy to the
-   * teacher's probabilities at this temperature (softmax(logit / T)), which
-   * spends the trees on the decision boundaries; 0 (default): squared
-   * error on the centred logits. */
-  double temperature;
   /* Trees of the compressed agent: depth (0: the agent's max_depth) and
    * grow policy (-1: the agent's). A new setting is written into the
    * agent's configuration, so training continues with it. */
   int max_depth, grow_policy;
-  /* Discrete policies: every recorded state whose teacher logit gap (top
-   * two logits of a sub-action) is below boundary_gap is added again
-   * boundary_copies times with Gaussian noise of boundary_jitter x each
-   * feature's standard deviation, to fit the decision boundary more
-   * finely (defaults 0 copies: off, gap 0.5, jitter 0.02). */
-  int boundary_copies;
-  double boundary_gap, boundary_jitter;
   int eval_episodes; /* returns of teacher and student; 0: skip (100) */
   uint64_t seed;     /* default 0 */
 } brl_compress_params;

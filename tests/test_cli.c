@@ -98,8 +98,9 @@ static void test_help_and_envs(void) {
   CHECK(run("train --help", out, sizeof out, 0) == 0);
   CHECK(strstr(out, "--timesteps") && strstr(out, "--eval-every") &&
         strstr(out, "clip_range_vf") && strstr(out, "shared_tree"));
+  CHECK(strstr(out, "--device") && strstr(out, "auto"));
   CHECK(run("eval --help", out, sizeof out, 0) == 0);
-  CHECK(strstr(out, "--episodes") != NULL);
+  CHECK(strstr(out, "--episodes") && strstr(out, "--device"));
   CHECK(run("bench --help", out, sizeof out, 0) == 0);
   CHECK(run("envs", out, sizeof out, 0) == 0);
   CHECK(strstr(out, "CartPole-v1") && strstr(out, "Pendulum-v1"));
@@ -131,6 +132,61 @@ static void test_errors(void) {
   CHECK_MSG(strstr(out, "line 3") != NULL, "%s", out);
   CHECK(run("eval /nonexistent/model.brl --env CartPole-v1", out, sizeof out,
             1) == 1);
+}
+
+/* --device (and --set device=): bad values name themselves; cuda without
+ * CUDA fails with the reason; the device is in the JSON lines and in the
+ * run's config.json. */
+static void test_device(void) {
+  static char out[1 << 16];
+  CHECK(run("train CartPole-v1 --device gpu", out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "--device") && strstr(out, "gpu") &&
+                strstr(out, "cpu, cuda or auto"),
+            "%s", out);
+  CHECK(run("train CartPole-v1 --set device=gpu", out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "device") && strstr(out, "gpu"), "%s", out);
+  CHECK(run("eval nowhere.brl --env CartPole-v1 --device gpu", out, sizeof out,
+            1) == 2);
+  CHECK_MSG(strstr(out, "--device") && strstr(out, "gpu"), "%s", out);
+  if (!brl_backend_available(BRL_BACKEND_CUDA)) {
+    CHECK(run("train CartPole-v1 --timesteps 64 --device cuda", out, sizeof out,
+              1) == 1);
+    CHECK_MSG(strstr(out, "cuda") && strstr(out, "not available"), "%s", out);
+    CHECK(run("train CartPole-v1 --timesteps 64 --set device=cuda", out,
+              sizeof out, 1) == 1);
+    CHECK_MSG(strstr(out, "not available") != NULL, "%s", out);
+  }
+  char args[2048], run_dir[512], path[600];
+  snprintf(run_dir, sizeof run_dir, "%s/dev", dir);
+  snprintf(args, sizeof args,
+           "train CartPole-v1 --timesteps 256 --set n_steps=16 --set "
+           "n_envs=4 --device auto --eval-episodes 1 --out %s --json",
+           run_dir);
+  const char *dev = brl_backend_available(BRL_BACKEND_CUDA) ? "cuda" : "cpu";
+  CHECK(run(args, out, sizeof out, 0) == 0);
+  cli_json j;
+  char err[256];
+  const char *line = last_line(out);
+  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
+  if (j.n)
+    CHECK(cli_json_get(&j, "device") &&
+          strcmp(cli_json_get(&j, "device"), dev) == 0);
+  cli_json_free(&j);
+  snprintf(path, sizeof path, "%s/config.json", run_dir);
+  CHECK(cli_json_read_file(path, &j, err, sizeof err) == 0);
+  if (j.n)
+    CHECK(cli_json_get(&j, "device") &&
+          strcmp(cli_json_get(&j, "device"), "auto") == 0);
+  cli_json_free(&j);
+  snprintf(args, sizeof args, "eval %s --episodes 1 --device cpu --json",
+           run_dir);
+  CHECK(run(args, out, sizeof out, 0) == 0);
+  line = last_line(out);
+  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
+  if (j.n)
+    CHECK(cli_json_get(&j, "device") &&
+          strcmp(cli_json_get(&j, "device"), "cpu") == 0);
+  cli_json_free(&j);
 }
 
 static void test_train_eval_resume(void) {
@@ -284,6 +340,7 @@ int main(int argc, char **argv) {
   mkdir(dir, 0777);
   test_help_and_envs();
   test_errors();
+  test_device();
   test_train_eval_resume();
   test_sigint();
   char cmd[512];

@@ -47,7 +47,6 @@ static void small_params(brl_compress_params *cp, int trees) {
   cp->steps = 4000;
   cp->holdout_steps = 2000;
   cp->eval_episodes = 8;
-  cp->lr = 0.3;
 }
 
 static void test_cartpole_shared(void) {
@@ -78,10 +77,10 @@ static void test_cartpole_shared(void) {
   CHECK(brl_agent_compress(a, env, &cp, &r) == BRL_EINVAL);
   CHECK(brl_agent_compress(a, env, NULL, &r) == BRL_EINVAL);
   small_params(&cp, 10);
-  cp.boundary_copies = -1;
+  cp.lr = 0;
   CHECK(brl_agent_compress(a, env, &cp, &r) == BRL_EINVAL);
   small_params(&cp, 10);
-  cp.temperature = -1;
+  cp.value_weight = -1;
   CHECK(brl_agent_compress(a, env, &cp, &r) == BRL_EINVAL);
   brl_env *other = NULL;
   CHECK_OK(brl_env_make("Acrobot-v1", 2, 0, &other));
@@ -130,14 +129,6 @@ static void test_cartpole_shared(void) {
     CHECK(!memcmp(va, vb, sizeof va));
     brl_agent_free(&b);
   }
-  /* Boundary copies add states; cross-entropy fits run. */
-  small_params(&cp, 20);
-  cp.boundary_copies = 2;
-  cp.temperature = 0.5;
-  cp.eval_episodes = 0;
-  CHECK_OK(brl_agent_compress(a, env, &cp, &r));
-  CHECK(r.train_rows > 4000 && r.trees_after <= 20);
-  CHECK(r.agreement >= 0.8);
   /* A new depth within the budget still distils (one depth per file). */
   small_params(&cp, 1000);
   cp.eval_episodes = 0;
@@ -311,7 +302,59 @@ static void test_online(void) {
   brl_env_free(&env);
 }
 
+/* Largest tree count seen by the callback (after each update). */
+static int on_update_max(const brl_agent_stats *s, void *user) {
+  int *mx = user;
+  const int t = s->policy_trees + (s->value_trees != s->policy_trees
+                                       ? s->value_trees
+                                       : 0);
+  if (t > *mx)
+    *mx = t;
+  return 0;
+}
+
+/* A tree budget: the ensembles never exceed it; budgets that cannot hold
+ * compress_to plus one update are refused with both numbers. */
+static void test_tree_budget(void) {
+  brl_agent_config c;
+  brl_agent_config_preset(&c, "CartPole-v1", BRL_ALGO_PPO, NULL);
+  CHECK_OK(brl_agent_config_set(&c, "n_envs", "8"));
+  CHECK_OK(brl_agent_config_set(&c, "compress_to", "40"));
+  /* 8 envs x 64 steps in minibatches of 256, 4 epochs: 8 trees per
+   * update. */
+  CHECK_OK(brl_agent_config_set(&c, "tree_budget", "47"));
+  CHECK(brl_agent_config_check(&c) == BRL_EINVAL);
+  CHECK(strstr(brl_last_error(), "tree_budget") != NULL);
+  CHECK_OK(brl_agent_config_set(&c, "tree_budget", "48"));
+  CHECK_OK(brl_agent_config_check(&c));
+  brl_env *env = NULL;
+  brl_agent *a = NULL;
+  CHECK_OK(brl_env_make("CartPole-v1", 8, 1, &env));
+  brl_action_space space;
+  brl_env_spec spec;
+  brl_env_get_spec(env, &spec);
+  brl_action_space_from_env(&spec, &space);
+  CHECK_OK(brl_agent_create(&c, 4, &space, 3, &a));
+  if (a) {
+    int mx = 0;
+    brl_agent_set_callback(a, on_update_max, &mx);
+    CHECK_OK(brl_agent_learn(a, env, 20000, 1));
+    CHECK_MSG(mx <= 48 && mx > 40, "max trees %d", mx);
+    brl_agent_free(&a);
+  }
+  /* Separate ensembles: two trees per minibatch. */
+  CHECK_OK(brl_agent_config_set(&c, "shared_tree", "false"));
+  CHECK(brl_agent_config_check(&c) == BRL_EINVAL);
+  CHECK_OK(brl_agent_config_set(&c, "tree_budget", "56"));
+  CHECK_OK(brl_agent_config_check(&c));
+  brl_agent_config_preset(&c, "CartPole-v1", BRL_ALGO_DQN, NULL);
+  CHECK_OK(brl_agent_config_set(&c, "tree_budget", "500"));
+  CHECK(brl_agent_config_check(&c) == BRL_EINVAL);
+  brl_env_free(&env);
+}
+
 int main(void) {
+  test_tree_budget();
   test_cartpole_shared();
   test_monotone();
   test_separate_and_gaussian();

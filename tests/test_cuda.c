@@ -315,9 +315,8 @@ static void run_scenario(const scenario *s) {
  * trees too large for shared memory), features staged in shared memory or
  * not, outputs beyond one register pass: device prediction equals the CPU
  * bit for bit. */
-static void predict_many(int D, int C, int K, int64_t n, uint64_t seed) {
-  brl_rng r;
-  brl_rng_seed(&r, seed);
+static brl_model *random_ensemble(brl_rng *rp, int D, int C, int K) {
+  brl_rng r = *rp;
   brl_params p;
   brl_params_default(&p, D, K);
   p.n_cat_features = C;
@@ -355,7 +354,19 @@ static void predict_many(int D, int C, int K, int64_t n, uint64_t seed) {
         T->value[(lo + i) * K + k] = (float)brl_rng_normal(&r);
     }
     brl__trees_commit(T, d, obl, ns, nl);
+    for (int64_t s = 0; s < ns; s++) /* as tree_grow.c marks them */
+      if (BRL_SPLIT_FLAGS(T->split[so + s]) & BRL_SPLIT_CAT)
+        T->flags[T->n - 1] |= BRL_TREE_HAS_CAT;
   }
+  *rp = r;
+  return m;
+}
+
+static void predict_many(int D, int C, int K, int64_t n, uint64_t seed) {
+  brl_rng r;
+  brl_rng_seed(&r, seed);
+  brl_model *m = random_ensemble(&r, D, C, K);
+  brl_trees *T = &m->trees;
   float *X = rand_matrix(&r, n, D, 0.05);
   int32_t *Xc = malloc(sizeof(int32_t) * ((size_t)n * C + 1));
   for (int64_t i = 0; i < n * C; i++)
@@ -381,6 +392,112 @@ static void predict_many(int D, int C, int K, int64_t n, uint64_t seed) {
   free(o1);
   free(o2);
   brl_model_free(&m);
+}
+
+/* Host data in new device memory (the emulator faults on any host access
+ * to it). */
+static void *to_device(const void *host, size_t bytes) {
+  void *d = NULL;
+  CHECK_OK(brl_device_alloc(bytes, &d));
+  CHECK_OK(brl_device_copy(d, host, bytes));
+  return d;
+}
+
+/* brl_model_predict_device: inputs and outputs in device memory, never
+ * staged through the host; bias + trees equal to brl_model_predict_cat bit
+ * for bit over tree ranges (bias only from tree 0, an empty range), the
+ * output's old contents ignored; the refusals. */
+static void predict_device(int D, int C, int K, int64_t n, uint64_t seed) {
+  brl_rng r;
+  brl_rng_seed(&r, seed);
+  brl_model *m = random_ensemble(&r, D, C, K);
+  float bias[32];
+  for (int k = 0; k < K; k++)
+    bias[k] = (float)brl_rng_normal(&r);
+  CHECK_OK(brl_model_set_bias(m, bias));
+  float *X = rand_matrix(&r, n, D, 0.05);
+  int32_t *Xc = malloc(sizeof(int32_t) * ((size_t)n * C + 1));
+  for (int64_t i = 0; i < n * C; i++)
+    Xc[i] = (int32_t)brl_rng_below(&r, 8) - 1;
+  const size_t no = sizeof(float) * (size_t)n * K;
+  float *want = malloc(no), *got = malloc(no);
+  for (int64_t i = 0; i < n * K; i++)
+    got[i] = NAN;
+  float *dX = to_device(X, sizeof(float) * (size_t)n * D);
+  int32_t *dXc = C ? to_device(Xc, sizeof(int32_t) * (size_t)n * C) : NULL;
+  float *dout = to_device(got, no);
+  /* On the CPU backend: refused, naming what to do. */
+  int rc = brl_model_predict_device(m, dX, dXc, n, 0, -1, dout);
+  CHECK(rc == BRL_EUNSUPPORTED);
+  CHECK_MSG(strstr(brl_last_error(), "CUDA backend") != NULL, "%s",
+            brl_last_error());
+  CHECK_OK(brl_model_set_backend(m, BRL_BACKEND_CUDA));
+  const int nt = m->trees.n;
+  const int ranges[6][2] = {{0, nt}, {nt / 2, nt}, {3, 40},
+                            {7, 8},  {0, 0},       {5, 5}};
+  for (int q = 0; q < 6; q++) {
+    const int a = ranges[q][0], b = ranges[q][1];
+    CHECK_OK(brl_device_copy(dout, got, no)); /* stale contents: NaN */
+    CHECK_OK(brl_model_predict_device(m, dX, dXc, n, a, b, dout));
+    float *back = malloc(no);
+    CHECK_OK(brl_device_copy(back, dout, no));
+    CHECK_OK(brl_model_predict_cat(m, X, Xc, n, a, b, want));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n * K; i++)
+      bad += memcmp(&back[i], &want[i], 4) != 0;
+    CHECK_MSG(bad == 0,
+              "predict_device D=%d C=%d K=%d trees [%d, %d): %lld values "
+              "differ",
+              D, C, K, a, b, (long long)bad);
+    free(back);
+  }
+  /* stop = -1 is every tree; 0 rows touch nothing. */
+  CHECK_OK(brl_model_predict_device(m, dX, dXc, n, 0, -1, dout));
+  CHECK_OK(brl_model_predict_device(m, dX, dXc, 0, 0, -1, dout));
+  CHECK(brl_model_predict_device(m, dX, dXc, n, 3, nt + 1, dout) == BRL_EINVAL);
+  if (C)
+    CHECK(brl_model_predict_device(m, dX, NULL, n, 0, -1, dout) == BRL_EINVAL);
+  CHECK(brl_model_predict_device(m, dX, dXc, -1, 0, -1, dout) == BRL_EINVAL);
+  CHECK_OK(brl_device_free(dX));
+  CHECK_OK(brl_device_free(dXc));
+  CHECK_OK(brl_device_free(dout));
+  free(X);
+  free(Xc);
+  free(want);
+  free(got);
+  brl_model_free(&m);
+}
+
+/* An Adam ensemble is not a sum of trees: refused on the device. */
+static void predict_device_adam(void) {
+  brl_params p;
+  brl_params_default(&p, 2, 1);
+  p.optimizer = BRL_OPTIMIZER_ADAM;
+  brl_model *m;
+  CHECK_OK(brl_model_create(&p, &m));
+  CHECK_OK(brl_model_set_backend(m, BRL_BACKEND_CUDA));
+  float x[2] = {0.5f, 1.0f}, *dx = to_device(x, sizeof x), *dout = NULL;
+  CHECK_OK(brl_device_alloc(sizeof(float), (void **)&dout));
+  CHECK(brl_model_predict_device(m, dx, NULL, 1, 0, -1, dout) ==
+        BRL_EUNSUPPORTED);
+  CHECK(strstr(brl_last_error(), "Adam") != NULL);
+  CHECK_OK(brl_device_free(dx));
+  CHECK_OK(brl_device_free(dout));
+  brl_model_free(&m);
+}
+
+/* Without CUDA: the device calls refuse with the reason. */
+static void device_refused(brl_model *m) {
+  float x[2] = {0}, out[1];
+  void *d = (void *)1;
+  CHECK(brl_model_predict_device(m, x, NULL, 1, 0, -1, out) ==
+        BRL_EUNSUPPORTED);
+  CHECK(strstr(brl_last_error(), "cpu backend") != NULL);
+  CHECK(brl_device_alloc(64, &d) == BRL_EUNSUPPORTED);
+  CHECK(d == NULL);
+  CHECK(strstr(brl_last_error(), "CUDA") != NULL);
+  CHECK(brl_device_copy(out, x, 4) == BRL_EUNSUPPORTED);
+  CHECK_OK(brl_device_free(NULL));
 }
 
 /* One batch, models of growing depth (the device state is rebuilt), and a
@@ -432,7 +549,10 @@ int main(void) {
     CHECK(rc == BRL_EUNSUPPORTED);
     CHECK(strstr(brl_last_error(), "CUDA") != NULL);
     CHECK(m->backend == brl__backend_cpu());
-    printf("test_cuda: skipped (%s)\n", brl_last_error());
+    char why[256];
+    snprintf(why, sizeof why, "%s", brl_last_error());
+    device_refused(m);
+    printf("test_cuda: skipped (%s)\n", why);
     brl_model_free(&m);
     return brl_test_report("test_cuda");
   }
@@ -451,6 +571,13 @@ int main(void) {
   predict_many(5, 2, 3, 70000, 1);  /* features staged in shared memory */
   predict_many(12, 3, 9, 70000, 2); /* transposed features, K > 4 */
   printf("test_cuda: %-14s %s\n", "predict",
+         brl_test_failed == before ? "ok" : "FAILED");
+  before = brl_test_failed;
+  predict_device(5, 2, 3, 3000, 3);  /* features staged in shared memory */
+  predict_device(12, 3, 9, 1500, 4); /* transposed features, K > 4 */
+  predict_device(4, 0, 1, 2100, 5);  /* no categorical features */
+  predict_device_adam();
+  printf("test_cuda: %-14s %s\n", "predict_device",
          brl_test_failed == before ? "ok" : "FAILED");
   batch_reuse();
   return brl_test_report("test_cuda");

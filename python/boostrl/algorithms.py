@@ -38,6 +38,13 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+def _device_name(device: Any) -> str:
+    """The config's device of SB3's ``device`` argument: "cpu", "cuda" (or
+    "cuda:0", a ``torch.device``), "auto"."""
+    name = str(device).lower()
+    return "cuda" if name == "cuda:0" else name
+
+
 def _preset_id(env_id: str | None) -> str | None:
     if not env_id:
         return None
@@ -113,8 +120,11 @@ class BaseAlgorithm:
         n_envs: int | None = None,
         **hyperparameters: Any,
     ) -> None:
-        for k in ("policy", "device", "policy_kwargs", "_init_setup_model"):
+        for k in ("policy", "policy_kwargs", "_init_setup_model"):
             hyperparameters.pop(k, None)
+        # SB3's device: where the trees grow ("cpu" default, "cuda", "auto").
+        if "device" in hyperparameters:
+            hyperparameters["device"] = _device_name(hyperparameters["device"])
         settings = {_ALIASES.get(k, k): _text(v) for k, v in hyperparameters.items()}
         if n_envs is not None:
             settings["n_envs"] = str(int(n_envs))
@@ -199,6 +209,17 @@ class BaseAlgorithm:
         return self._agent.config()
 
     @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda"``: where the trees grow and predict (the
+        ``device`` argument, ``"auto"`` resolved)."""
+        return self._agent.device
+
+    def set_device(self, device: str) -> None:
+        """Moves the agent's ensembles to ``"cpu"``, ``"cuda"`` or
+        ``"auto"``."""
+        self._agent.set_device(_device_name(device))
+
+    @property
     def n_trees(self):
         """Trees of the (policy, value) ensembles."""
         return self._agent.n_trees
@@ -209,8 +230,10 @@ class BaseAlgorithm:
         # Saving drops a partial rollout: round-trip the agent in memory.
         if self._rollout_steps:
             th = self._agent.config().get("n_threads", "1")
+            dev = self._agent.config().get("device", "cpu")
             self._agent = _core.Agent.from_bytes(self._agent.to_bytes())
             self._agent.set_threads(int(th))
+            self._agent.set_device(dev)
             self._rollout_steps = 0
 
     def learn(
@@ -458,6 +481,8 @@ class BaseAlgorithm:
                 raise ValueError(f"{path} holds a {algo} agent, not {cls.algo}")
             klass = _BY_ALGO[algo]
         self = klass.__new__(klass)
+        if "device" in kwargs:
+            agent.set_device(_device_name(kwargs.pop("device")))
         self._agent = agent
         self.seed = kwargs.pop("seed", 0)
         self.verbose = kwargs.pop("verbose", 0)

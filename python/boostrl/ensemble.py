@@ -28,6 +28,20 @@ BIN_METHODS = {"quantile": 0, "uniform": 1}
 SCHEDULES = {"constant": 0, "linear_trees": 1, "linear_progress": 2}
 OPTIMIZERS = {"sgd": 0, "adam": 1}
 IMPORTANCES = {"splits": 0, "gain": 1}
+DEVICES = {"cpu": 0, "cuda": 1}
+
+
+def _device_kind(device: Any) -> int:
+    """The backend of a device name: "cpu", "cuda" (or "cuda:0", a
+    ``torch.device``), "auto" (cuda when available)."""
+    name = str(device).lower()
+    if name == "auto":
+        return DEVICES["cuda"] if _core.cuda_available() else DEVICES["cpu"]
+    if name == "cuda:0":
+        name = "cuda"
+    if name not in DEVICES:
+        raise ValueError(f"device is {device!r}: use 'cpu', 'cuda' or 'auto'")
+    return DEVICES[name]
 
 #: The code of a string that is not in a column's dictionary at prediction
 #: time (``BRL_CAT_UNSEEN``): it never equals a split value, so it takes the
@@ -170,6 +184,12 @@ class Ensemble(_core.Model):
         :meth:`batch` steps (a plain ``step`` builds a fresh batch).
     cv_decay:
         Decay of that moving average, in [0, 1) (default 0.9).
+    device:
+        Where trees grow and predict: ``"cpu"`` (default), ``"cuda"`` (the
+        CUDA backend; NotImplementedError saying why when it is not
+        available) or ``"auto"`` (cuda when available). See :attr:`device`
+        and :meth:`to`. On cuda, ``predict`` of a CUDA tensor (any DLPack
+        producer, e.g. torch) reads and writes device memory only.
 
     ``predict``, ``step``, ``batch``, ``save``, ``load``, ``to_bytes``,
     ``from_bytes``, ``truncate``, ``bias``, ``n_trees``, ``model_bytes``,
@@ -202,7 +222,9 @@ class Ensemble(_core.Model):
         adam_eps: float = 1e-8,
         control_variates: bool = False,
         cv_decay: float = 0.9,
+        device: str = "cpu",
     ) -> None:
+        kind = _device_kind(device)
         if groups is None:
             k = 1 if outputs is None else int(outputs)
             tuples = [_group_tuple(0, {"n_outputs": k, "lr": 0.1 if lr is None else lr})]
@@ -234,6 +256,21 @@ class Ensemble(_core.Model):
             control_variates=bool(control_variates),
             cv_decay=float(cv_decay),
         )
+        if kind != DEVICES["cpu"]:
+            self._set_backend(kind)
+
+    # ---------------------------------------------------------------- device
+
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda"``: where the trees grow and predict."""
+        return str(_name(self._backend, DEVICES))
+
+    def to(self: _E, device: str) -> _E:
+        """Moves the ensemble to ``"cpu"``, ``"cuda"`` or ``"auto"`` (in
+        place; the trees stay the same) and returns it."""
+        self._set_backend(_device_kind(device))
+        return self
 
     # ------------------------------------------------------------ parameters
 
@@ -260,7 +297,8 @@ class Ensemble(_core.Model):
             f"{type(self).__name__}(n_features={p['n_features']}, {cat}"
             f"outputs={self.n_outputs}, n_trees={self.n_trees}, "
             f"max_depth={p['max_depth']}, grow_policy={p['grow_policy']!r}, "
-            f"split_score={p['split_score']!r}{opt})"
+            f"split_score={p['split_score']!r}{opt}"
+            f"{', device=' + repr(self.device) if self.device != 'cpu' else ''})"
         )
 
     # Pickling and copy go through the model file format.

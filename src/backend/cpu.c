@@ -11,7 +11,7 @@ static void cpu_predict_add(const brl_model *m, const float *X,
 }
 
 static const brl_backend cpu = {"cpu", BRL_BACKEND_CPU, brl__cpu_grow_tree,
-                                cpu_predict_add};
+                                cpu_predict_add, NULL};
 
 const brl_backend *brl__backend_cpu(void) { return &cpu; }
 
@@ -25,6 +25,10 @@ static const char *cuda_unavailable(void) {
 #include "cuda/cuda_internal.h"
 static const char *cuda_unavailable(void) { return brl__cuda_unavailable(); }
 #endif
+
+const char *brl__backend_cuda_reason(void) {
+  return brl__backend_cuda() ? "" : cuda_unavailable();
+}
 
 int brl_backend_available(brl_backend_kind kind) {
   if (kind == BRL_BACKEND_CPU)

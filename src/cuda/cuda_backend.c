@@ -712,7 +712,8 @@ static struct {
   uint32_t *soff, *loff, *split;
   float *thr, *val;
   size_t c_X, c_Xt, c_Xc, c_Xct, c_out, c_chunks, c_hchunks;
-  float *X, *Xt, *out;
+  size_t c_bias;
+  float *X, *Xt, *out, *bias;
   int32_t *Xc, *Xct, *chunks, *hchunks;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -816,58 +817,80 @@ static int make_chunks(const brl_model *m, int start, int stop, int32_t *ch) {
   return nc;
 }
 
-/* Trees [start, stop) over X on the device, added into out. Returns a
- * cudaError_t (out is only written on success), or -1 when the device
- * path does not apply. */
-static int device_predict(const brl_model *m, const float *X, const int32_t *Xc,
-                          int64_t n, int start, int stop, float *out) {
+/* Prediction is possible on the device for these sizes (32-bit indices of
+ * the kernels). */
+static int device_fits(const brl_model *m, int64_t n, int stop) {
   const brl_trees *T = &m->trees;
+  return (int64_t)T->split_off[stop] <= INT32_MAX &&
+         (int64_t)T->leaf_off[stop] * m->n_outputs <= INT32_MAX &&
+         n <= INT32_MAX / 2;
+}
+
+/* Enqueues trees [start, stop) over X and Xc (device memory) added into out
+ * (device memory) on P.stream. P.mu held, P.stream created. */
+static cudaError_t enqueue_predict(const brl_model *m, const float *X,
+                                   const int32_t *Xc, int64_t n, int start,
+                                   int stop, float *out) {
   const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
-  if ((int64_t)T->split_off[stop] > INT32_MAX ||
-      (int64_t)T->leaf_off[stop] * K > INT32_MAX || n > INT32_MAX / 2)
-    return -1;
-  pthread_mutex_lock(&P.mu);
-  cudaError_t e = cudaSuccess;
-  if (!P.has_stream) {
-    e = cudaStreamCreateWithFlags(&P.stream, cudaStreamNonBlocking);
-    P.has_stream = e == cudaSuccess;
-  }
-  const size_t nx = (size_t)n * (size_t)D * 4, nxc = (size_t)n * (size_t)C * 4,
-               no = (size_t)n * (size_t)K * 4;
+  const size_t nx = (size_t)n * (size_t)D * 4, nxc = (size_t)n * (size_t)C * 4;
   const size_t hch = (size_t)(stop - start) * 8 * sizeof(int32_t);
   const int staged = brl__cu_predict_stage_bytes(D, C) <= STAGE_SMEM;
-  if (!e && P.c_hchunks < hch) {
+  cudaError_t e = cudaSuccess;
+  if (P.c_hchunks < hch) {
     free(P.hchunks);
     P.hchunks = malloc(hch);
     P.c_hchunks = P.hchunks ? hch : 0;
     if (!P.hchunks)
-      e = cudaErrorMemoryAllocation;
+      return cudaErrorMemoryAllocation;
   }
-  if (!e)
-    e = mirror(m, stop);
-  if (!e && !(e = ENSURE(P.X, P.c_X, nx + 4, NULL)) &&
-      !(e = ENSURE(P.Xt, P.c_Xt, staged ? 4 : nx + 4, NULL)) &&
+  if ((e = mirror(m, stop)) ||
+      (e = ENSURE(P.Xt, P.c_Xt, staged ? 4 : nx + 4, NULL)) ||
+      (e = ENSURE(P.Xct, P.c_Xct, staged ? 4 : nxc + 4, NULL)) ||
+      (e = ENSURE(P.chunks, P.c_chunks, hch, NULL)))
+    return e;
+  const int n_chunks = make_chunks(m, start, stop, P.hchunks);
+  brl_cu_predict p = {n,         D,      C,        K,       n_chunks,
+                      PRED_SMEM, staged, P.chunks, P.depth, P.flags,
+                      P.soff,    P.loff, P.split,  P.thr,   P.val,
+                      X,         Xc,     P.Xt,     P.Xct,   out};
+  if ((e = cudaMemcpyAsync(P.chunks, P.hchunks,
+                           (size_t)n_chunks * 8 * sizeof(int32_t),
+                           cudaMemcpyHostToDevice, P.stream)))
+    return e;
+  return (cudaError_t)brl__cu_predict_launch(&p, P.Xt, P.Xct, P.stream);
+}
+
+/* Creates P.stream once. P.mu held. */
+static cudaError_t need_stream(void) {
+  if (P.has_stream)
+    return cudaSuccess;
+  cudaError_t e = cudaStreamCreateWithFlags(&P.stream, cudaStreamNonBlocking);
+  P.has_stream = e == cudaSuccess;
+  return e;
+}
+
+/* Trees [start, stop) over host X on the device, added into host out.
+ * Returns a cudaError_t (out is only written on success), or -1 when the
+ * device path does not apply. */
+static int device_predict(const brl_model *m, const float *X, const int32_t *Xc,
+                          int64_t n, int start, int stop, float *out) {
+  if (!device_fits(m, n, stop))
+    return -1;
+  const int K = m->n_outputs, D = m->p.n_features, C = m->p.n_cat_features;
+  pthread_mutex_lock(&P.mu);
+  const size_t nx = (size_t)n * (size_t)D * 4, nxc = (size_t)n * (size_t)C * 4,
+               no = (size_t)n * (size_t)K * 4;
+  const enum cudaMemcpyKind up = cudaMemcpyHostToDevice;
+  cudaError_t e;
+  if (!(e = need_stream()) && !(e = ENSURE(P.X, P.c_X, nx + 4, NULL)) &&
       !(e = ENSURE(P.Xc, P.c_Xc, nxc + 4, NULL)) &&
-      !(e = ENSURE(P.Xct, P.c_Xct, staged ? 4 : nxc + 4, NULL)) &&
-      !(e = ENSURE(P.out, P.c_out, no + 4, NULL)))
-    e = ENSURE(P.chunks, P.c_chunks, hch, NULL);
-  if (!e) {
-    const int n_chunks = make_chunks(m, start, stop, P.hchunks);
-    brl_cu_predict p = {n,         D,      C,        K,       n_chunks,
-                        PRED_SMEM, staged, P.chunks, P.depth, P.flags,
-                        P.soff,    P.loff, P.split,  P.thr,   P.val,
-                        P.X,       P.Xc,   P.Xt,     P.Xct,   P.out};
-    const enum cudaMemcpyKind up = cudaMemcpyHostToDevice;
-    if (!(e = cudaMemcpyAsync(P.chunks, P.hchunks,
-                              (size_t)n_chunks * 8 * sizeof(int32_t), up,
-                              P.stream)) &&
-        (!nx || !(e = cudaMemcpyAsync(P.X, X, nx, up, P.stream))) &&
-        (!nxc || !(e = cudaMemcpyAsync(P.Xc, Xc, nxc, up, P.stream))) &&
-        !(e = cudaMemcpyAsync(P.out, out, no, up, P.stream)) &&
-        !(e = (cudaError_t)brl__cu_predict_launch(&p, P.Xt, P.Xct, P.stream)) &&
-        !(e = cudaStreamSynchronize(P.stream)))
-      e = cudaMemcpy(out, P.out, no, cudaMemcpyDeviceToHost);
-  }
+      !(e = ENSURE(P.out, P.c_out, no + 4, NULL)) &&
+      (!nx || !(e = cudaMemcpyAsync(P.X, X, nx, up, P.stream))) &&
+      (!nxc || !(e = cudaMemcpyAsync(P.Xc, Xc, nxc, up, P.stream))) &&
+      !(e = cudaMemcpyAsync(P.out, out, no, up, P.stream)) &&
+      !(e = enqueue_predict(m, P.X, P.Xc, n, start, stop, P.out)) &&
+      !(e = cudaStreamSynchronize(P.stream)))
+    e = cudaMemcpy(out, P.out, no, cudaMemcpyDeviceToHost);
   if (e)
     cudaGetLastError();
   pthread_mutex_unlock(&P.mu);
@@ -888,10 +911,73 @@ static void cuda_predict_add(const brl_model *m, const float *X,
   brl__predict_add(m, X, Xc, n, start, stop, out, 0);
 }
 
+/* brl_model_predict_device: X, Xc and out are the caller's device memory;
+ * only the trees (when they changed) and the chunk table go up. Work queued
+ * on the legacy default stream (the caller's producers) is waited for
+ * first; out is complete on return. */
+static int cuda_predict_device(const brl_model *m, const float *X,
+                               const int32_t *Xc, int64_t n, int start,
+                               int stop, float *out) {
+  if (!device_fits(m, n, stop))
+    return brl__fail(BRL_EUNSUPPORTED,
+                     "brl_model_predict_device: %lld rows over %d trees "
+                     "exceed the device kernel's 32-bit indices",
+                     (long long)n, stop);
+  const int K = m->n_outputs;
+  pthread_mutex_lock(&P.mu);
+  const char *what = "waiting for the legacy default stream";
+  cudaError_t e = cudaStreamSynchronize((cudaStream_t)0);
+  if (!e) {
+    what = "creating a stream";
+    e = need_stream();
+  }
+  if (!e && start == 0) {
+    what = "uploading the bias";
+    e = ENSURE(P.bias, P.c_bias, (size_t)K * 4, NULL);
+    if (!e)
+      e = cudaMemcpyAsync(P.bias, m->bias, (size_t)K * 4,
+                          cudaMemcpyHostToDevice, P.stream);
+  }
+  if (!e) {
+    what = "predicting on the device";
+    e = (cudaError_t)brl__cu_fill_rows(out, start == 0 ? P.bias : NULL, n, K,
+                                       P.stream);
+    if (!e && stop > start)
+      e = enqueue_predict(m, X, Xc, n, start, stop, out);
+    if (!e)
+      e = cudaStreamSynchronize(P.stream);
+  }
+  int rc = BRL_OK;
+  if (e) {
+    cudaGetLastError();
+    rc = cu_fail(e, what);
+  }
+  pthread_mutex_unlock(&P.mu);
+  return rc;
+}
+
+/* ------------------------------------------------------- device memory */
+
+int brl__cuda_alloc(size_t bytes, void **out) {
+  CU(cudaMalloc(out, bytes), "allocating device memory");
+  return BRL_OK;
+}
+
+int brl__cuda_free(void *p) {
+  CU(cudaFree(p), "freeing device memory");
+  return BRL_OK;
+}
+
+int brl__cuda_copy(void *dst, const void *src, size_t bytes) {
+  CU(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "copying memory");
+  return BRL_OK;
+}
+
 /* ------------------------------------------------------------- table */
 
 static const brl_backend cuda_backend = {"cuda", BRL_BACKEND_CUDA,
-                                         cuda_grow_tree, cuda_predict_add};
+                                         cuda_grow_tree, cuda_predict_add,
+                                         cuda_predict_device};
 
 const brl_backend *brl__backend_cuda(void) {
   pthread_once(&probe_once, probe);

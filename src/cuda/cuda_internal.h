@@ -128,6 +128,10 @@ int brl__cu_predict_stage_bytes(int D, int C);
 int brl__cu_predict_launch(const brl_cu_predict *p, float *Xt, int32_t *Xct,
                            void *stream);
 int brl__cu_predict_init(int smem_bytes);
+/* out (n x K, device) = the K values of bias (device) on every row, or 0
+ * when bias is NULL. */
+int brl__cu_fill_rows(float *out, const float *bias, int64_t n, int K,
+                      void *stream);
 
 #ifdef __cplusplus
 }

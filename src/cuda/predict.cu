@@ -187,6 +187,23 @@ __global__ void k_transpose_i(const int32_t *X, int32_t *Xt, i64 n, int D) {
     Xt[(e % D) * n + e / D] = X[e];
 }
 
+/* out (n x K) = bias, or 0 when bias is NULL. */
+__global__ void k_fill_rows(float *out, const float *bias, i64 n, int K) {
+  const i64 stride = (i64)gridDim.x * PT;
+  for (i64 e = (i64)blockIdx.x * PT + threadIdx.x; e < n * K; e += stride)
+    out[e] = bias ? bias[e % K] : 0.0f;
+}
+
+extern "C" int brl__cu_fill_rows(float *out, const float *bias, int64_t n,
+                                 int K, void *stream) {
+  const i64 ne = n * K;
+  if (ne <= 0)
+    return 0;
+  const int b = (int)((ne + PT - 1) / PT < 4096 ? (ne + PT - 1) / PT : 4096);
+  BRL_CU_LAUNCH(k_fill_rows, b, PT, 0, (cudaStream_t)stream, out, bias, n, K);
+  return (int)cudaGetLastError();
+}
+
 extern "C" int brl__cu_predict_init(int smem_bytes) {
   return (int)cudaFuncSetAttribute(
       k_predict, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);

@@ -363,6 +363,9 @@ int brl_agent_create(const brl_agent_config *c, int obs_dim,
   if (c->algo == BRL_ALGO_DQN && space->kind != BRL_SPACE_DISCRETE)
     return brl__fail(BRL_EINVAL, "DQN needs a discrete action space: use awr, "
                                  "ppo or a2c for this space");
+  brl_backend_kind backend = BRL_BACKEND_CPU;
+  if ((rc = brl__agent_resolve_device(c->device, &backend)))
+    return rc;
   brl_agent *a = calloc(1, sizeof *a);
   if (!a)
     return brl__fail(BRL_ENOMEM, "out of memory creating an agent");
@@ -370,7 +373,8 @@ int brl_agent_create(const brl_agent_config *c, int obs_dim,
   a->obs_dim = obs_dim;
   a->space = *space;
   a->seed = seed;
-  if ((rc = brl__agent_init(a))) {
+  a->backend = backend;
+  if ((rc = brl__agent_init(a)) || (rc = brl__agent_apply_device(a))) {
     brl_agent_free(&a);
     return rc;
   }

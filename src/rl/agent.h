@@ -65,6 +65,7 @@ struct brl_agent {
   /* Ensembles: pi is the policy (or the shared model), vf the critic (NULL
    * when shared). Columns of pi: params, [log_std], [value]. */
   brl_model *pi, *vf;
+  brl_backend_kind backend; /* their backend (cfg.device resolved) */
   int pi_K;
   int col_log_std; /* in pi, or -1 */
   int col_value;   /* in pi when shared, else 0 (in vf) */
@@ -152,6 +153,11 @@ double brl__now(void);
 /* Builds the models and buffers of a fresh agent from a, whose cfg,
  * obs_dim, space and seed are set (agent.c). */
 int brl__agent_init(brl_agent *a);
+/* agent_device.c: the backend of a device setting (auto resolved), or
+ * BRL_EUNSUPPORTED / BRL_EINVAL saying why not; puts the agent's ensembles
+ * on a->backend (called wherever the agent creates or replaces them). */
+int brl__agent_resolve_device(brl_device device, brl_backend_kind *out);
+int brl__agent_apply_device(brl_agent *a);
 /* Allocates the rollout and update buffers (agent.c). */
 int brl__agent_alloc_buffers(brl_agent *a);
 /* Splits n observations (obs_dim floats each) into the models' numeric
@@ -200,6 +206,10 @@ int brl__minibatch_step(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
 /* compress.c: after every cfg.compress_every-th update, distils the
  * ensembles over the rollout's observations into cfg.compress_to trees. */
 int brl__agent_compress_online(brl_agent *a);
+/* With a tree budget: distils before an update that could exceed it. */
+int brl__agent_compress_budget(brl_agent *a);
+/* The most trees one PPO/A2C update adds to all ensembles. */
+int64_t brl__trees_per_update(const brl_agent_config *c);
 
 /* rollout.c */
 void brl__episodes_forget(brl_agent *a);

@@ -20,7 +20,8 @@ typedef enum key_type {
   T_GROW,
   T_SCORE,
   T_BINS,
-  T_LOG_STD
+  T_LOG_STD,
+  T_DEVICE
 } key_type;
 
 typedef struct key_def {
@@ -36,7 +37,8 @@ _Static_assert(sizeof(brl_algo) == sizeof(int) &&
                    sizeof(brl_grow_policy) == sizeof(int) &&
                    sizeof(brl_split_score) == sizeof(int) &&
                    sizeof(brl_bin_method) == sizeof(int) &&
-                   sizeof(brl_log_std_mode) == sizeof(int),
+                   sizeof(brl_log_std_mode) == sizeof(int) &&
+                   sizeof(brl_device) == sizeof(int),
                "enums must be int-sized");
 
 #define F(field) offsetof(brl_agent_config, field)
@@ -111,11 +113,17 @@ static const key_def keys[] = {
      "threads (default 1; 0: all cores); does not change results"},
     {"n_cat_obs", T_INT, F(n_cat_obs), 0, 1 << 20,
      "the last n_cat_obs observation columns are categorical codes"},
+    {"device", T_DEVICE, F(device), 0, 0,
+     "where the trees grow and predict: cpu, cuda or auto (cuda when "
+     "available)"},
     /* Online compression (src/rl/compress.c). */
     {"compress_every", T_INT, F(compress_every), 0, 1 << 30,
      "distil the ensembles every this many updates (0: never)"},
     {"compress_to", T_INT, F(compress_to), 0, 1 << 30,
      "online compression: trees in all ensembles after distilling"},
+    {"tree_budget", T_INT, F(tree_budget), 0, 1 << 30,
+     "online compression: distil into compress_to trees before an update "
+     "could exceed this many (0: off)"},
     /* Off-policy algorithms (rl/replay.c, awr.c, dqn.c). */
     {"buffer_size", T_INT, F(buffer_size), 1, 1 << 26,
      "AWR/DQN: replay buffer capacity in transitions"},
@@ -316,6 +324,7 @@ static const char *const grow_names[] = {"oblivious", "greedy"};
 static const char *const score_names[] = {"cosine", "l2"};
 static const char *const bins_names[] = {"quantile", "uniform"};
 static const char *const log_std_names[] = {"param", "tree"};
+static const char *const device_names[] = {"cpu", "cuda", "auto"};
 
 int brl_agent_config_set(brl_agent_config *c, const char *key,
                          const char *value) {
@@ -355,6 +364,12 @@ int brl_agent_config_set(brl_agent_config *c, const char *key,
     memcpy(base, &iv, sizeof iv);
     return BRL_OK;
   }
+  case T_DEVICE:
+    if (!parse_enum(value, device_names, 3, &iv))
+      return brl__fail(BRL_EINVAL, "%s = '%.40s': use cpu, cuda or auto", key,
+                       value);
+    memcpy(base, &iv, sizeof iv);
+    return BRL_OK;
   case T_BOOL:
     if (parse_enum(value, bool_true, 4, &iv))
       iv = 1;
@@ -425,6 +440,11 @@ int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
     snprintf(buf, size, "%s", iv == 0 || iv == 1 ? names[iv] : "invalid");
     break;
   }
+  case T_DEVICE:
+    memcpy(&iv, base, sizeof iv);
+    snprintf(buf, size, "%s",
+             iv >= 0 && iv <= 2 ? device_names[iv] : "invalid");
+    break;
   case T_BOOL:
     snprintf(buf, size, "%s",
              *(const int *)(const void *)base ? "true" : "false");
@@ -444,6 +464,14 @@ int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
 }
 
 /* ---------------------------------------------------------------- checks */
+
+int64_t brl__trees_per_update(const brl_agent_config *c) {
+  const int64_t N = (int64_t)c->n_envs * c->n_steps;
+  const int64_t bs = c->batch_size > 0 && c->batch_size < N ? c->batch_size : N;
+  const int64_t steps =
+      c->algo == BRL_ALGO_PPO ? (int64_t)c->n_epochs * ((N + bs - 1) / bs) : 1;
+  return steps * (c->shared_tree ? 1 : 2);
+}
 
 int brl_agent_config_check(const brl_agent_config *c) {
   BRL_CHECK_ARG(c);
@@ -475,6 +503,12 @@ int brl_agent_config_check(const brl_agent_config *c) {
       continue;
     case T_ALGO:
       continue;
+    case T_DEVICE:
+      memcpy(&iv, base, sizeof iv);
+      if (iv < 0 || iv > 2)
+        return brl__fail(BRL_EINVAL, "%s is %d: use cpu, cuda or auto", k->name,
+                         iv);
+      continue;
     default:
       memcpy(&iv, base, sizeof iv);
       if (iv != 0 && iv != 1)
@@ -498,11 +532,25 @@ int brl_agent_config_check(const brl_agent_config *c) {
                      "large: keep it below 2^28",
                      (long long)c->n_envs * c->train_freq);
   if ((c->algo == BRL_ALGO_AWR || c->algo == BRL_ALGO_DQN) &&
-      c->compress_every > 0)
+      (c->compress_every > 0 || c->tree_budget > 0))
     return brl__fail(BRL_EINVAL,
-                     "compress_every is %d: online compression is for ppo "
-                     "and a2c; set it to 0 for %s",
-                     c->compress_every, brl_algo_name(c->algo));
+                     "compress_every is %d, tree_budget %d: online compression "
+                     "is for ppo and a2c; set them to 0 for %s",
+                     c->compress_every, c->tree_budget, brl_algo_name(c->algo));
+  if (c->tree_budget > 0 &&
+      (int64_t)c->compress_to + brl__trees_per_update(c) > c->tree_budget)
+    return brl__fail(BRL_EINVAL,
+                     "tree_budget is %d: it must hold compress_to (%d) plus "
+                     "the %lld trees one update can add; raise tree_budget or "
+                     "lower compress_to",
+                     c->tree_budget, c->compress_to,
+                     (long long)brl__trees_per_update(c));
+  if (c->tree_budget > 0 && c->compress_to < (c->shared_tree ? 1 : 2))
+    return brl__fail(BRL_EINVAL,
+                     "compress_to is %d: a tree budget needs at least %d "
+                     "tree%s after distilling",
+                     c->compress_to, c->shared_tree ? 1 : 2,
+                     c->shared_tree ? "" : "s");
   if ((c->algo == BRL_ALGO_AWR || c->algo == BRL_ALGO_DQN) &&
       c->buffer_size < c->n_envs * c->train_freq)
     return brl__fail(BRL_EINVAL,

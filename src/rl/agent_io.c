@@ -368,6 +368,10 @@ int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
   memset(&tmp, 0, sizeof tmp);
   if ((rc = read_config(&c, &cfg)) || (rc = read_space(&c, &tmp)))
     return rc;
+  /* Files do not depend on the device: one trained on a GPU loads on a
+   * machine without one (as a cpu agent). */
+  if (cfg.device == BRL_DEVICE_CUDA && !brl_backend_available(BRL_BACKEND_CUDA))
+    cfg.device = BRL_DEVICE_CPU;
   brl_reader r;
   if (!brl__container_find(&c, "AGST", &r) || r.len < 8)
     return corrupt("chunk AGST is missing");
@@ -378,6 +382,7 @@ int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
   if ((rc = read_state(&c, a)) ||
       (rc = swap_model(&a->pi, &c, "M0", "policy")) ||
       (a->vf && (rc = swap_model(&a->vf, &c, "M1", "value"))) ||
+      (rc = brl__agent_apply_device(a)) ||
       (brl__off_policy(a) && (rc = read_replay(&c, a)))) {
     brl_agent_free(&a);
     return rc;

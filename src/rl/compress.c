@@ -19,13 +19,8 @@ void brl_compress_params_default(brl_compress_params *cp, int trees) {
   cp->steps = 20000;
   cp->holdout_steps = 5000;
   cp->stochastic_frac = 0.5;
-  cp->lr = 0.1;
-  cp->logit_clip = 0.0;
+  cp->lr = 1.0;
   cp->value_weight = 1.0;
-  cp->temperature = 0.0;
-  cp->boundary_copies = 0;
-  cp->boundary_gap = 0.5;
-  cp->boundary_jitter = 0.02;
   cp->max_depth = 0;
   cp->grow_policy = -1;
   cp->eval_episodes = 100;
@@ -64,14 +59,6 @@ static int check_params(const brl_agent *a, const brl_compress_params *cp) {
   if (!(cp->lr > 0 && cp->lr < 1e30))
     return brl__fail(BRL_EINVAL, "lr is %g: use a positive learning rate",
                      cp->lr);
-  if (!(cp->logit_clip >= 0 && cp->logit_clip < 1e30))
-    return brl__fail(BRL_EINVAL, "logit_clip is %g: use 0 (none) or more",
-                     cp->logit_clip);
-  if (!(cp->temperature >= 0 && cp->temperature < 1e30))
-    return brl__fail(BRL_EINVAL,
-                     "temperature is %g: use 0 (squared error) "
-                     "or more",
-                     cp->temperature);
   if (!(cp->value_weight >= 0 && cp->value_weight < 1e30))
     return brl__fail(BRL_EINVAL, "value_weight is %g: use 0 or more",
                      cp->value_weight);
@@ -83,28 +70,21 @@ static int check_params(const brl_agent *a, const brl_compress_params *cp) {
                      "grow_policy is %d: use -1 (the agent's), 0 (oblivious) "
                      "or 1 (greedy)",
                      cp->grow_policy);
-  if (cp->boundary_copies < 0 || cp->boundary_copies > 1000 ||
-      !(cp->boundary_gap >= 0) || !(cp->boundary_jitter >= 0) ||
-      !isfinite(cp->boundary_jitter))
-    return brl__fail(BRL_EINVAL,
-                     "boundary_copies %d, boundary_gap %g, boundary_jitter "
-                     "%g: use 0 to 1000 copies and gaps and jitters >= 0",
-                     cp->boundary_copies, cp->boundary_gap,
-                     cp->boundary_jitter);
   if (cp->eval_episodes < 0)
     return brl__fail(BRL_EINVAL, "eval_episodes is %d: use 0 or more",
                      cp->eval_episodes);
   return BRL_OK;
 }
 
-/* Centres the logits of each sub-action of rows [0, n) of Y (n x K) and
- * squashes them by c * tanh(l / c) when c > 0. */
-static void logit_targets(const brl_agent *a, float *Y, int64_t n, int K,
-                          double c) {
+/* Centres the logits of each sub-action in rows [0, n) of Y (row stride
+ * pi_K; softmax is unchanged by a shift). Gaussian means stay as they
+ * are. As a brl_target_fn, ctx is the agent. */
+static void center_logits(void *ctx, float *Y, int64_t n) {
+  const brl_agent *a = ctx;
   if (a->gauss)
     return;
   for (int64_t i = 0; i < n; i++) {
-    float *row = Y + i * K;
+    float *row = Y + i * a->pi_K;
     int off = 0;
     for (int k = 0; k < a->dist.n_sub; k++) {
       const int m = a->dist.nvec[k];
@@ -112,60 +92,21 @@ static void logit_targets(const brl_agent *a, float *Y, int64_t n, int K,
       for (int j = 0; j < m; j++)
         mean += row[off + j];
       mean /= m;
-      for (int j = 0; j < m; j++) {
-        double l = row[off + j] - mean;
-        row[off + j] = (float)(c > 0 ? c * tanh(l / c) : l);
-      }
+      for (int j = 0; j < m; j++)
+        row[off + j] = (float)(row[off + j] - mean);
       off += m;
     }
   }
 }
 
-/* A fresh model with src's parameters fitted to Y (n x K) over X by
- * boosting with squared error (as brl_fit, all rows per tree). The split
- * scores see each output group's residuals divided by the spread of its
- * targets and multiplied by its weight w[g], so that the policy columns are
- * not drowned by a value of larger scale; the group's learning rate is
- * scaled back so that leaves still hold -lr * mean residual. The group
- * rates of src are restored afterwards so that training continues with
- * them. */
-/* Cross-entropy on the logit group (group 0): the residuals of its
- * columns are softmax(pred / T) - softmax(teacher / T) per sub-action. */
-/* The cross-entropy residuals (probabilities) are small: their leaves take
- * this multiple of the learning rate (times T, the logit scale). */
-#define BRL_CE_LR_SCALE 10.0
-
-typedef struct ce_spec {
-  double T; /* <= 0: squared error on the logits */
-  int n_sub;
-  const int *nvec;
-} ce_spec;
-
-static void ce_grads(const ce_spec *ce, const float *pred, const float *y,
-                     float *g) {
-  int off = 0;
-  for (int k = 0; k < ce->n_sub; k++) {
-    const int m = ce->nvec[k];
-    double mp = -INFINITY, my = -INFINITY, sp = 0, sy = 0;
-    for (int j = 0; j < m; j++) {
-      mp = pred[off + j] > mp ? pred[off + j] : mp;
-      my = y[off + j] > my ? y[off + j] : my;
-    }
-    for (int j = 0; j < m; j++) {
-      sp += exp((pred[off + j] - mp) / ce->T);
-      sy += exp((y[off + j] - my) / ce->T);
-    }
-    for (int j = 0; j < m; j++)
-      g[off + j] = (float)(exp((pred[off + j] - mp) / ce->T) / sp -
-                           exp((y[off + j] - my) / ce->T) / sy);
-    off += m;
-  }
-}
-
+/* A fresh model with src's parameters (depth and grow policy overridden
+ * when given) distilled from src into `trees` trees over X (brl_model_
+ * distill, leaves at lr x the residual; group_weight per output group).
+ * Its group rates are src's, so that training continues with them. */
 static int distill_model(const brl_model *src, const float *X,
-                         const int32_t *Xc, const float *Y, int64_t n,
-                         int trees, double lr, const double *w, int depth,
-                         int grow, const ce_spec *ce, brl_model **out) {
+                         const int32_t *Xc, int64_t n, int trees, double lr,
+                         const float *group_weight, int depth, int grow,
+                         brl_target_fn target, void *ctx, brl_model **out) {
   *out = NULL;
   brl_params p;
   int rc = brl_model_params(src, &p);
@@ -175,68 +116,15 @@ static int distill_model(const brl_model *src, const float *X,
     p.max_depth = depth;
   if (grow >= 0)
     p.grow_policy = (brl_grow_policy)grow;
-  const int K = brl_params_n_outputs(&p);
-  double f[BRL_MAX_GROUPS];
-  float *colf = malloc((size_t)K * sizeof(float));
-  float *bias = malloc((size_t)K * sizeof(float));
-  float *g = malloc((size_t)n * (size_t)K * sizeof(float));
   brl_model *m = NULL;
-  brl_batch *b = NULL;
-  if (!colf || !bias || !g) {
-    rc = brl__fail(BRL_ENOMEM, "out of memory distilling %lld rows",
-                   (long long)n);
-    goto done;
-  }
-  for (int k = 0; k < K; k++) {
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++)
-      sum += Y[i * K + k];
-    bias[k] = (float)(n > 0 ? sum / (double)n : 0.0);
-  }
-  for (int gi = 0, c0 = 0; gi < p.n_groups;
-       c0 += p.groups[gi].n_outputs, gi++) {
-    double ss = 0;
-    const int nk = p.groups[gi].n_outputs;
-    for (int64_t i = 0; i < n; i++)
-      for (int k = c0; k < c0 + nk; k++)
-        ss +=
-            ((double)Y[i * K + k] - bias[k]) * ((double)Y[i * K + k] - bias[k]);
-    const double spread = n > 0 ? sqrt(ss / ((double)n * nk)) : 0.0;
-    f[gi] = spread > 1e-12 ? (w[gi] > 1e-6 ? w[gi] : 1e-6) / spread : 1.0;
-    if (gi == 0 && ce && ce->T > 0) /* probabilities: already O(1) */
-      f[gi] = 1.0 / (ce->T * BRL_CE_LR_SCALE);
-    for (int k = c0; k < c0 + nk; k++)
-      colf[k] = (float)f[gi];
-  }
-  if ((rc = brl_model_create(&p, &m)) || (rc = brl_model_set_bias(m, bias)))
-    goto done;
-  for (int gi = 0; !rc && gi < p.n_groups; gi++) {
-    const float r = (float)(lr / f[gi]);
-    rc = brl_model_set_group_lr(m, gi, r, r);
-  }
-  if (rc)
-    goto done;
-  if ((rc = brl_batch_create_cat(m, X, Xc, n, &b)))
-    goto done;
-  for (int it = 0; it < trees; it++) {
-    const float *pred;
-    if ((rc = brl_batch_predictions(b, m, &pred)))
-      goto done;
-    for (int64_t i = 0; i < n * K; i++)
-      g[i] = (pred[i] - Y[i]) * colf[i % K];
-    if (ce && ce->T > 0)
-      for (int64_t i = 0; i < n; i++)
-        ce_grads(ce, pred + i * K, Y + i * K, g + i * K);
-    if ((rc = brl_model_step(m, b, NULL, n, g, 0.0f)))
-      goto done;
-  }
-  for (int gi = 0; !rc && gi < p.n_groups; gi++)
-    rc = brl_model_set_group_lr(m, gi, p.groups[gi].lr, p.groups[gi].lr_end);
-done:
-  brl_batch_free(&b);
-  free(colf);
-  free(bias);
-  free(g);
+  if ((rc = brl_model_create(&p, &m)))
+    return rc;
+  for (int g = 0; !rc && g < p.n_groups; g++)
+    rc = brl_model_set_group_lr(m, g, (float)lr, (float)lr);
+  if (!rc)
+    rc = brl_model_distill(m, src, X, Xc, n, trees, group_weight, target, ctx);
+  for (int g = 0; !rc && g < p.n_groups; g++)
+    rc = brl_model_set_group_lr(m, g, p.groups[g].lr, p.groups[g].lr_end);
   if (rc) {
     brl_model_free(&m);
     return rc;
@@ -249,13 +137,13 @@ static int n_trees_all(const brl_agent *a) {
   return brl_model_n_trees(a->pi) + (a->vf ? brl_model_n_trees(a->vf) : 0);
 }
 
-/* Distils the agent's ensembles over X (n rows) into new models (NULL where
- * an ensemble is already within its share and keeps its tree shape, which
- * is then kept). */
-static int distill(brl_agent *a, const float *obs, int64_t n, int trees,
-                   double lr, double logit_clip, double temperature,
-                   double value_weight, int depth, int grow, brl_model **pi_out,
+/* Distils the agent's ensembles over obs (n rows) into new models (NULL
+ * where an ensemble is already within its share and keeps its tree
+ * shape). */
+static int distill(brl_agent *a, const float *obs, int64_t n,
+                   const brl_compress_params *cp, brl_model **pi_out,
                    brl_model **vf_out) {
+  const int trees = cp->trees, depth = cp->max_depth, grow = cp->grow_policy;
   *pi_out = NULL;
   *vf_out = NULL;
   const float *X;
@@ -272,51 +160,25 @@ static int distill(brl_agent *a, const float *obs, int64_t n, int trees,
     pi_budget = npi > 1 ? npi : 1;
   if (a->vf && nvf < vf_budget)
     vf_budget = nvf > 1 ? nvf : 1;
-  const int K = a->pi_K;
   /* New tree shapes apply to every ensemble (the file keeps one depth). */
   const int force = (depth > 0 && depth != a->cfg.max_depth) ||
                     (grow >= 0 && grow != (int)a->cfg.grow_policy);
-  if (force || npi > pi_budget) {
-    float *Y = malloc((size_t)n * (size_t)K * sizeof(float));
-    if (!Y)
-      return brl__fail(BRL_ENOMEM, "out of memory for %lld targets",
-                       (long long)n);
-    rc = brl_model_predict_cat(a->pi, X, Xc, n, 0, -1, Y);
-    if (!rc) {
-      /* The logit columns come first: K is the row stride. */
-      logit_targets(a, Y, n, K, logit_clip);
-      double w[BRL_MAX_GROUPS];
-      for (int g = 0; g < BRL_MAX_GROUPS; g++)
-        w[g] = 1.0;
-      brl_params pp;
-      brl_model_params(a->pi, &pp);
-      if (!a->vf) /* the value is the last group of a shared model */
-        w[pp.n_groups - 1] = value_weight;
-      const ce_spec ce = {a->gauss ? 0.0 : temperature, a->dist.n_sub,
-                          a->dist.nvec};
-      rc = distill_model(a->pi, X, Xc, Y, n, pi_budget, lr, w, depth, grow, &ce,
-                         pi_out);
-    }
-    free(Y);
+  float w[BRL_MAX_GROUPS];
+  for (int g = 0; g < BRL_MAX_GROUPS; g++)
+    w[g] = 1.0f;
+  if (!a->vf) { /* the value is the last group of a shared model */
+    brl_params pp;
+    brl_model_params(a->pi, &pp);
+    w[pp.n_groups - 1] = (float)cp->value_weight;
   }
-  if (!rc && a->vf && (force || nvf > vf_budget)) {
-    float *Y = malloc((size_t)n * sizeof(float));
-    if (!Y)
-      rc =
-          brl__fail(BRL_ENOMEM, "out of memory for %lld targets", (long long)n);
-    if (!rc)
-      rc = brl_model_predict_cat(a->vf, X, Xc, n, 0, -1, Y);
-    if (!rc) {
-      const double w[BRL_MAX_GROUPS] = {1.0};
-      rc = distill_model(a->vf, X, Xc, Y, n, vf_budget, lr, w, depth, grow,
-                         NULL, vf_out);
-    }
-    free(Y);
-  }
-  if (rc) {
+  if (force || npi > pi_budget)
+    rc = distill_model(a->pi, X, Xc, n, pi_budget, cp->lr, w, depth, grow,
+                       center_logits, a, pi_out);
+  if (!rc && a->vf && (force || nvf > vf_budget))
+    rc = distill_model(a->vf, X, Xc, n, vf_budget, cp->lr, NULL, depth, grow,
+                       NULL, NULL, vf_out);
+  if (rc)
     brl_model_free(pi_out);
-    brl_model_free(vf_out);
-  }
   return rc;
 }
 
@@ -331,21 +193,24 @@ static void replace(brl_agent *a, brl_model **pi, brl_model **vf) {
     a->vf = *vf;
     *vf = NULL;
   }
+  /* The new ensembles go on the agent's device (usable: the old ones are
+   * on it). */
+  (void)brl__agent_apply_device(a);
 }
 
 /* ------------------------------------------------------ online (learning) */
 
-int brl__agent_compress_online(brl_agent *a) {
+/* Distils the ensembles into compress_to trees over the rollout's
+ * observations (when they hold more). */
+static int compress_rollout(brl_agent *a) {
   const brl_agent_config *c = &a->cfg;
-  if (c->compress_every <= 0 || a->updates % c->compress_every != 0)
-    return BRL_OK;
   int rc = check_algo(a);
   if (rc)
     return rc;
   if (c->compress_to < (a->vf ? 2 : 1))
     return brl__fail(BRL_EINVAL,
-                     "compress_to is %d: online compression (compress_every "
-                     "> 0) needs at least %d tree%s",
+                     "compress_to is %d: online compression needs at least "
+                     "%d tree%s",
                      c->compress_to, a->vf ? 2 : 1, a->vf ? "s" : "");
   if (n_trees_all(a) <= c->compress_to)
     return BRL_OK;
@@ -353,12 +218,26 @@ int brl__agent_compress_online(brl_agent *a) {
   brl_compress_params_default(&cp, c->compress_to);
   const int64_t N = (int64_t)c->n_envs * c->n_steps;
   brl_model *pi = NULL, *vf = NULL;
-  rc = distill(a, a->obs, N, c->compress_to, cp.lr, cp.logit_clip,
-               cp.temperature, cp.value_weight, 0, -1, &pi, &vf);
+  rc = distill(a, a->obs, N, &cp, &pi, &vf);
   if (rc)
     return rc;
   replace(a, &pi, &vf);
   return BRL_OK;
+}
+
+int brl__agent_compress_online(brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  if (c->compress_every <= 0 || a->updates % c->compress_every != 0)
+    return BRL_OK;
+  return compress_rollout(a);
+}
+
+int brl__agent_compress_budget(brl_agent *a) {
+  const brl_agent_config *c = &a->cfg;
+  if (c->tree_budget <= 0 ||
+      n_trees_all(a) + brl__trees_per_update(c) <= c->tree_budget)
+    return BRL_OK;
+  return compress_rollout(a);
 }
 
 /* ------------------------------------------------------ offline (on env) */
@@ -458,22 +337,7 @@ static int outputs(brl_agent *a, const float *obs, int64_t n, float *P,
     return rc;
   for (int64_t i = 0; !a->vf && i < n; i++)
     V[i] = P[i * a->pi_K + a->col_value];
-  if (!a->gauss) {
-    /* Centre only the logits: copy them out and back. */
-    for (int64_t i = 0; i < n; i++) {
-      float *row = P + i * a->pi_K;
-      int off = 0;
-      for (int k = 0; k < a->dist.n_sub; k++) {
-        double mean = 0;
-        for (int j = 0; j < a->dist.nvec[k]; j++)
-          mean += row[off + j];
-        mean /= a->dist.nvec[k];
-        for (int j = 0; j < a->dist.nvec[k]; j++)
-          row[off + j] = (float)(row[off + j] - mean);
-        off += a->dist.nvec[k];
-      }
-    }
-  }
+  center_logits(a, P, n);
   return BRL_OK;
 }
 
@@ -534,89 +398,6 @@ static int compare(const brl_agent *a, const float *Pt, const float *Vt,
   return BRL_OK;
 }
 
-/* Smallest gap between the two largest logits of a row, over the
- * sub-actions (infinite for a sub-action with one action). */
-static double row_gap(const brl_agent *a, const float *p) {
-  double gap = INFINITY;
-  int off = 0;
-  for (int k = 0; k < a->dist.n_sub; k++) {
-    double m1 = -INFINITY, m2 = -INFINITY;
-    for (int j = 0; j < a->dist.nvec[k]; j++) {
-      const double v = p[off + j];
-      if (v > m1) {
-        m2 = m1;
-        m1 = v;
-      } else if (v > m2) {
-        m2 = v;
-      }
-    }
-    if (m1 - m2 < gap)
-      gap = m1 - m2;
-    off += a->dist.nvec[k];
-  }
-  return gap;
-}
-
-/* Adds `copies` jittered copies of every recorded state whose teacher logit
- * gap is below gap_max (Gaussian noise of jitter x the feature's standard
- * deviation), so that the fit sees more states where the argmax is
- * decided. X grows (reallocated), *n counts the new rows. */
-static int augment(brl_agent *a, float **X, int64_t *n, int copies,
-                   double gap_max, double jitter, brl_rng *rng) {
-  const int64_t n0 = *n;
-  const int d = a->obs_dim, K = a->pi_K;
-  float *P = malloc((size_t)n0 * (size_t)K * sizeof(float));
-  double *sd = calloc((size_t)d, sizeof(double));
-  if (!P || !sd) {
-    free(P);
-    free(sd);
-    return brl__fail(BRL_ENOMEM, "out of memory for %lld states",
-                     (long long)n0);
-  }
-  const float *Xn;
-  const int32_t *Xc;
-  int rc = brl__agent_split(a, *X, n0, &Xn, &Xc);
-  if (!rc)
-    rc = brl_model_predict_cat(a->pi, Xn, Xc, n0, 0, -1, P);
-  int64_t sel = 0;
-  for (int64_t i = 0; !rc && i < n0; i++)
-    sel += row_gap(a, P + i * K) < gap_max;
-  /* Categorical columns keep their codes (sd 0: no jitter). */
-  for (int j = 0; !rc && j < a->n_num; j++) {
-    double m = 0, v = 0;
-    for (int64_t i = 0; i < n0; i++)
-      m += (*X)[i * d + j];
-    m /= (double)n0;
-    for (int64_t i = 0; i < n0; i++)
-      v += ((*X)[i * d + j] - m) * ((*X)[i * d + j] - m);
-    sd[j] = isfinite(v) ? sqrt(v / (double)n0) : 0.0;
-  }
-  const int64_t n1 = n0 + sel * copies;
-  float *Y = NULL;
-  if (!rc && n1 > n0) {
-    Y = realloc(*X, (size_t)n1 * (size_t)d * sizeof(float));
-    if (!Y)
-      rc =
-          brl__fail(BRL_ENOMEM, "out of memory for %lld states", (long long)n1);
-  }
-  if (!rc && Y) {
-    *X = Y;
-    int64_t o = n0;
-    for (int64_t i = 0; i < n0; i++) {
-      if (!(row_gap(a, P + i * K) < gap_max))
-        continue;
-      for (int c = 0; c < copies; c++, o++)
-        for (int j = 0; j < d; j++)
-          Y[o * d + j] =
-              (float)(Y[i * d + j] + jitter * sd[j] * brl_rng_normal(rng));
-    }
-    *n = n1;
-  }
-  free(P);
-  free(sd);
-  return rc;
-}
-
 static void nan_eval(brl_eval_result *e) {
   memset(e, 0, sizeof *e);
   e->mean_return = e->std_return = e->mean_length = NAN;
@@ -655,10 +436,6 @@ int brl_agent_compress(brl_agent *a, brl_env *env,
   if ((rc = record(a, env, n, cp->stochastic_frac, &rng, X)) ||
       (h > 0 && (rc = record(a, env, h, cp->stochastic_frac, &rng, H))))
     goto done;
-  if (cp->boundary_copies > 0 && !a->gauss &&
-      (rc = augment(a, &X, &n, cp->boundary_copies, cp->boundary_gap,
-                    cp->boundary_jitter, &rng)))
-    goto done;
   r.train_rows = n;
   const int64_t nm = n > h ? n : h;
   Pt = malloc((size_t)nm * K * sizeof(float));
@@ -674,9 +451,7 @@ int brl_agent_compress(brl_agent *a, brl_env *env,
       (rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r.teacher, NULL)))
     goto done;
   const double t0 = brl__now();
-  if ((rc =
-           distill(a, X, n, cp->trees, cp->lr, cp->logit_clip, cp->temperature,
-                   cp->value_weight, cp->max_depth, cp->grow_policy, &pi, &vf)))
+  if ((rc = distill(a, X, n, cp, &pi, &vf)))
     goto done;
   r.fit_s = brl__now() - t0;
   /* Teacher (old_*) and student (new_*) outputs on the fitted states,

@@ -166,6 +166,9 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
                    a->last_val, c->gamma, c->gae_lambda, a->adv, a->ret)))
     return rc;
 
+  /* A tree budget distils before the update could exceed it. */
+  if ((rc = brl__agent_compress_budget(a)))
+    return rc;
   brl_batch *bpi = NULL, *bvf = NULL;
   const float *p;
   const float *X;

@@ -548,6 +548,27 @@ static PyObject *Agent_set_threads(BrlAgentObject *self, PyObject *arg) {
   Py_RETURN_NONE;
 }
 
+/* set_device("cpu" | "cuda" | "auto"): brl_agent_set_device. */
+static PyObject *Agent_set_device(BrlAgentObject *self, PyObject *arg) {
+  if (agent_ready(self) < 0)
+    return NULL;
+  const char *d = PyUnicode_AsUTF8(arg);
+  if (!d)
+    return NULL;
+  int rc;
+  BRL_PY_QUICK(self, rc = brl_agent_set_device(self->a, d));
+  if (rc)
+    return brl_py_raise(rc);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Agent_get_device(BrlAgentObject *self, void *closure) {
+  (void)closure;
+  if (agent_ready(self) < 0)
+    return NULL;
+  return PyUnicode_FromString(brl_agent_device(self->a));
+}
+
 #define SET_D(d, k, v)                                                         \
   do {                                                                         \
     PyObject *o_ = PyFloat_FromDouble(v);                                      \
@@ -850,6 +871,8 @@ static PyMethodDef Agent_methods[] = {
     {"set_total_timesteps", (PyCFunction)Agent_set_total_timesteps, METH_O,
      "set_total_timesteps(n)"},
     {"set_threads", (PyCFunction)Agent_set_threads, METH_O, "set_threads(n)"},
+    {"set_device", (PyCFunction)Agent_set_device, METH_O,
+     "set_device('cpu' | 'cuda' | 'auto')"},
     {"stats", (PyCFunction)Agent_stats, METH_NOARGS, "stats() -> dict"},
     {"config", (PyCFunction)Agent_get_config, METH_NOARGS,
      "config() -> dict of text settings (and algo)"},
@@ -865,6 +888,8 @@ static PyMethodDef Agent_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Agent_getset[] = {
+    {"device", (getter)Agent_get_device, NULL,
+     "'cpu' or 'cuda': where the ensembles are", NULL},
     {"action_space", (getter)Agent_action_space, NULL,
      "(kind, nvec, low, high)", NULL},
     {"obs_dim", (getter)Agent_get_int, NULL, "observation floats", (void *)0},

@@ -139,6 +139,20 @@ PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X, PyObject *X_cat);
 /* Raises (ValueError) and returns -1 when the model object has no model. */
 int brl_py_model_ready(BrlModelObject *self);
 
+/* --- CUDA tensors through DLPack (dlpack.c) --- */
+
+/* 1 when obj is a DLPack producer on a CUDA device, 0 when not, -1 with an
+ * exception set. */
+int brl_py_dlpack_cuda(PyObject *obj);
+/* Model.predict of a CUDA X (and X_cat, out): brl_model_predict_device on
+ * the tensors' memory; returns out, or a new DeviceArray. ValueError when
+ * the model is not on the CUDA backend. */
+PyObject *brl_py_predict_cuda(BrlModelObject *self, PyObject *X,
+                              PyObject *X_cat, int start, int stop,
+                              PyObject *out);
+/* Adds DeviceArray and cuda_available() to m; 0 or -1. */
+int brl_py_dlpack_init(PyObject *m);
+
 /* --- agents and native environments (agent.c) --- */
 
 /* Adds Agent, NativeEnv and their module functions to m; 0 or -1. */

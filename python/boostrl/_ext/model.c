@@ -195,6 +195,11 @@ static PyObject *Model_predict(BrlModelObject *self, PyObject *args,
         tree_index(stop_obj, n_trees, -1, &stop) < 0)
       return NULL;
   }
+  const int cuda = brl_py_dlpack_cuda(X_obj);
+  if (cuda < 0)
+    return NULL;
+  if (cuda)
+    return brl_py_predict_cuda(self, X_obj, X_cat, start, stop, out_obj);
   const int K = brl_model_n_outputs(self->m);
   PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
   if (!X)
@@ -863,6 +868,26 @@ static int Model_set_n_threads(BrlModelObject *self, PyObject *value, void *c) {
   return 0;
 }
 
+/* _set_backend(kind): brl_model_set_backend (0 cpu, 1 cuda). */
+static PyObject *Model_set_backend(BrlModelObject *self, PyObject *arg) {
+  int kind;
+  if (brl_py_model_ready(self) < 0 || brl_py_as_int(arg, &kind) < 0)
+    return NULL;
+  int rc;
+  BRL_PY_QUICK(self,
+               rc = brl_model_set_backend(self->m, (brl_backend_kind)kind));
+  if (rc)
+    return brl_py_raise(rc);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Model_get_backend(BrlModelObject *self, void *c) {
+  (void)c;
+  if (brl_py_model_ready(self) < 0)
+    return NULL;
+  return PyLong_FromLong((long)brl_model_backend(self->m));
+}
+
 static PyMethodDef Model_methods[] = {
     {"predict", (PyCFunction)(void (*)(void))Model_predict,
      METH_VARARGS | METH_KEYWORDS,
@@ -872,7 +897,13 @@ static PyMethodDef Model_methods[] = {
      "are BRL_CAT_UNSEEN), as "
      "a float32 (n_rows, n_outputs) array (written into `out` when given). "
      "The bias is included only when start == 0. Negative indices count "
-     "from the end."},
+     "from the end. X a CUDA DLPack tensor (float32, C-contiguous; X_cat "
+     "int32 codes on the device too): predicts on the GPU from device "
+     "memory (the model must be on the CUDA backend), into `out` (a "
+     "float32 CUDA tensor) or a new DeviceArray."},
+    {"_set_backend", (PyCFunction)Model_set_backend, METH_O,
+     "_set_backend(kind) -> None: brl_model_set_backend (0: cpu, 1: "
+     "cuda); NotImplementedError saying why CUDA is unavailable."},
     {"_shap", (PyCFunction)(void (*)(void))Model_shap,
      METH_VARARGS | METH_KEYWORDS,
      "_shap(X, X_cat=None) -> float32 (n_rows, F + 1, n_outputs) array\n\n"
@@ -956,6 +987,8 @@ static PyGetSetDef Model_getset[] = {
      "each tree's cover-weighted mean leaf value (NotImplementedError for "
      "Adam ensembles).",
      NULL},
+    {"_backend", (getter)Model_get_backend, NULL,
+     "The backend of the model (0: cpu, 1: cuda).", NULL},
     {"n_threads", (getter)Model_get_n_threads, (setter)Model_set_n_threads,
      "Threads of this model's calls (0: all cores).", NULL},
     {NULL, NULL, NULL, NULL, NULL}};

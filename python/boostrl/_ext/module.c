@@ -210,7 +210,7 @@ PyMODINIT_FUNC PyInit__core(void) {
       add_int(m, "CAT_UNSEEN", BRL_CAT_UNSEEN) ||
       add_int(m, "VERSION_NUMBER", brl_version_number()))
     goto fail;
-  if (brl_py_agent_init(m) < 0)
+  if (brl_py_agent_init(m) < 0 || brl_py_dlpack_init(m) < 0)
     goto fail;
   return m;
 fail:

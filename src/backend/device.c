@@ -1,0 +1,103 @@
+/* Prediction over device memory (brl_model_predict_device) and the device
+ * memory calls of the public API, dispatched to the model's backend. */
+#include "backend/backend.h"
+#include "core/error.h"
+#include "engine/model.h"
+
+int brl_model_predict_device(const brl_model *m, const float *X_dev,
+                             const int32_t *Xc_dev, int64_t n_rows, int start,
+                             int stop, float *out_dev) {
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(out_dev);
+  if (n_rows < 0)
+    return brl__fail(BRL_EINVAL, "n_rows is %lld: use 0 or more",
+                     (long long)n_rows);
+  if (n_rows > 0 && !X_dev && m->p.n_features > 0)
+    return brl__fail(BRL_EINVAL, "X_dev is NULL");
+  if (n_rows > 0 && !Xc_dev && m->p.n_cat_features > 0)
+    return brl__fail(BRL_EINVAL,
+                     "Xc_dev is NULL but the model has %d categorical "
+                     "features",
+                     m->p.n_cat_features);
+  if (stop < 0)
+    stop = m->trees.n;
+  if (start < 0 || start > stop || stop > m->trees.n)
+    return brl__fail(BRL_EINVAL,
+                     "tree range [%d, %d) is invalid: the model has %d trees",
+                     start, stop, m->trees.n);
+  if (!m->backend->predict_device)
+    return brl__fail(BRL_EUNSUPPORTED,
+                     "brl_model_predict_device: the model is on the %s "
+                     "backend; device pointers need the CUDA backend "
+                     "(brl_model_set_backend(m, BRL_BACKEND_CUDA)), host "
+                     "memory brl_model_predict",
+                     m->backend->name);
+  if (m->p.optimizer == BRL_OPTIMIZER_ADAM)
+    return brl__fail(BRL_EUNSUPPORTED,
+                     "brl_model_predict_device: an Adam ensemble is not a "
+                     "sum of trees; predict it from host memory with "
+                     "brl_model_predict");
+  if (n_rows == 0)
+    return BRL_OK;
+  return m->backend->predict_device(m, X_dev, Xc_dev, n_rows, start, stop,
+                                    out_dev);
+}
+
+brl_backend_kind brl_model_backend(const brl_model *m) {
+  return m && m->backend ? m->backend->kind : BRL_BACKEND_CPU;
+}
+
+#ifdef BRL_HAVE_CUDA
+int brl_device_alloc(size_t bytes, void **out) {
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  if (!brl__backend_cuda())
+    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                     brl__backend_cuda_reason());
+  return bytes ? brl__cuda_alloc(bytes, out) : BRL_OK;
+}
+
+int brl_device_free(void *p) {
+  if (!p)
+    return BRL_OK;
+  if (!brl__backend_cuda())
+    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                     brl__backend_cuda_reason());
+  return brl__cuda_free(p);
+}
+
+int brl_device_copy(void *dst, const void *src, size_t bytes) {
+  if (!bytes)
+    return BRL_OK;
+  BRL_CHECK_ARG(dst);
+  BRL_CHECK_ARG(src);
+  if (!brl__backend_cuda())
+    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                     brl__backend_cuda_reason());
+  return brl__cuda_copy(dst, src, bytes);
+}
+#else
+int brl_device_alloc(size_t bytes, void **out) {
+  (void)bytes;
+  BRL_CHECK_ARG(out);
+  *out = NULL;
+  return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                   brl__backend_cuda_reason());
+}
+
+int brl_device_free(void *p) {
+  if (!p)
+    return BRL_OK;
+  return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                   brl__backend_cuda_reason());
+}
+
+int brl_device_copy(void *dst, const void *src, size_t bytes) {
+  (void)dst;
+  (void)src;
+  if (!bytes)
+    return BRL_OK;
+  return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                   brl__backend_cuda_reason());
+}
+#endif
