@@ -51,6 +51,16 @@ void brl__predict_block_scalar(const brl_model *m, const float *X,
   }
 }
 
+/* Are most of trees [start, stop) evaluated 16 lanes at once (oblivious,
+ * depth <= 5)? Padding a short tail to 16 rows pays off only then: greedy
+ * trees walk each lane on its own, so padding would multiply their work. */
+static int mostly_vector(const brl_trees *T, int start, int stop) {
+  int64_t vec = 0;
+  for (int t = start; t < stop; t++)
+    vec += (T->flags[t] & BRL_TREE_OBLIVIOUS) && T->depth[t] <= 5;
+  return 2 * vec >= (int64_t)(stop - start);
+}
+
 /* Blocks of 64 samples: big enough to amortize a tree's loads, small enough
  * that the block's outputs stay in L1. */
 #define BLOCK 64
@@ -65,6 +75,8 @@ void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
   if ((int64_t)n * (stop - start) < 1000000 || nblocks < 2)
     nt = 1;
   const int vec_ok = D + C <= 256 && K <= 64;
+  const int pad_ok = vec_ok && n % 16 != 0 && simd != BRL_SIMD_SCALAR &&
+                     mostly_vector(&m->trees, start, stop);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t bl = 0; bl < nblocks; bl++) {
     int64_t s0 = bl * BLOCK, s1 = s0 + BLOCK < n ? s0 + BLOCK : n;
@@ -76,7 +88,7 @@ void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
     else if (simd == BRL_SIMD_AVX2 && vec_ok)
       for (; s + 16 <= s1; s += 16)
         brl__predict16_avx2(m, X + s * D, Xc + s * C, start, stop, out + s * K);
-    if (s < s1 && simd != BRL_SIMD_SCALAR && vec_ok) {
+    if (s < s1 && pad_ok) {
       /* A tail of fewer than 16 rows: pad it to a full vector block (the
        * padding repeats the last row) rather than walk it row by row. */
       float xp[16 * 256], op[16 * 64];
