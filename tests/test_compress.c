@@ -18,6 +18,21 @@ static int total_trees(const brl_agent *a) {
   return brl_model_n_trees(p) + (v != p ? brl_model_n_trees(v) : 0);
 }
 
+/* An agent for c on env_id (n_envs copies seeded env_seed, in *env). */
+static brl_agent *create(const brl_agent_config *c, const char *env_id,
+                         uint64_t env_seed, brl_env **env) {
+  brl_agent *a = NULL;
+  CHECK_OK(brl_env_make(env_id, c->n_envs, env_seed, env));
+  if (!*env)
+    return NULL;
+  brl_env_spec spec;
+  brl_env_get_spec(*env, &spec);
+  brl_action_space space;
+  brl_action_space_from_env(&spec, &space);
+  CHECK_OK(brl_agent_create(c, spec.obs_dim, &space, 3, &a));
+  return a;
+}
+
 static brl_agent *train(const char *env_id, int shared, int64_t steps,
                         const char *every, const char *to) {
   brl_agent_config c;
@@ -29,13 +44,7 @@ static brl_agent *train(const char *env_id, int shared, int64_t steps,
     CHECK_OK(brl_agent_config_set(&c, "compress_to", to));
   }
   brl_env *env = NULL;
-  brl_agent *a = NULL;
-  CHECK_OK(brl_env_make(env_id, c.n_envs, 1, &env));
-  brl_env_spec spec;
-  brl_env_get_spec(env, &spec);
-  brl_action_space space;
-  brl_action_space_from_env(&spec, &space);
-  CHECK_OK(brl_agent_create(&c, spec.obs_dim, &space, 3, &a));
+  brl_agent *a = create(&c, env_id, 1, &env);
   if (a)
     CHECK_OK(brl_agent_learn(a, env, steps, 1));
   brl_env_free(&env);
@@ -257,13 +266,7 @@ static void test_online(void) {
   CHECK_OK(brl_agent_config_get(&c, "compress_to", v, sizeof v));
   CHECK(!strcmp(v, "50"));
   brl_env *env = NULL;
-  brl_agent *a = NULL;
-  CHECK_OK(brl_env_make("CartPole-v1", 8, 1, &env));
-  brl_action_space space;
-  brl_env_spec spec;
-  brl_env_get_spec(env, &spec);
-  brl_action_space_from_env(&spec, &space);
-  CHECK_OK(brl_agent_create(&c, 4, &space, 3, &a));
+  brl_agent *a = create(&c, "CartPole-v1", 1, &env);
   if (!a) {
     brl_env_free(&env);
     return;
@@ -295,7 +298,8 @@ static void test_online(void) {
   brl_agent_free(&a);
   /* A budget of 0 with compression on fails at the first compression. */
   CHECK_OK(brl_agent_config_set(&c, "compress_to", "0"));
-  CHECK_OK(brl_agent_create(&c, 4, &space, 3, &a));
+  brl_env_free(&env);
+  a = create(&c, "CartPole-v1", 1, &env);
   if (a)
     CHECK(brl_agent_learn(a, env, 30000, 1) == BRL_EINVAL);
   brl_agent_free(&a);
@@ -305,9 +309,8 @@ static void test_online(void) {
 /* Largest tree count seen by the callback (after each update). */
 static int on_update_max(const brl_agent_stats *s, void *user) {
   int *mx = user;
-  const int t = s->policy_trees + (s->value_trees != s->policy_trees
-                                       ? s->value_trees
-                                       : 0);
+  const int t = s->policy_trees +
+                (s->value_trees != s->policy_trees ? s->value_trees : 0);
   if (t > *mx)
     *mx = t;
   return 0;
@@ -328,13 +331,7 @@ static void test_tree_budget(void) {
   CHECK_OK(brl_agent_config_set(&c, "tree_budget", "48"));
   CHECK_OK(brl_agent_config_check(&c));
   brl_env *env = NULL;
-  brl_agent *a = NULL;
-  CHECK_OK(brl_env_make("CartPole-v1", 8, 1, &env));
-  brl_action_space space;
-  brl_env_spec spec;
-  brl_env_get_spec(env, &spec);
-  brl_action_space_from_env(&spec, &space);
-  CHECK_OK(brl_agent_create(&c, 4, &space, 3, &a));
+  brl_agent *a = create(&c, "CartPole-v1", 1, &env);
   if (a) {
     int mx = 0;
     brl_agent_set_callback(a, on_update_max, &mx);

@@ -3,28 +3,14 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "engine/model.h"
+#include "engine/predict.h"
 
 int brl_model_predict_device(const brl_model *m, const float *X_dev,
                              const int32_t *Xc_dev, int64_t n_rows, int start,
                              int stop, float *out_dev) {
-  BRL_CHECK_ARG(m);
-  BRL_CHECK_ARG(out_dev);
-  if (n_rows < 0)
-    return brl__fail(BRL_EINVAL, "n_rows is %lld: use 0 or more",
-                     (long long)n_rows);
-  if (n_rows > 0 && !X_dev && m->p.n_features > 0)
-    return brl__fail(BRL_EINVAL, "X_dev is NULL");
-  if (n_rows > 0 && !Xc_dev && m->p.n_cat_features > 0)
-    return brl__fail(BRL_EINVAL,
-                     "Xc_dev is NULL but the model has %d categorical "
-                     "features",
-                     m->p.n_cat_features);
-  if (stop < 0)
-    stop = m->trees.n;
-  if (start < 0 || start > stop || stop > m->trees.n)
-    return brl__fail(BRL_EINVAL,
-                     "tree range [%d, %d) is invalid: the model has %d trees",
-                     start, stop, m->trees.n);
+  int rc = brl__predict_args(m, X_dev, Xc_dev, n_rows, start, &stop, out_dev);
+  if (rc)
+    return rc;
   if (!m->backend->predict_device)
     return brl__fail(BRL_EUNSUPPORTED,
                      "brl_model_predict_device: the model is on the %s "

@@ -143,11 +143,8 @@ void brl__predict_adam(const brl_model *m, const float *X, const int32_t *Xc,
   }
 }
 
-static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
-                          int64_t n_rows, int start, int stop, float *out,
-                          int scalar) {
-  static const float no_num[1];
-  static const int32_t no_cat[1];
+int brl__predict_args(const brl_model *m, const void *X, const void *Xc,
+                      int64_t n_rows, int start, int *stop, const void *out) {
   BRL_CHECK_ARG(m);
   BRL_CHECK_ARG(out);
   if (n_rows < 0)
@@ -158,14 +155,25 @@ static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
   if (n_rows > 0 && !Xc && m->p.n_cat_features > 0)
     return brl__fail(BRL_EINVAL,
                      "X_cat is NULL but the model has %d categorical "
-                     "features: use brl_model_predict_cat",
+                     "features: pass their codes (brl_model_predict_cat)",
                      m->p.n_cat_features);
-  if (stop < 0)
-    stop = m->trees.n;
-  if (start < 0 || start > stop || stop > m->trees.n)
+  if (*stop < 0)
+    *stop = m->trees.n;
+  if (start < 0 || start > *stop || *stop > m->trees.n)
     return brl__fail(BRL_EINVAL,
                      "tree range [%d, %d) is invalid: the model has %d trees",
-                     start, stop, m->trees.n);
+                     start, *stop, m->trees.n);
+  return BRL_OK;
+}
+
+static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
+                          int64_t n_rows, int start, int stop, float *out,
+                          int scalar) {
+  static const float no_num[1];
+  static const int32_t no_cat[1];
+  int rc = brl__predict_args(m, X, Xc, n_rows, start, &stop, out);
+  if (rc)
+    return rc;
   if (!X)
     X = no_num; /* no numeric features: never read */
   if (!Xc)

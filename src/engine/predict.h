@@ -8,6 +8,10 @@
 
 enum { BRL_SIMD_SCALAR = 0, BRL_SIMD_AVX2 = 1, BRL_SIMD_AVX512 = 2 };
 
+/* Checks the arguments of a prediction (X, Xc, out: host or device
+ * pointers, only tested for NULL) and resolves stop < 0 to all trees. */
+int brl__predict_args(const brl_model *m, const void *X, const void *Xc,
+                      int64_t n_rows, int start, int *stop, const void *out);
 /* The best level this CPU supports, or the one forced by brl__simd_force. */
 int brl__simd_level(void);
 /* Forces a level (for tests); -1 returns to automatic choice. */
