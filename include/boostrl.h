@@ -309,9 +309,11 @@ typedef void (*brl_target_fn)(void *ctx, float *Y, int64_t n_rows);
 /* Distils teacher into n_trees trees appended to student (the same
  * features and output groups, no trees yet, SGD; its bias is set to the
  * mean target) so that it reproduces target(teacher's outputs) over the
- * rows X (X_cat their codes, NULL if none). The teacher's trees are cut
- * into n_trees consecutive groups; student tree i fits the residual
- * target(teacher trees up to the end of group i) - student so far, with
+ * rows X (X_cat their codes, NULL if none). The teacher's trees, ordered
+ * by their split signature (features, then thresholds; Adam teachers keep
+ * their order), are cut into n_trees consecutive groups of alike trees;
+ * student tree i fits the residual target(teacher trees up to the end of
+ * group i) - student so far, with
  * split candidates at exactly the thresholds of group i, topped up with
  * the teacher's most consequential earlier thresholds (those whose steps
  * move its outputs most next to the rows; at most BRL_MAX_EDGES per

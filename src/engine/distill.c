@@ -1,5 +1,5 @@
-/* Distillation of a model into fewer trees, one student tree per
- * consecutive group of teacher trees (see brl_model_distill in boostrl.h).
+/* Distillation of a model into fewer trees, one student tree per group of
+ * alike teacher trees (see brl_model_distill in boostrl.h).
  *
  * Why groups: a sum of many trees is a rough step function, and a student
  * fitted to it with quantile bins puts its splits between the teacher's
@@ -7,7 +7,8 @@
  * ones. Tree i fits the residual that the teacher's first i groups leave,
  * with candidates at exactly the thresholds of group i (and the teacher's
  * most consequential earlier ones), so every cell it learns is a cell of
- * the teacher. */
+ * the teacher; and a group holds trees that split alike, so that one
+ * student tree can hold their sum. */
 #include "core/error.h"
 #include "engine/batch.h"
 #include "engine/model.h"
@@ -101,6 +102,80 @@ static void column_weights(const brl_model *m, const float *Y, int64_t n,
   }
 }
 
+/* Groups of alike trees: the teacher's trees ordered by their split
+ * signature (the features of their splits in storage order, then the
+ * thresholds), so that a group holds trees that split on the same features
+ * at nearby thresholds, whose sum one student tree can hold far better
+ * than that of trees taken in training order. A sum of SGD trees does not
+ * depend on their order (Adam's does: its teachers keep theirs). */
+typedef struct sig {
+  const brl_trees *T;
+  int t;
+} sig;
+
+static int cmp_sig(const void *a, const void *b) {
+  const sig *p = a, *q = b;
+  const brl_trees *T = p->T;
+  const int64_t sx = T->split_off[p->t], nx = T->split_off[p->t + 1] - sx;
+  const int64_t sy = T->split_off[q->t], ny = T->split_off[q->t + 1] - sy;
+  const int64_t n = nx < ny ? nx : ny;
+  for (int64_t i = 0; i < n; i++) {
+    const int fx = BRL_SPLIT_FEATURE(T->split[sx + i]);
+    const int fy = BRL_SPLIT_FEATURE(T->split[sy + i]);
+    if (fx != fy)
+      return fx < fy ? -1 : 1;
+  }
+  if (nx != ny)
+    return nx < ny ? -1 : 1;
+  for (int64_t i = 0; i < n; i++) {
+    const float x = T->threshold[sx + i], y = T->threshold[sy + i];
+    if (x != y)
+      return x < y ? -1 : 1;
+  }
+  return (p->t > q->t) - (p->t < q->t);
+}
+
+/* A copy of t with its trees in signature order. */
+static int sorted_copy(const brl_model *t, brl_model **out) {
+  *out = NULL;
+  const brl_trees *T = &t->trees;
+  const int K = t->n_outputs;
+  brl_model *m = NULL;
+  sig *ord = malloc((size_t)T->n * sizeof(sig) + 1);
+  int rc = ord ? brl_model_create(&t->p, &m)
+               : brl__fail(BRL_ENOMEM, "out of memory ordering %d trees", T->n);
+  if (!rc)
+    rc = brl_model_set_bias(m, t->bias);
+  for (int i = 0; i < T->n && ord; i++)
+    ord[i] = (sig){T, i};
+  if (!rc)
+    qsort(ord, (size_t)T->n, sizeof(sig), cmp_sig);
+  brl_trees *D = m ? &m->trees : NULL;
+  for (int i = 0; !rc && i < T->n; i++) {
+    const int s = ord[i].t;
+    const int64_t s0 = T->split_off[s], ns = T->split_off[s + 1] - s0;
+    const int64_t l0 = T->leaf_off[s], nl = T->leaf_off[s + 1] - l0;
+    if ((rc = brl__trees_reserve(D, K, ns, nl)))
+      break;
+    const int64_t so = D->split_off[D->n], lo = D->leaf_off[D->n];
+    memcpy(D->split + so, T->split + s0, (size_t)ns * sizeof(uint32_t));
+    memcpy(D->threshold + so, T->threshold + s0, (size_t)ns * sizeof(float));
+    memcpy(D->gain + so, T->gain + s0, (size_t)ns * sizeof(float));
+    memcpy(D->value + lo * K, T->value + l0 * K,
+           (size_t)(nl * K) * sizeof(float));
+    memcpy(D->cover + lo, T->cover + l0, (size_t)nl * sizeof(float));
+    brl__trees_commit(D, T->depth[s], 0, ns, nl);
+    D->flags[D->n - 1] = T->flags[s];
+  }
+  free(ord);
+  if (rc) {
+    brl_model_free(&m);
+    return rc;
+  }
+  *out = m;
+  return BRL_OK;
+}
+
 int brl_model_distill(brl_model *student, const brl_model *teacher,
                       const float *X, const int32_t *X_cat, int64_t n_rows,
                       int n_trees, const float *group_weight,
@@ -110,6 +185,12 @@ int brl_model_distill(brl_model *student, const brl_model *teacher,
     return rc;
   brl_model *m = student;
   const brl_model *t = teacher;
+  brl_model *sorted = NULL;
+  if (teacher->p.optimizer != BRL_OPTIMIZER_ADAM) {
+    if ((rc = sorted_copy(teacher, &sorted)))
+      return rc;
+    t = sorted;
+  }
   const int K = m->n_outputs, D = m->p.n_features, Tt = t->trees.n;
   const int64_t n = n_rows, nk = n_rows * K;
   float *acc = malloc((size_t)nk * sizeof(float));
@@ -202,5 +283,6 @@ done:
   free(edges);
   free(ne);
   brl__edge_rank_free(&rank);
+  brl_model_free(&sorted);
   return rc;
 }
