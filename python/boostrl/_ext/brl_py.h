@@ -10,11 +10,6 @@
 #define PY_ARRAY_UNIQUE_SYMBOL brl_py_ARRAY_API
 #ifndef BRL_PY_MODULE_MAIN
 #define NO_IMPORT_ARRAY
-/* --- agents and native environments (agent.c) --- */
-
-/* Adds Agent, NativeEnv and their module functions to m; 0 or -1. */
-int brl_py_agent_init(PyObject *m);
-
 #endif
 #include <numpy/arrayobject.h>
 
