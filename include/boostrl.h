@@ -940,6 +940,16 @@ BRL_API void brl_compress_params_default(brl_compress_params *cp, int trees);
 BRL_API int brl_agent_compress(brl_agent *a, brl_env *env,
                                const brl_compress_params *cp,
                                brl_compress_report *out);
+/* The same over observations the caller recorded (obs: n_rows x obs_dim;
+ * holdout: n_holdout rows for the report, may be 0/NULL), for agents whose
+ * environment is not a native one. steps, holdout_steps, stochastic_frac,
+ * eval_episodes and seed are not used; the returns in the report are
+ * NaN. */
+BRL_API int brl_agent_compress_obs(brl_agent *a, const float *obs,
+                                   int64_t n_rows, const float *holdout,
+                                   int64_t n_holdout,
+                                   const brl_compress_params *cp,
+                                   brl_compress_report *out);
 
 #ifdef __cplusplus
 }

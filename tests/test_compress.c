@@ -350,7 +350,68 @@ static void test_tree_budget(void) {
   brl_env_free(&env);
 }
 
+/* Observations of n steps of env under a's argmax policy. */
+static float *rollout_obs(brl_agent *a, brl_env *env, int64_t n) {
+  brl_env_spec spec;
+  brl_env_get_spec(env, &spec);
+  const int E = brl_env_n_envs(env), d = spec.obs_dim;
+  float *X = malloc(sizeof(float) * (size_t)(n + E) * (size_t)d);
+  float *obs = malloc(sizeof(float) * (size_t)E * (size_t)d);
+  float *fin = malloc(sizeof(float) * (size_t)E * (size_t)d);
+  float *act = malloc(sizeof(float) * (size_t)E), rew[64];
+  uint8_t term[64], trunc[64];
+  CHECK(E <= 64);
+  CHECK_OK(brl_env_reset(env, obs));
+  for (int64_t i = 0; i < n; i += E) {
+    memcpy(X + i * d, obs, sizeof(float) * (size_t)E * (size_t)d);
+    CHECK_OK(brl_agent_act(a, obs, E, NULL, 1, act, NULL, NULL));
+    CHECK_OK(brl_env_step(env, act, obs, rew, term, trunc, fin));
+  }
+  free(obs);
+  free(fin);
+  free(act);
+  return X;
+}
+
+/* Compression over caller-recorded observations (no env). */
+static void test_compress_obs(void) {
+  brl_agent *a = train("CartPole-v1", 1, 40000, NULL, NULL);
+  if (!a)
+    return;
+  brl_env *env = NULL;
+  CHECK_OK(brl_env_make("CartPole-v1", 8, 123, &env));
+  float *X = rollout_obs(a, env, 8000), *H = rollout_obs(a, env, 2000);
+  const int before = total_trees(a);
+  brl_compress_params cp;
+  brl_compress_params_default(&cp, 64);
+  brl_compress_report r;
+  /* Bad input: named errors, the agent unchanged. */
+  CHECK(brl_agent_compress_obs(a, X, 0, H, 2000, &cp, &r) == BRL_EINVAL);
+  CHECK(brl_agent_compress_obs(a, X, 8000, NULL, 10, &cp, &r) == BRL_EINVAL);
+  CHECK(strstr(brl_last_error(), "holdout") != NULL);
+  const float keep = X[5];
+  X[5] = INFINITY;
+  CHECK(brl_agent_compress_obs(a, X, 8000, H, 2000, &cp, &r) == BRL_EINVAL);
+  CHECK(strstr(brl_last_error(), "observation 1") != NULL);
+  X[5] = keep;
+  CHECK(total_trees(a) == before);
+  CHECK_OK(brl_agent_compress_obs(a, X, 8000, H, 2000, &cp, &r));
+  CHECK(r.trees_before == before && r.trees_after <= 64);
+  CHECK(total_trees(a) == r.trees_after);
+  CHECK(r.train_rows == 8000 && r.holdout_rows == 2000);
+  CHECK_MSG(r.agreement >= 0.9, "agreement %g", r.agreement);
+  CHECK(isnan(r.teacher.mean_return) && isnan(r.student.mean_return));
+  brl_eval_result ev;
+  CHECK_OK(brl_agent_evaluate(a, env, 8, &ev, NULL));
+  CHECK_MSG(ev.mean_return >= 300, "return %g", ev.mean_return);
+  free(X);
+  free(H);
+  brl_env_free(&env);
+  brl_agent_free(&a);
+}
+
 int main(void) {
+  test_compress_obs();
   test_tree_budget();
   test_cartpole_shared();
   test_monotone();

@@ -46,16 +46,6 @@ static int check_params(const brl_agent *a, const brl_compress_params *cp) {
                      "trees is %d: compress into at least %d tree%s (one per "
                      "ensemble)",
                      cp->trees, need, need > 1 ? "s" : "");
-  if (cp->steps < 1 || cp->steps > ((int64_t)1 << 31))
-    return brl__fail(BRL_EINVAL, "steps is %lld: record 1 to 2^31 env steps",
-                     (long long)cp->steps);
-  if (cp->holdout_steps < 0 || cp->holdout_steps > ((int64_t)1 << 31))
-    return brl__fail(BRL_EINVAL,
-                     "holdout_steps is %lld: use 0 to 2^31 env steps",
-                     (long long)cp->holdout_steps);
-  if (!(cp->stochastic_frac >= 0 && cp->stochastic_frac <= 1))
-    return brl__fail(BRL_EINVAL, "stochastic_frac is %g: use 0 to 1",
-                     cp->stochastic_frac);
   if (!(cp->lr > 0 && cp->lr < 1e30))
     return brl__fail(BRL_EINVAL, "lr is %g: use a positive learning rate",
                      cp->lr);
@@ -70,6 +60,21 @@ static int check_params(const brl_agent *a, const brl_compress_params *cp) {
                      "grow_policy is %d: use -1 (the agent's), 0 (oblivious) "
                      "or 1 (greedy)",
                      cp->grow_policy);
+  return BRL_OK;
+}
+
+/* The parameters of recording on an env (brl_agent_compress only). */
+static int check_recording(const brl_compress_params *cp) {
+  if (cp->steps < 1 || cp->steps > ((int64_t)1 << 31))
+    return brl__fail(BRL_EINVAL, "steps is %lld: record 1 to 2^31 env steps",
+                     (long long)cp->steps);
+  if (cp->holdout_steps < 0 || cp->holdout_steps > ((int64_t)1 << 31))
+    return brl__fail(BRL_EINVAL,
+                     "holdout_steps is %lld: use 0 to 2^31 env steps",
+                     (long long)cp->holdout_steps);
+  if (!(cp->stochastic_frac >= 0 && cp->stochastic_frac <= 1))
+    return brl__fail(BRL_EINVAL, "stochastic_frac is %g: use 0 to 1",
+                     cp->stochastic_frac);
   if (cp->eval_episodes < 0)
     return brl__fail(BRL_EINVAL, "eval_episodes is %d: use 0 or more",
                      cp->eval_episodes);
@@ -404,60 +409,37 @@ static void nan_eval(brl_eval_result *e) {
   e->min_return = e->max_return = NAN;
 }
 
-int brl_agent_compress(brl_agent *a, brl_env *env,
-                       const brl_compress_params *cp,
-                       brl_compress_report *out) {
-  BRL_CHECK_ARG(a);
-  BRL_CHECK_ARG(env);
-  BRL_CHECK_ARG(cp);
-  int rc;
-  if ((rc = check_params(a, cp)) || (rc = check_env(a, env)))
-    return rc;
-  brl_compress_report r;
-  memset(&r, 0, sizeof r);
-  nan_eval(&r.teacher);
-  nan_eval(&r.student);
-  r.trees_before = n_trees_all(a);
-  r.holdout_rows = cp->holdout_steps;
-  int64_t n = cp->steps;
-  const int64_t h = cp->holdout_steps;
-  const size_t d = (size_t)a->obs_dim, K = (size_t)a->pi_K;
-  float *X = malloc((size_t)n * d * sizeof(float));
-  float *H = malloc((size_t)(h > 0 ? h : 1) * d * sizeof(float));
-  float *Pt = NULL, *Ps = NULL, *Vt = NULL, *Vs = NULL;
-  brl_model *pi = NULL, *vf = NULL, *old_pi = NULL, *old_vf = NULL;
-  if (!X || !H) {
-    rc = brl__fail(BRL_ENOMEM, "out of memory for %lld recorded states",
-                   (long long)n);
-    goto done;
-  }
-  brl_rng rng;
-  brl_rng_seed(&rng, cp->seed ^ 0x636f6d7072657373ULL);
-  if ((rc = record(a, env, n, cp->stochastic_frac, &rng, X)) ||
-      (h > 0 && (rc = record(a, env, h, cp->stochastic_frac, &rng, H))))
-    goto done;
-  r.train_rows = n;
+/* Distils over X (n rows), reports on H (h rows; none when h == 0) and,
+ * with an env, evaluates teacher and student; on success the student
+ * replaces the teacher. r holds trees_before and the NaN returns. */
+static int compress_core(brl_agent *a, brl_env *env, const float *X, int64_t n,
+                         const float *H, int64_t h,
+                         const brl_compress_params *cp,
+                         brl_compress_report *r) {
+  const size_t K = (size_t)a->pi_K;
   const int64_t nm = n > h ? n : h;
-  Pt = malloc((size_t)nm * K * sizeof(float));
-  Ps = malloc((size_t)nm * K * sizeof(float));
-  Vt = malloc((size_t)nm * sizeof(float));
-  Vs = malloc((size_t)nm * sizeof(float));
+  float *Pt = malloc((size_t)nm * K * sizeof(float));
+  float *Ps = malloc((size_t)nm * K * sizeof(float));
+  float *Vt = malloc((size_t)nm * sizeof(float));
+  float *Vs = malloc((size_t)nm * sizeof(float));
+  brl_model *pi = NULL, *vf = NULL, *old_pi = a->pi, *old_vf = a->vf;
+  int rc = BRL_OK;
   if (!Pt || !Ps || !Vt || !Vs) {
     rc = brl__fail(BRL_ENOMEM, "out of memory for %lld recorded states",
                    (long long)nm);
     goto done;
   }
-  if (cp->eval_episodes > 0 &&
-      (rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r.teacher, NULL)))
+  r->train_rows = n;
+  r->holdout_rows = h;
+  if (env && cp->eval_episodes > 0 &&
+      (rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r->teacher, NULL)))
     goto done;
   const double t0 = brl__now();
   if ((rc = distill(a, X, n, cp, &pi, &vf)))
     goto done;
-  r.fit_s = brl__now() - t0;
+  r->fit_s = brl__now() - t0;
   /* Teacher (old_*) and student (new_*) outputs on the fitted states,
    * then on the held-out ones. */
-  old_pi = a->pi;
-  old_vf = a->vf;
   brl_model *new_pi = pi ? pi : old_pi, *new_vf = vf ? vf : old_vf;
   brl_compress_report tr;
   rc = outputs(a, X, n, Pt, Vt);
@@ -468,7 +450,7 @@ int brl_agent_compress(brl_agent *a, brl_env *env,
   if (!rc)
     rc = compare(a, Pt, Vt, Ps, Vs, n, &tr);
   if (!rc)
-    r.train_policy_rmse = tr.policy_rmse;
+    r->train_policy_rmse = tr.policy_rmse;
   if (!rc && h > 0) {
     a->pi = old_pi;
     a->vf = old_vf;
@@ -478,12 +460,12 @@ int brl_agent_compress(brl_agent *a, brl_env *env,
     if (!rc)
       rc = outputs(a, H, h, Ps, Vs);
     if (!rc)
-      rc = compare(a, Pt, Vt, Ps, Vs, h, &r);
+      rc = compare(a, Pt, Vt, Ps, Vs, h, r);
   } else if (!rc) {
-    r.agreement = r.policy_rmse = r.value_rmse = r.prob_tv = NAN;
+    r->agreement = r->policy_rmse = r->value_rmse = r->prob_tv = NAN;
   }
-  if (!rc && cp->eval_episodes > 0)
-    rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r.student, NULL);
+  if (!rc && env && cp->eval_episodes > 0)
+    rc = brl_agent_evaluate(a, env, cp->eval_episodes, &r->student, NULL);
   /* Put the teacher back; on success replace it for good. */
   a->pi = old_pi;
   a->vf = old_vf;
@@ -494,17 +476,88 @@ int brl_agent_compress(brl_agent *a, brl_env *env,
     a->cfg.max_depth = cp->max_depth;
   if (cp->grow_policy >= 0)
     a->cfg.grow_policy = (brl_grow_policy)cp->grow_policy;
-  r.trees_after = n_trees_all(a);
-  if (out)
-    *out = r;
+  r->trees_after = n_trees_all(a);
 done:
   brl_model_free(&pi);
   brl_model_free(&vf);
-  free(X);
-  free(H);
   free(Pt);
   free(Ps);
   free(Vt);
   free(Vs);
+  return rc;
+}
+
+static void report_init(const brl_agent *a, brl_compress_report *r) {
+  memset(r, 0, sizeof *r);
+  nan_eval(&r->teacher);
+  nan_eval(&r->student);
+  r->trees_before = n_trees_all(a);
+}
+
+int brl_agent_compress(brl_agent *a, brl_env *env,
+                       const brl_compress_params *cp,
+                       brl_compress_report *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(env);
+  BRL_CHECK_ARG(cp);
+  int rc;
+  if ((rc = check_params(a, cp)) || (rc = check_recording(cp)) ||
+      (rc = check_env(a, env)))
+    return rc;
+  brl_compress_report r;
+  report_init(a, &r);
+  const int64_t n = cp->steps, h = cp->holdout_steps;
+  const size_t d = (size_t)a->obs_dim;
+  float *X = malloc((size_t)n * d * sizeof(float));
+  float *H = malloc((size_t)(h > 0 ? h : 1) * d * sizeof(float));
+  if (!X || !H) {
+    rc = brl__fail(BRL_ENOMEM, "out of memory for %lld recorded states",
+                   (long long)n);
+    goto done;
+  }
+  brl_rng rng;
+  brl_rng_seed(&rng, cp->seed ^ 0x636f6d7072657373ULL);
+  if ((rc = record(a, env, n, cp->stochastic_frac, &rng, X)) ||
+      (h > 0 && (rc = record(a, env, h, cp->stochastic_frac, &rng, H))))
+    goto done;
+  rc = compress_core(a, env, X, n, H, h, cp, &r);
+  if (!rc && out)
+    *out = r;
+done:
+  free(X);
+  free(H);
+  return rc;
+}
+
+int brl_agent_compress_obs(brl_agent *a, const float *obs, int64_t n_rows,
+                           const float *holdout, int64_t n_holdout,
+                           const brl_compress_params *cp,
+                           brl_compress_report *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(obs);
+  BRL_CHECK_ARG(cp);
+  int rc = check_params(a, cp);
+  if (rc)
+    return rc;
+  if (n_rows < 1 || n_rows > INT32_MAX)
+    return brl__fail(BRL_EINVAL,
+                     "n_rows is %lld: distil over 1 to 2^31-1 observations",
+                     (long long)n_rows);
+  if (n_holdout < 0 || n_holdout > INT32_MAX || (n_holdout > 0 && !holdout))
+    return brl__fail(BRL_EINVAL,
+                     "n_holdout is %lld%s: use 0 to 2^31-1 held-out "
+                     "observations",
+                     (long long)n_holdout,
+                     n_holdout > 0 && !holdout ? " but holdout is NULL" : "");
+  const int64_t d = a->obs_dim;
+  for (int64_t i = 0; i < n_rows * d; i++)
+    if (isinf(obs[i]))
+      return brl__fail(BRL_EINVAL, "observation %lld, column %d is infinite",
+                       (long long)(i / d), (int)(i % d));
+  brl_compress_report r;
+  report_init(a, &r);
+  rc = compress_core(a, NULL, obs, n_rows, holdout, n_holdout, cp, &r);
+  if (!rc && out)
+    *out = r;
   return rc;
 }
