@@ -63,14 +63,17 @@ static void usage(FILE *f) {
           "  --eval-every N       evaluate every N env steps; keeps "
           "DIR/best_model.brl\n"
           "  --eval-episodes N    episodes per evaluation (default 100)\n"
-          "  --resume DIR         continue the run saved in DIR\n"
+          "  --resume DIR         continue the run saved in DIR (its "
+          "episodes too: the\n"
+          "                       same trees as one longer run)\n"
           "  --json               print a JSON summary as the last line of "
           "stdout\n"
           "  -h, --help           this help\n\n"
           "Hyper-parameters resolve as: library defaults for the algorithm, "
           "the preset of\nENV, --config, then --set. DIR receives model.brl, "
-          "progress.csv (one row per\nrollout), curve.svg and config.json "
-          "(the resolved configuration).\nCtrl-C stops after the current "
+          "env.brl (the episodes in\nprogress), progress.csv (one row per "
+          "rollout), curve.svg and config.json (the\nresolved "
+          "configuration). Ctrl-C stops after the current "
           "update and saves.\n\nhyper-parameters (--set KEY=VALUE):\n");
   for (const char *const *k = brl_agent_config_keys(); *k; k++)
     fprintf(f, "  %-22s %s\n", *k, brl_agent_config_key_help(*k));
@@ -326,6 +329,51 @@ static int save_agent(const brl_agent *a, const char *dir, const char *name) {
   return 0;
 }
 
+/* The training env's episodes next to the agent (DIR/env.brl), so that
+ * --resume continues them exactly. */
+static int save_env(const brl_env *env, const char *dir) {
+  char path[1100], tmp[1110];
+  cli_join(path, sizeof path, dir, "env.brl");
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  void *buf = NULL;
+  size_t len = 0;
+  if (brl_env_save_buffer(env, &buf, &len))
+    return cli_lib_error("saving the env");
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(buf, 1, len, f) == len;
+  ok = f && !fclose(f) && ok;
+  brl_free(buf);
+  if (!ok || rename(tmp, path)) {
+    fprintf(stderr, "boostrl: cannot write %s\n", path);
+    return 1;
+  }
+  return 0;
+}
+
+/* Restores the episodes saved by save_env; 1 when DIR has none (a run
+ * from before they were saved: fresh episodes), -1 on error. */
+static int load_env(brl_env *env, const char *dir) {
+  char path[1100];
+  cli_join(path, sizeof path, dir, "env.brl");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 1;
+  int rc = -1;
+  char *buf = NULL;
+  long len = -1;
+  if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 &&
+      !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)len + 1)) &&
+      fread(buf, 1, (size_t)len, f) == (size_t)len)
+    rc = brl_env_load_buffer(env, buf, (size_t)len) ? -1 : 0;
+  else
+    fprintf(stderr, "boostrl train: --resume: cannot read %s\n", path);
+  if (rc < 0 && buf)
+    cli_lib_error(path);
+  fclose(f);
+  free(buf);
+  return rc;
+}
+
 static void csv_num(FILE *f, double v) {
   if (isfinite(v))
     fprintf(f, ",%.6g", v);
@@ -526,7 +574,8 @@ int cli_train(int argc, char **argv) {
   /* The environment and, for a new run, the agent. */
   brl_env *env = NULL;
   brl_env_spec spec;
-  /* A resumed run starts fresh episodes from a seed of its own. */
+  /* A resumed run continues the saved episodes (DIR/env.brl); a run saved
+   * without them starts fresh episodes from a seed of its own. */
   uint64_t env_seed = r.seed;
   if (r.agent) {
     brl_agent_stats st;
@@ -600,7 +649,17 @@ int cli_train(int argc, char **argv) {
   brl_agent_set_callback(r.agent, on_update, &r);
   signal(SIGINT, on_sigint);
   r.t0 = cli_now();
-  int lrc = brl_agent_learn(r.agent, env, total, 1);
+  int resumed_env = 0;
+  if (o.resume_dir) {
+    const int lr = load_env(env, o.resume_dir);
+    if (lr < 0) {
+      brl_env_free(&env);
+      brl_agent_free(&r.agent);
+      return 1;
+    }
+    resumed_env = lr == 0;
+  }
+  int lrc = brl_agent_learn(r.agent, env, total, resumed_env ? 2 : 1);
   double t_end = cli_now();
   signal(SIGINT, SIG_DFL);
   brl_agent_get_stats(r.agent, &st);
@@ -612,7 +671,7 @@ int cli_train(int argc, char **argv) {
   if (lrc || r.failed)
     rc = 1;
   double train_s = t_end - r.t0 - r.eval_s;
-  if (save_agent(r.agent, r.dir, "model.brl"))
+  if (save_agent(r.agent, r.dir, "model.brl") || (!lrc && save_env(env, r.dir)))
     rc = 1;
 
   brl_eval_result ev;

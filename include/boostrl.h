@@ -564,6 +564,14 @@ BRL_API int brl_env_step(brl_env *e, const float *actions, float *obs,
                          uint8_t *truncated, float *final_obs);
 /* Internal state of copy i (double precision, as Gymnasium keeps it); for
  * tests that compare with Gymnasium. n is the number of doubles. */
+/* The episodes in progress (state, time step and generator of every copy)
+ * as a container buffer (free with brl_free), and back into an env of the
+ * same id and n_envs (checked; BRL_EFORMAT for a corrupt buffer). With
+ * brl_env_observe, which writes the current observation of every copy,
+ * a restored env continues exactly where the saved one was. */
+BRL_API int brl_env_save_buffer(const brl_env *e, void **buf, size_t *len);
+BRL_API int brl_env_load_buffer(brl_env *e, const void *buf, size_t len);
+BRL_API int brl_env_observe(const brl_env *e, float *obs);
 BRL_API int brl_env_state_dim(const brl_env *e);
 BRL_API int brl_env_get_state(const brl_env *e, int i, double *state);
 BRL_API int brl_env_set_state(brl_env *e, int i, const double *state,
@@ -863,7 +871,8 @@ BRL_API int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out);
  * learning-rate schedules is timesteps / total_timesteps), in whole
  * rollouts. reset_env 1 resets env and starts fresh episodes (needed on the
  * first call); 0 continues from where the previous call on the same env
- * stopped. Stops early, after an update, when the callback returns
+ * stopped; 2 continues the episodes env holds (one restored with
+ * brl_env_load_buffer, so a saved agent and env resume exactly). Stops early, after an update, when the callback returns
  * nonzero. A partial rollout left by the caller is dropped. */
 BRL_API int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
                             int reset_env);

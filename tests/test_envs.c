@@ -418,6 +418,62 @@ static void test_truncation(void) {
 
 /* ----------------------------------------------------- state round trip */
 
+/* Saved episodes continue exactly in another env of the same kind: the
+ * same observations, rewards and ends (time limits, auto-resets and random
+ * draws included) for 700 steps; wrong kinds and corrupt bytes fail. */
+static void test_save_load(void) {
+  const char *const *ids = brl_env_ids();
+  for (int k = 0; ids[k]; k++) {
+    brl_env *e = NULL, *f = NULL;
+    CHECK_OK(brl_env_make(ids[k], 3, 5, &e));
+    CHECK_OK(brl_env_make(ids[k], 3, 77, &f));
+    if (!e || !f) {
+      brl_env_free(&e);
+      brl_env_free(&f);
+      continue;
+    }
+    brl_env_spec sp;
+    brl_env_get_spec(e, &sp);
+    float obs[3 * 8], obs2[3 * 8], act[3 * 16], rew[3], rew2[3];
+    uint8_t te[3], tr[3], te2[3], tr2[3];
+    CHECK(brl_env_observe(e, obs) == BRL_ESTATE);
+    CHECK_OK(brl_env_reset(e, obs));
+    for (int j = 0; j < 3 * sp.action_dim; j++)
+      act[j] = sp.action_kind == BRL_SPACE_DISCRETE ? (float)(j % 2) : 0.3f;
+    for (int t = 0; t < 123; t++)
+      CHECK_OK(brl_env_step(e, act, obs, rew, te, tr, NULL));
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_OK(brl_env_save_buffer(e, &buf, &len));
+    CHECK_OK(brl_env_load_buffer(f, buf, len));
+    CHECK_OK(brl_env_observe(f, obs2));
+    CHECK(!memcmp(obs, obs2, sizeof(float) * 3 * (size_t)sp.obs_dim));
+    int same = 1;
+    for (int t = 0; t < 700; t++) {
+      CHECK_OK(brl_env_step(e, act, obs, rew, te, tr, NULL));
+      CHECK_OK(brl_env_step(f, act, obs2, rew2, te2, tr2, NULL));
+      same &= !memcmp(obs, obs2, sizeof(float) * 3 * (size_t)sp.obs_dim) &&
+              !memcmp(rew, rew2, sizeof rew) && !memcmp(te, te2, 3) &&
+              !memcmp(tr, tr2, 3);
+    }
+    CHECK_MSG(same, "%s diverged after loading", ids[k]);
+    /* Another kind, another count, corrupt bytes: refused, f unchanged. */
+    brl_env *g = NULL;
+    CHECK_OK(brl_env_make(ids[k], 2, 5, &g));
+    CHECK(brl_env_load_buffer(g, buf, len) == BRL_EINVAL);
+    brl_env_free(&g);
+    CHECK_OK(brl_env_make(ids[(k + 1) % 5], 3, 5, &g));
+    CHECK(brl_env_load_buffer(g, buf, len) == BRL_EINVAL);
+    brl_env_free(&g);
+    ((uint8_t *)buf)[len / 2] ^= 0x10;
+    CHECK(brl_env_load_buffer(f, buf, len) == BRL_EFORMAT);
+    CHECK(brl_env_load_buffer(f, buf, 10) == BRL_EFORMAT);
+    brl_free(buf);
+    brl_env_free(&e);
+    brl_env_free(&f);
+  }
+}
+
 static void test_state_round_trip(void) {
   const char *const *ids = brl_env_ids();
   for (int k = 0; ids[k]; k++) {
@@ -676,6 +732,7 @@ int main(void) {
   test_auto_reset();
   test_truncation();
   test_state_round_trip();
+  test_save_load();
   test_box_clipping();
   test_golden();
   test_golden_states();

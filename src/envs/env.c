@@ -10,15 +10,6 @@
 #include "core/error.h"
 #include "envs/env_internal.h"
 
-struct brl_env {
-  const brl_env_def *def;
-  int n_envs;
-  double *state;    /* n_envs x def->state_dim */
-  brl_rng *rng;     /* n_envs */
-  int *elapsed;     /* steps taken in the current episode, per copy */
-  uint8_t *started; /* 1 once the copy was reset or had its state set */
-};
-
 static const brl_env_def *const env_defs[] = {
     &brl__env_cartpole,     &brl__env_acrobot,
     &brl__env_mountain_car, &brl__env_mountain_car_continuous,

@@ -36,6 +36,16 @@ typedef struct brl_env_def {
   void (*obs)(const double *state, float *obs);
 } brl_env_def;
 
+/* The generic vector env over one brl_env_def (env.c; saved by env_io.c). */
+struct brl_env {
+  const brl_env_def *def;
+  int n_envs;
+  double *state;    /* n_envs x def->state_dim */
+  brl_rng *rng;     /* n_envs */
+  int *elapsed;     /* steps taken in the current episode, per copy */
+  uint8_t *started; /* 1 once the copy was reset or had its state set */
+};
+
 extern const brl_env_def brl__env_cartpole;
 extern const brl_env_def brl__env_acrobot;
 extern const brl_env_def brl__env_mountain_car;

@@ -67,8 +67,15 @@ int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
     rc = learn_buffers(a);
   if (rc)
     return rc;
+  if (reset_env < 0 || reset_env > 2)
+    return brl__fail(BRL_EINVAL,
+                     "brl_agent_learn: reset_env is %d: use 1 (reset), 0 "
+                     "(continue the previous call's episodes) or 2 (continue "
+                     "the env's episodes)",
+                     reset_env);
   if (reset_env) {
-    if ((rc = brl_env_reset(env, a->learn_obs)))
+    if ((rc = reset_env == 1 ? brl_env_reset(env, a->learn_obs)
+                             : brl_env_observe(env, a->learn_obs)))
       return rc;
     brl__episodes_forget(a);
     a->learn_env = env;

@@ -1,0 +1,118 @@
+/* Saving and restoring a vector env's episodes (state, time step and
+ * generator of every copy), so that a resumed training run continues the
+ * same episodes with the same random draws. One container chunk "ENV0":
+ * id, n_envs, state_dim, then per copy: started, elapsed, state doubles,
+ * generator words. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/container.h"
+#include "core/error.h"
+#include "envs/env_internal.h"
+
+#define ENV_ID_MAX 64
+
+int brl_env_save_buffer(const brl_env *e, void **buf, size_t *len) {
+  BRL_CHECK_ARG(e);
+  BRL_CHECK_ARG(buf);
+  BRL_CHECK_ARG(len);
+  *buf = NULL;
+  *len = 0;
+  const brl_env_def *d = e->def;
+  brl_buf b;
+  brl__container_begin(&b);
+  brl__chunk_begin(&b, "ENV0");
+  const size_t idn = strlen(d->id);
+  brl__buf_u32(&b, (uint32_t)idn);
+  brl__buf_bytes(&b, d->id, idn);
+  brl__buf_u32(&b, (uint32_t)e->n_envs);
+  brl__buf_u32(&b, (uint32_t)d->state_dim);
+  for (int i = 0; i < e->n_envs; i++) {
+    brl__buf_u8(&b, e->started[i]);
+    brl__buf_u32(&b, (uint32_t)e->elapsed[i]);
+    for (int j = 0; j < d->state_dim; j++)
+      brl__buf_f64(&b, e->state[(size_t)i * d->state_dim + j]);
+    for (int j = 0; j < 4; j++)
+      brl__buf_u64(&b, e->rng[i].s[j]);
+  }
+  brl__chunk_end(&b);
+  int rc = brl__container_finish(&b);
+  if (rc)
+    return rc;
+  *buf = b.data;
+  *len = b.len;
+  return BRL_OK;
+}
+
+int brl_env_load_buffer(brl_env *e, const void *buf, size_t len) {
+  BRL_CHECK_ARG(e);
+  BRL_CHECK_ARG(buf);
+  const brl_env_def *d = e->def;
+  brl_container c;
+  brl_reader r;
+  int rc = brl__container_open(buf, len, &c);
+  if (rc)
+    return rc;
+  if (!brl__container_find(&c, "ENV0", &r))
+    return brl__fail(BRL_EFORMAT, "not an env file: no ENV0 chunk");
+  const uint32_t idn = brl__rd_u32(&r);
+  const uint8_t *id = idn <= ENV_ID_MAX ? brl__rd_bytes(&r, idn) : NULL;
+  if (!id || idn != strlen(d->id) || memcmp(id, d->id, idn) != 0)
+    return brl__fail(BRL_EINVAL,
+                     "the env file holds another environment than this %s",
+                     d->id);
+  const uint32_t n = brl__rd_u32(&r), sd = brl__rd_u32(&r);
+  if (r.err || n != (uint32_t)e->n_envs || sd != (uint32_t)d->state_dim)
+    return brl__fail(BRL_EINVAL,
+                     "the env file holds %u copies of %u doubles; this %s "
+                     "has %d of %d",
+                     n, sd, d->id, e->n_envs, d->state_dim);
+  /* Read everything and check it before changing e. */
+  const size_t per = 1 + 4 + 8 * (size_t)sd + 32;
+  if (r.len - r.off != (size_t)n * per)
+    return brl__fail(BRL_EFORMAT,
+                     "the env file's ENV0 chunk has %zu bytes "
+                     "of copies, expected %zu",
+                     r.len - r.off, (size_t)n * per);
+  brl_reader chk = r;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t started = brl__rd_u8(&chk);
+    const uint32_t elapsed = brl__rd_u32(&chk);
+    int bad = started > 1 || elapsed >= (uint32_t)d->max_episode_steps;
+    for (uint32_t j = 0; j < sd; j++)
+      bad |= !isfinite(brl__rd_f64(&chk));
+    uint64_t any = 0;
+    for (int j = 0; j < 4; j++)
+      any |= brl__rd_u64(&chk);
+    if (bad || any == 0)
+      return brl__fail(BRL_EFORMAT,
+                       "the env file's copy %u is invalid (time step, state "
+                       "or generator)",
+                       i);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    e->started[i] = brl__rd_u8(&r);
+    e->elapsed[i] = (int)brl__rd_u32(&r);
+    for (uint32_t j = 0; j < sd; j++)
+      e->state[(size_t)i * sd + j] = brl__rd_f64(&r);
+    for (int j = 0; j < 4; j++)
+      e->rng[i].s[j] = brl__rd_u64(&r);
+  }
+  return BRL_OK;
+}
+
+int brl_env_observe(const brl_env *e, float *obs) {
+  BRL_CHECK_ARG(e);
+  BRL_CHECK_ARG(obs);
+  const brl_env_def *d = e->def;
+  for (int i = 0; i < e->n_envs; i++) {
+    if (!e->started[i])
+      return brl__fail(BRL_ESTATE,
+                       "brl_env_observe: copy %d of %s has no episode yet: "
+                       "reset the env first",
+                       i, d->id);
+    d->obs(e->state + (size_t)i * d->state_dim, obs + (size_t)i * d->obs_dim);
+  }
+  return BRL_OK;
+}
