@@ -4,6 +4,7 @@
  * reaches zero (to float rounding) with one student tree per teacher
  * tree: the student's splits are the teacher's own thresholds. Also: the target
  * transform, determinism and bad input. */
+#include "engine/batch.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -174,7 +175,45 @@ static void test_batch_edges(void) {
   brl_model_free(&m);
 }
 
+/* Re-binning a batch in place gives the codes of a batch made with the new
+ * edges (NaN rows, values equal to an edge, features without edges). */
+static void test_rebin(void) {
+  brl_params p;
+  brl_params_default(&p, 3, 1);
+  brl_model *m = NULL;
+  CHECK_OK(brl_model_create(&p, &m));
+  brl_rng r;
+  brl_rng_seed(&r, 4);
+  const int64_t n = 777;
+  float *X = rand_matrix(&r, n, 3, 0.05);
+  float e1[3 * BRL_MAX_EDGES], e2[3 * BRL_MAX_EDGES];
+  int n1[3] = {5, 0, 254}, n2[3] = {254, 3, 0};
+  for (int f = 0; f < 3; f++)
+    for (int j = 0; j < BRL_MAX_EDGES; j++) {
+      e1[f * BRL_MAX_EDGES + j] = -2.0f + 0.015f * (float)j;
+      e2[f * BRL_MAX_EDGES + j] = -1.5f + 0.011f * (float)j;
+    }
+  X[3] = e2[1]; /* a value on an edge goes to the bin below it */
+  brl_batch *a = NULL, *b = NULL;
+  CHECK_OK(brl_batch_create_edges(m, X, NULL, n, e1, n1, &a));
+  CHECK_OK(brl_batch_create_edges(m, X, NULL, n, e2, n2, &b));
+  if (a && b) {
+    for (int round = 0; round < 2; round++) {
+      CHECK_OK(brl__batch_rebin(a, m, e2, n2));
+      CHECK(!memcmp(a->codes, b->codes, (size_t)(n * 3)));
+      for (int f = 0; f < 3; f++)
+        CHECK(brl_batch_n_bins(a, f) == brl_batch_n_bins(b, f));
+      CHECK(a->hslots == b->hslots);
+    }
+  }
+  brl_batch_free(&a);
+  brl_batch_free(&b);
+  brl_model_free(&m);
+  free(X);
+}
+
 int main(void) {
+  test_rebin();
   test_monotone();
   test_batch_edges();
   return brl_test_report("test_distill");

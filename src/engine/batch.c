@@ -270,20 +270,82 @@ static int batch_create(const brl_model *m, const float *X,
   return BRL_OK;
 }
 
+typedef struct val_row {
+  float v;
+  int32_t r;
+} val_row;
+
+static int cmp_val_row(const void *a, const void *b) {
+  const val_row *p = a, *q = b;
+  if (p->v != q->v)
+    return p->v < q->v ? -1 : 1;
+  return (p->r > q->r) - (p->r < q->r);
+}
+
+/* The rows of every numeric feature sorted by value, NaN rows last
+ * (b->order, D x n; b->n_finite per feature), made on the first rebin. */
+static int sort_rows(brl_batch *b) {
+  const int64_t n = b->n;
+  b->order = malloc((size_t)n * (size_t)b->D * sizeof(int32_t) + 1);
+  b->n_finite = malloc((size_t)b->D * sizeof(int64_t) + 1);
+  val_row *vr = malloc((size_t)n * sizeof(val_row) + 1);
+  if (!b->order || !b->n_finite || !vr) {
+    free(vr);
+    free(b->order);
+    free(b->n_finite);
+    b->order = NULL;
+    b->n_finite = NULL;
+    return brl__fail(BRL_ENOMEM, "out of memory sorting %lld rows",
+                     (long long)n);
+  }
+  for (int f = 0; f < b->D; f++) {
+    int32_t *o = b->order + (size_t)f * (size_t)n;
+    int64_t m = 0, k = n;
+    for (int64_t i = 0; i < n; i++) {
+      const float x = b->X[i * b->D + f];
+      if (isnan(x))
+        o[--k] = (int32_t)i;
+      else
+        vr[m++] = (val_row){x, (int32_t)i};
+    }
+    qsort(vr, (size_t)m, sizeof *vr, cmp_val_row);
+    for (int64_t i = 0; i < m; i++)
+      o[i] = vr[i].r;
+    b->n_finite[f] = m;
+  }
+  free(vr);
+  return BRL_OK;
+}
+
 int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
                      const int *n_edges) {
   int rc = check_edges(m, edges, n_edges);
   if (rc)
     return rc;
+  if (!b->order && (rc = sort_rows(b)))
+    return rc;
   if (b->dev_free) /* a backend's copy of the old codes */
     b->dev_free(b->dev);
   b->dev = NULL;
   b->dev_free = NULL;
+  /* Codes by one merge of the sorted values with the edges (the same codes
+   * as bin_code's binary search: the number of edges below the value). */
+  const int64_t n = b->n;
   for (int f = 0; f < b->D; f++) {
-    memcpy(b->edges + (size_t)f * EDGES_PER_FEATURE,
-           edges + (size_t)f * BRL_MAX_EDGES,
-           (size_t)n_edges[f] * sizeof(float));
-    bin_numeric(b, f, n_edges[f]);
+    const int ne = n_edges[f];
+    float *e = b->edges + (size_t)f * EDGES_PER_FEATURE;
+    memcpy(e, edges + (size_t)f * BRL_MAX_EDGES, (size_t)ne * sizeof(float));
+    b->nbins[f] = (int16_t)(ne + 1);
+    const int32_t *o = b->order + (size_t)f * (size_t)n;
+    int j = 0;
+    for (int64_t i = 0; i < b->n_finite[f]; i++) {
+      const float x = b->X[(int64_t)o[i] * b->D + f];
+      while (j < ne && e[j] < x)
+        j++;
+      b->codes[(int64_t)o[i] * b->d + f] = (uint8_t)j;
+    }
+    for (int64_t i = b->n_finite[f]; i < n; i++)
+      b->codes[(int64_t)o[i] * b->d + f] = (uint8_t)(ne + 1);
   }
   set_offsets(b);
   return BRL_OK;
@@ -351,6 +413,8 @@ void brl_batch_free(brl_batch **bp) {
   free(b->edges);
   free(b->nbins);
   free(b->hoff);
+  free(b->order);
+  free(b->n_finite);
   free(b->pred);
   free(b);
   *bp = NULL;

@@ -57,6 +57,8 @@ struct brl_batch {
   int16_t *nbins;    /* value bins per feature (edges + 1, or categories +
                         "other") */
   int64_t *hoff;     /* d + 1: first histogram slot of feature f */
+  int32_t *order;    /* rebinning: D x n rows by value, NaN last (or NULL) */
+  int64_t *n_finite; /* rebinning: non-NaN rows per numeric feature */
   int64_t hslots;    /* slots in one node histogram (sum of nbins + 1) */
   /* prediction cache */
   uint64_t cache_uid, cache_gen;
