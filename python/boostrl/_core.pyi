@@ -191,6 +191,17 @@ class Agent:
     def _shap(self, obs: ArrayLike) -> _F32: ...
     def learn_native(self, env: NativeEnv, total_timesteps: int, reset_env: bool = True) -> None: ...
     def evaluate_native(self, env: NativeEnv, n_episodes: int) -> dict[str, float]: ...
+    def compress_obs(
+        self,
+        obs: ArrayLike,
+        holdout: ArrayLike | None = None,
+        *,
+        trees: int,
+        lr: float = 1.0,
+        value_weight: float = 1.0,
+        depth: int = 0,
+        grow: str | None = None,
+    ) -> dict[str, float]: ...
     @property
     def action_space(self) -> tuple[int, list[int], list[float], list[float]]: ...
     @property

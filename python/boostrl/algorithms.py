@@ -26,7 +26,7 @@ from . import _core
 from .callbacks import make_callback
 from .logger import Logger, ProgressBar, configure
 from .spaces import BOX, MASK_KEY, MULTI_DISCRETE, ActionSpec, Flattener
-from .vec_env import make_adapter
+from .vec_env import GymVectorAdapter, make_adapter
 
 _ALIASES = {"learning_rate": "policy_lr"}
 _LANES = 16
@@ -462,6 +462,103 @@ class BaseAlgorithm:
                 res[k] = res[k][0]
         return res
 
+    # --- compression -------------------------------------------------------
+
+    def compress(
+        self,
+        trees: int,
+        steps: int = 20000,
+        holdout_steps: int = 5000,
+        depth: int | None = None,
+        grow: str | None = None,
+        lr: float = 1.0,
+        value_weight: float = 1.0,
+        stochastic_frac: float = 0.5,
+        seed: int = 0,
+        env=None,
+        eval_episodes: int = 0,
+    ) -> dict:
+        """Distils the agent's ensembles into at most ``trees`` trees in all,
+        in place (``boostrl compress``; PPO and A2C).
+
+        Records ``steps`` observations of the model's own policy acting on
+        ``env`` (default: the model's env; an env id, Gymnasium env or vector
+        env, or SB3 VecEnv, as ``learn`` takes), then ``holdout_steps`` more
+        from later episodes for the report. Each episode of each env copy
+        follows the deterministic policy or, with probability
+        ``stochastic_frac``, samples from it (a numpy generator seeded by
+        ``seed``; the agent's own generator is not used). The new trees fit
+        the teacher's outputs (centred logits or means, and the value) over
+        the recorded states; ``depth`` and ``grow`` ("oblivious" or
+        "greedy") give them another shape (default: the agent's), and
+        training continues with it. ``lr``: each distilled tree's leaves take
+        ``lr`` x the residual it fits; ``value_weight``: weight of the value
+        against the policy in the split scores of a shared ensemble.
+
+        Returns the report: ``trees_before``, ``trees_after``,
+        ``train_rows``, ``holdout_rows``, and on the held-out states
+        ``agreement`` (fraction of equal deterministic actions; NaN for Box
+        actions), ``policy_rmse``, ``value_rmse``, ``prob_tv`` (mean total
+        variation of the action probabilities; NaN for Box),
+        ``train_policy_rmse`` (on the fitted states) and ``fit_s``; with
+        ``eval_episodes`` > 0, ``student_mean_return`` and
+        ``student_std_return`` (deterministic returns of the compressed
+        model, as :func:`boostrl.evaluate_policy`). On error (bad arguments,
+        an AWR or DQN model) the model is unchanged.
+        """
+        agent = self._agent
+        grow_arg = None if grow is None else str(grow)
+        depth_arg = 0 if depth is None else int(depth)
+        kw = dict(trees=int(trees), lr=float(lr), value_weight=float(value_weight), depth=depth_arg, grow=grow_arg)
+        steps, holdout_steps, eval_episodes = int(steps), int(holdout_steps), int(eval_episodes)
+        frac = float(stochastic_frac)
+        # The library checks the algorithm and the parameters of the fit
+        # before any recording (its error for an empty set of rows means
+        # they are fine).
+        try:
+            agent.compress_obs(np.zeros((0, agent.obs_dim), np.float32), **kw)
+        except ValueError as e:
+            if not str(e).startswith("n_rows is 0"):
+                raise
+        if not 1 <= steps <= 2**31:
+            raise ValueError(f"steps is {steps}: record 1 to 2^31 env steps")
+        if not 0 <= holdout_steps <= 2**31:
+            raise ValueError(f"holdout_steps is {holdout_steps}: use 0 to 2^31 env steps")
+        if not 0.0 <= frac <= 1.0:
+            raise ValueError(f"stochastic_frac is {stochastic_frac}: use 0 to 1")
+        if eval_episodes < 0:
+            raise ValueError(f"eval_episodes is {eval_episodes}: use 0 or more")
+        own_env = env is None
+        if own_env:
+            if self.env is None:
+                raise ValueError("no env: pass env= to compress() (or to load(), or call set_env())")
+            venv = self.env
+        else:
+            venv, _ = make_adapter(env, agent.n_envs)
+            _flat_for(venv, int(agent.config().get("n_cat_obs", "0")))
+            if venv.flat.dim != agent.obs_dim:
+                raise ValueError(f"the env's observations flatten to {venv.flat.dim} floats, the model takes {agent.obs_dim}")
+        rng = np.random.default_rng(seed)
+        if own_env:
+            # The training env is reset: the next learn() starts new
+            # episodes (dropping a partial rollout).
+            self._last_obs = None
+            self._last_masks = None
+        sampler = _Sampler(agent, rng)
+        venv.seed(int(rng.integers(2**31 - 1)))
+        X = _Recording(venv, frac, rng).record(self, sampler, steps)
+        # Held-out states: later episodes, after a reset.
+        H = _Recording(venv, frac, rng).record(self, sampler, holdout_steps) if holdout_steps > 0 else None
+        report = agent.compress_obs(X, H, **kw)
+        if eval_episodes > 0:
+            from .evaluation import evaluate_policy
+
+            venv.seed(int(rng.integers(2**31 - 1)))
+            mean, std = evaluate_policy(self, venv, n_eval_episodes=eval_episodes, deterministic=True)
+            report["student_mean_return"] = mean
+            report["student_std_return"] = std
+        return report
+
     # --- files -------------------------------------------------------------
 
     def save(self, path) -> None:
@@ -510,6 +607,103 @@ class BaseAlgorithm:
             self.feature_names = None
         self._init_state()
         return self
+
+
+class _Sampler:
+    """Actions of an agent for a batch of observations: the deterministic
+    ones from the agent, sampled ones drawn with a numpy generator from the
+    policy ensemble's outputs (the agent's own generator is not used)."""
+
+    def __init__(self, agent, rng: np.random.Generator) -> None:
+        from .ensemble import Ensemble
+
+        self.agent = agent
+        self.rng = rng
+        cfg = agent.config()
+        self.kind, self.nvec, self.low, self.high = agent.action_space
+        self.n_cat = int(cfg.get("n_cat_obs", "0"))
+        self.tree_log_std = self.kind == BOX and cfg.get("log_std_mode", "param") == "tree"
+        self.log_std_min = float(cfg.get("log_std_min", "-20"))
+        self.log_std_max = float(cfg.get("log_std_max", "2"))
+        self.copy = None
+        self.policy = None
+        if self.kind == BOX and not self.tree_log_std:
+            # A state-independent log_std lives in the agent's training
+            # state: sample on a copy (its generator, not this one's).
+            self.copy = _core.Agent.from_bytes(agent.to_bytes())
+        else:
+            self.policy = Ensemble.from_bytes(agent.model_bytes(0))
+
+    def _outputs(self, x: np.ndarray) -> np.ndarray:
+        if self.n_cat == 0:
+            return self.policy.predict(x)
+        nd = x.shape[1] - self.n_cat
+        c = x[:, nd:]
+        codes = np.where(np.isnan(c) | (c < 0) | (c > 16777216.0), -1, np.nan_to_num(c)).astype(np.int32)
+        return self.policy.predict(np.ascontiguousarray(x[:, :nd]), np.ascontiguousarray(codes))
+
+    def act(self, x: np.ndarray, masks, stoch: np.ndarray) -> np.ndarray:
+        acts = self.agent.act(x, masks=masks, deterministic=True)
+        if not stoch.any():
+            return acts
+        rows = np.flatnonzero(stoch)
+        xs = np.ascontiguousarray(x[rows])
+        ms = None if masks is None else np.ascontiguousarray(np.asarray(masks, np.uint8).reshape(len(x), -1)[rows])
+        if self.copy is not None:
+            acts[rows] = self.copy.act(xs, masks=ms, deterministic=False)
+            return acts
+        out = self._outputs(xs)
+        if self.kind == BOX:
+            d = len(self.low)
+            mean = out[:, :d].astype(np.float64)
+            ls = np.clip(out[:, d : 2 * d], self.log_std_min, self.log_std_max)
+            a = mean + np.exp(ls) * self.rng.standard_normal(mean.shape)
+            acts[rows] = np.clip(a, self.low, self.high).astype(np.float32)
+            return acts
+        off = 0
+        for k, m in enumerate(self.nvec):
+            logits = out[:, off : off + m].astype(np.float64)
+            if ms is not None:
+                logits = np.where(ms[:, off : off + m] != 0, logits, -np.inf)
+            g = self.rng.gumbel(size=logits.shape)
+            acts[rows, k] = np.argmax(logits + g, axis=1).astype(np.float32)
+            off += m
+        return acts
+
+
+class _Recording:
+    """Observations of a model acting on a vector env adapter, as the rows
+    learn() gives the agent; each episode of each copy deterministic or, with
+    probability frac, sampled."""
+
+    def __init__(self, venv, frac: float, rng: np.random.Generator) -> None:
+        self.venv = venv
+        self.frac = frac
+        self.rng = rng
+        self.obs, self.masks = venv.reset()
+        n = venv.num_envs
+        self.stoch = rng.random(n) < frac
+        # Next-step autoreset (Gymnasium vector envs): the step after an
+        # episode ends shows its last observation, on which nobody acts.
+        self.next_step = isinstance(venv, GymVectorAdapter) and not venv.same_step
+        self.skip = np.zeros(n, bool)
+
+    def record(self, model, sampler: _Sampler, count: int) -> np.ndarray:
+        venv, n = self.venv, self.venv.num_envs
+        X = np.empty((count, self.obs.shape[1]), np.float32)
+        got = 0
+        while True:
+            keep = np.flatnonzero(~self.skip)[: count - got]
+            X[got : got + len(keep)] = self.obs[keep]
+            got += len(keep)
+            if got >= count:
+                return X
+            acts = sampler.act(self.obs, self.masks, self.stoch)
+            self.obs, self.masks, _, term, trunc, _, valid, _ = venv.step(model._action.to_env(acts))
+            ended = (term | trunc) & valid
+            if ended.any():
+                self.stoch[ended] = self.rng.random(int(ended.sum())) < self.frac
+            self.skip = ended if self.next_step else np.zeros(n, bool)
 
 
 class PPO(BaseAlgorithm):

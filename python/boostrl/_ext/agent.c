@@ -845,6 +845,83 @@ static PyObject *Agent_evaluate_native(BrlAgentObject *self, PyObject *args) {
                        "max_return", r.max_return);
 }
 
+/* compress_obs(obs, holdout=None, trees, lr=1.0, value_weight=1.0, depth=0,
+ * grow=None) -> dict: brl_agent_compress_obs over observations the caller
+ * recorded (n x obs_dim in the agent's flat layout; holdout: rows for the
+ * report, or None). grow: None (the agent's), "oblivious" or "greedy". */
+static PyObject *Agent_compress_obs(BrlAgentObject *self, PyObject *args,
+                                    PyObject *kw) {
+  static char *kwlist[] = {"obs",          "holdout", "trees", "lr",
+                           "value_weight", "depth",   "grow",  NULL};
+  PyObject *obs_obj, *ho_obj = Py_None, *trees_obj = NULL, *grow_obj = Py_None;
+  double lr = 1.0, vw = 1.0;
+  int depth = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOddiO:compress_obs", kwlist,
+                                   &obs_obj, &ho_obj, &trees_obj, &lr, &vw,
+                                   &depth, &grow_obj))
+    return NULL;
+  if (agent_ready(self) < 0)
+    return NULL;
+  if (!trees_obj) {
+    PyErr_SetString(PyExc_TypeError,
+                    "compress_obs() missing required argument 'trees'");
+    return NULL;
+  }
+  int trees;
+  if (brl_py_as_int(trees_obj, &trees) < 0)
+    return NULL;
+  int grow = -1;
+  if (grow_obj != Py_None) {
+    const char *g =
+        PyUnicode_Check(grow_obj) ? PyUnicode_AsUTF8(grow_obj) : NULL;
+    if (g && !strcmp(g, "oblivious"))
+      grow = 0;
+    else if (g && !strcmp(g, "greedy"))
+      grow = 1;
+    else {
+      if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError,
+                        "grow must be None (the agent's), 'oblivious' or "
+                        "'greedy'");
+      return NULL;
+    }
+  }
+  PyArrayObject *X = brl_py_features(obs_obj, self->obs_dim);
+  if (!X)
+    return NULL;
+  PyArrayObject *H = NULL;
+  if (ho_obj != Py_None && !(H = brl_py_features(ho_obj, self->obs_dim))) {
+    Py_DECREF(X);
+    return NULL;
+  }
+  const int64_t n = (int64_t)PyArray_DIM(X, 0);
+  const int64_t h = H ? (int64_t)PyArray_DIM(H, 0) : 0;
+  const float *x = PyArray_DATA(X);
+  const float *hx = H ? PyArray_DATA(H) : NULL;
+  brl_compress_params cp;
+  brl_compress_params_default(&cp, trees);
+  cp.lr = lr;
+  cp.value_weight = vw;
+  cp.max_depth = depth;
+  cp.grow_policy = grow;
+  cp.eval_episodes = 0;
+  brl_compress_report r;
+  int rc;
+  BRL_PY_CALL(self, rc = brl_agent_compress_obs(self->a, x, n,
+                                                h > 0 ? hx : NULL, h, &cp, &r));
+  Py_DECREF(X);
+  Py_XDECREF(H);
+  if (rc)
+    return brl_py_raise(rc);
+  return Py_BuildValue("{s:i,s:i,s:L,s:L,s:d,s:d,s:d,s:d,s:d,s:d}",
+                       "trees_before", r.trees_before, "trees_after",
+                       r.trees_after, "train_rows", (long long)r.train_rows,
+                       "holdout_rows", (long long)r.holdout_rows, "agreement",
+                       r.agreement, "policy_rmse", r.policy_rmse, "value_rmse",
+                       r.value_rmse, "prob_tv", r.prob_tv, "train_policy_rmse",
+                       r.train_policy_rmse, "fit_s", r.fit_s);
+}
+
 static PyMethodDef Agent_methods[] = {
     {"load", (PyCFunction)Agent_load, METH_O | METH_CLASS,
      "load(path) -> Agent: an agent file (the command's format)"},
@@ -885,6 +962,13 @@ static PyMethodDef Agent_methods[] = {
      "learn_native(env, total_timesteps, reset_env=True)"},
     {"evaluate_native", (PyCFunction)Agent_evaluate_native, METH_VARARGS,
      "evaluate_native(env, n_episodes) -> dict"},
+    {"compress_obs", (PyCFunction)(void (*)(void))Agent_compress_obs,
+     METH_VARARGS | METH_KEYWORDS,
+     "compress_obs(obs, holdout=None, trees, lr=1.0, value_weight=1.0, "
+     "depth=0, grow=None) -> dict: distils the ensembles into at most `trees` "
+     "trees over recorded observations (brl_agent_compress_obs); the report "
+     "has trees_before, trees_after, train_rows, holdout_rows, agreement, "
+     "policy_rmse, value_rmse, prob_tv, train_policy_rmse, fit_s"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Agent_getset[] = {
