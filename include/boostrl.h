@@ -872,8 +872,9 @@ BRL_API int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out);
  * rollouts. reset_env 1 resets env and starts fresh episodes (needed on the
  * first call); 0 continues from where the previous call on the same env
  * stopped; 2 continues the episodes env holds (one restored with
- * brl_env_load_buffer, so a saved agent and env resume exactly). Stops early, after an update, when the callback returns
- * nonzero. A partial rollout left by the caller is dropped. */
+ * brl_env_load_buffer, so a saved agent and env resume exactly). Stops early,
+ * after an update, when the callback returns nonzero. A partial rollout left by
+ * the caller is dropped. */
 BRL_API int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
                             int reset_env);
 

@@ -51,13 +51,22 @@ void brl__predict_block_scalar(const brl_model *m, const float *X,
   }
 }
 
-/* Are most of trees [start, stop) evaluated 16 lanes at once (oblivious,
- * depth <= 5)? Padding a short tail to 16 rows pays off only then: greedy
- * trees walk each lane on its own, so padding would multiply their work. */
-static int mostly_vector(const brl_trees *T, int start, int stop) {
+/* Does padding a tail of r < 16 rows to a vector block pay off for most
+ * of trees [start, stop)? Oblivious trees: always. Greedy trees walk all
+ * 16 lanes level by level, which costs about as much as walking 2 rows
+ * one by one at depth 4 or 5 and 4 rows when deeper (on the machine of
+ * docs/BENCHMARKS.md), so they count from there. Greedy trees with
+ * categorical splits walk each lane on its own: padding would multiply
+ * their work. */
+static int mostly_vector(const brl_trees *T, int start, int stop, int64_t r) {
   int64_t vec = 0;
-  for (int t = start; t < stop; t++)
-    vec += (T->flags[t] & BRL_TREE_OBLIVIOUS) && T->depth[t] <= 5;
+  for (int t = start; t < stop; t++) {
+    const int d = T->depth[t];
+    vec += (T->flags[t] & BRL_TREE_OBLIVIOUS) ||
+           (!(T->flags[t] & BRL_TREE_HAS_CAT) && r >= (d <= 3   ? 1
+                                                       : d <= 5 ? 2
+                                                                : 4));
+  }
   return 2 * vec >= (int64_t)(stop - start);
 }
 
@@ -76,7 +85,7 @@ void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
     nt = 1;
   const int vec_ok = D + C <= 256 && K <= 64;
   const int pad_ok = vec_ok && n % 16 != 0 && simd != BRL_SIMD_SCALAR &&
-                     mostly_vector(&m->trees, start, stop);
+                     mostly_vector(&m->trees, start, stop, n % 16);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t bl = 0; bl < nblocks; bl++) {
     int64_t s0 = bl * BLOCK, s1 = s0 + BLOCK < n ? s0 + BLOCK : n;
