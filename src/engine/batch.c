@@ -270,16 +270,21 @@ static int batch_create(const brl_model *m, const float *X,
   return BRL_OK;
 }
 
-typedef struct val_row {
-  float v;
-  int32_t r;
-} val_row;
-
 static int cmp_val_row(const void *a, const void *b) {
-  const val_row *p = a, *q = b;
+  const brl_val_row *p = a, *q = b;
   if (p->v != q->v)
     return p->v < q->v ? -1 : 1;
   return (p->r > q->r) - (p->r < q->r);
+}
+
+int64_t brl__sort_feature(const float *X, int64_t n, int D, int f,
+                          brl_val_row *vr) {
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(X[i * D + f]))
+      vr[m++] = (brl_val_row){X[i * D + f], (int32_t)i};
+  qsort(vr, (size_t)m, sizeof *vr, cmp_val_row);
+  return m;
 }
 
 /* The rows of every numeric feature sorted by value, NaN rows last
@@ -288,7 +293,7 @@ static int sort_rows(brl_batch *b) {
   const int64_t n = b->n;
   b->order = malloc((size_t)n * (size_t)b->D * sizeof(int32_t) + 1);
   b->n_finite = malloc((size_t)b->D * sizeof(int64_t) + 1);
-  val_row *vr = malloc((size_t)n * sizeof(val_row) + 1);
+  brl_val_row *vr = malloc((size_t)n * sizeof(brl_val_row) + 1);
   if (!b->order || !b->n_finite || !vr) {
     free(vr);
     free(b->order);
@@ -300,15 +305,10 @@ static int sort_rows(brl_batch *b) {
   }
   for (int f = 0; f < b->D; f++) {
     int32_t *o = b->order + (size_t)f * (size_t)n;
-    int64_t m = 0, k = n;
-    for (int64_t i = 0; i < n; i++) {
-      const float x = b->X[i * b->D + f];
-      if (isnan(x))
+    const int64_t m = brl__sort_feature(b->X, n, b->D, f, vr);
+    for (int64_t i = 0, k = n; i < n; i++) /* NaN rows last */
+      if (isnan(b->X[i * b->D + f]))
         o[--k] = (int32_t)i;
-      else
-        vr[m++] = (val_row){x, (int32_t)i};
-    }
-    qsort(vr, (size_t)m, sizeof *vr, cmp_val_row);
     for (int64_t i = 0; i < m; i++)
       o[i] = vr[i].r;
     b->n_finite[f] = m;

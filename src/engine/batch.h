@@ -74,6 +74,17 @@ struct brl_batch {
   void (*dev_free)(void *dev);
 };
 
+/* A value of one feature and its row. */
+typedef struct brl_val_row {
+  float v;
+  int32_t r;
+} brl_val_row;
+
+/* The rows of feature f of X (n x D) whose value is not NaN, sorted by value
+ * then row, into vr (n entries); returns their number. */
+int64_t brl__sort_feature(const float *X, int64_t n, int D, int f,
+                          brl_val_row *vr);
+
 /* Sizes the workspace for n rows (no-op when already large enough). */
 int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth);
 /* Per-thread scan scratch for n_threads threads. */

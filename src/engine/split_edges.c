@@ -11,6 +11,7 @@
  * feature. */
 #include "engine/split_edges.h"
 #include "core/error.h"
+#include "engine/batch.h"
 #include "engine/predict.h"
 
 #include <math.h>
@@ -34,31 +35,17 @@ static int cmp_rank(const void *a, const void *b) {
   return (p->thr > q->thr) - (p->thr < q->thr);
 }
 
-typedef struct vr {
-  float v;
-  int32_t r;
-} vr;
-
-static int cmp_vr(const void *a, const void *b) {
-  const vr *p = a, *q = b;
-  if (p->v != q->v)
-    return p->v < q->v ? -1 : 1;
-  return (p->r > q->r) - (p->r < q->r);
-}
-
 /* Rows of feature f with a finite value, sorted by value (then row). */
-static int64_t sort_column(const float *X, int64_t n, int D, int f, vr *pairs,
-                           float *vals, int32_t *rows) {
-  int64_t m = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (isfinite(X[i * D + f]))
-      pairs[m++] = (vr){X[i * D + f], (int32_t)i};
-  qsort(pairs, (size_t)m, sizeof(vr), cmp_vr);
-  for (int64_t i = 0; i < m; i++) {
-    vals[i] = pairs[i].v;
-    rows[i] = pairs[i].r;
-  }
-  return m;
+static int64_t sort_column(const float *X, int64_t n, int D, int f,
+                           brl_val_row *pairs, float *vals, int32_t *rows) {
+  const int64_t m = brl__sort_feature(X, n, D, f, pairs);
+  int64_t k = 0;
+  for (int64_t i = 0; i < m; i++)
+    if (isfinite(pairs[i].v)) {
+      vals[k] = pairs[i].v;
+      rows[k++] = pairs[i].r;
+    }
+  return k;
 }
 
 /* First position in sorted v[0..n) whose value is >= x. */
@@ -123,7 +110,7 @@ static int split_scores(const brl_model *m, const float *X,
   const int D = m->p.n_features, C = m->p.n_cat_features;
   const brl_trees *T = &m->trees;
   const int64_t n_splits = T->n > 0 ? T->split_off[T->n] : 0;
-  vr *pairs = malloc((size_t)n_rows * sizeof(vr) + 1);
+  brl_val_row *pairs = malloc((size_t)n_rows * sizeof(brl_val_row) + 1);
   float *vals = malloc((size_t)n_rows * sizeof(float) + 1);
   int32_t *rows = malloc((size_t)n_rows * sizeof(int32_t) + 1);
   if (!pairs || !vals || !rows) {
