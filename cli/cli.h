@@ -139,8 +139,11 @@ void cli_curve_free(cli_curve *c);
 int cli_svg_write(const char *path, const cli_curve *c, const char *title,
                   double solved);
 
-/* The env id recorded in the config.json of a run directory (is_dir) or
- * next to a model file; 1 when there is none. */
-int cli_env_from_run(const char *model, int is_dir, char *out, size_t size);
+/* MODEL as named on a command line: a run directory of `boostrl train`
+ * (path gets its model.brl) or a file (path gets it as is); env gets the
+ * env id recorded in the run's config.json (next to a file). Returns 1,
+ * with env empty, when there is none. */
+int cli_resolve_model(const char *model, char *path, size_t path_size,
+                      char *env, size_t env_size);
 
 #endif

@@ -146,7 +146,7 @@ int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
   return 0;
 }
 
-int cli_env_from_run(const char *model, int is_dir, char *out, size_t size) {
+static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
   char path[1100];
   if (is_dir) {
     cli_join(path, sizeof path, model, "config.json");
@@ -169,6 +169,18 @@ int cli_env_from_run(const char *model, int is_dir, char *out, size_t size) {
     snprintf(out, size, "%s", env);
   cli_json_free(&j);
   return rc;
+}
+
+int cli_resolve_model(const char *model, char *path, size_t path_size,
+                      char *env, size_t env_size) {
+  struct stat sb;
+  const int is_dir = stat(model, &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (is_dir)
+    cli_join(path, path_size, model, "model.brl");
+  else
+    snprintf(path, path_size, "%s", model);
+  env[0] = '\0';
+  return env_from_run(model, is_dir, env, env_size);
 }
 
 int cli_next_arg(const char *cmd, int argc, char **argv, int *i,

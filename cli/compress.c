@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void usage(FILE *f) {
   fprintf(
@@ -131,21 +130,15 @@ int cli_compress(int argc, char **argv) {
                     "--out FILE (see --help)\n");
     return 2;
   }
-  struct stat sb;
-  int is_dir = stat(model, &sb) == 0 && S_ISDIR(sb.st_mode);
   char path[1100], env_buf[128];
-  if (is_dir)
-    cli_join(path, sizeof path, model, "model.brl");
-  else
-    snprintf(path, sizeof path, "%s", model);
-  if (!env_id) {
-    if (cli_env_from_run(model, is_dir, env_buf, sizeof env_buf)) {
-      fprintf(stderr, "boostrl compress: name the environment with --env (no "
-                      "config.json next to the model)\n");
-      return 2;
-    }
-    env_id = env_buf;
+  if (cli_resolve_model(model, path, sizeof path, env_buf, sizeof env_buf) &&
+      !env_id) {
+    fprintf(stderr, "boostrl compress: name the environment with --env (no "
+                    "config.json next to the model)\n");
+    return 2;
   }
+  if (!env_id)
+    env_id = env_buf;
   brl_agent *a;
   if (brl_agent_load(path, &a))
     return cli_lib_error(path);

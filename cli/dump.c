@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 const char *const *cli_feature_names(const char *env_id, int n_features) {
   static const char *const cartpole[] = {"x", "x_dot", "theta", "theta_dot"};
@@ -46,13 +45,8 @@ static int looks_like_json(const char *path) {
 
 int cli_load_model(const char *cmd, const char *arg, cli_loaded *out) {
   memset(out, 0, sizeof *out);
-  struct stat sb;
-  int is_dir = stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode);
-  if (is_dir)
-    cli_join(out->path, sizeof out->path, arg, "model.brl");
-  else
-    snprintf(out->path, sizeof out->path, "%s", arg);
-  (void)cli_env_from_run(arg, is_dir, out->env_id, sizeof out->env_id);
+  (void)cli_resolve_model(arg, out->path, sizeof out->path, out->env_id,
+                          sizeof out->env_id);
   if (looks_like_json(out->path)) {
     if (brl_model_load_json_file(out->path, &out->model)) {
       fprintf(stderr, "boostrl %s: %s: %s\n", cmd, out->path, brl_last_error());
