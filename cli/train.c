@@ -316,17 +316,24 @@ static int total_trees(const brl_agent *a) {
   return brl_model_n_trees(p) + (v != p ? brl_model_n_trees(v) : 0);
 }
 
-static int save_agent(const brl_agent *a, const char *dir, const char *name) {
-  char path[1100], tmp[1110];
-  cli_join(path, sizeof path, dir, name);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  if (brl_agent_save(a, tmp))
-    return cli_lib_error("saving the agent");
+/* Ends a save into tmp (rc: the library's status) by renaming it over
+ * path, so that an interrupted save never leaves a torn file. */
+static int finish_save(int rc, const char *tmp, const char *path,
+                       const char *what) {
+  if (rc)
+    return cli_lib_error(what);
   if (rename(tmp, path)) {
     fprintf(stderr, "boostrl: cannot rename %s to %s\n", tmp, path);
     return 1;
   }
   return 0;
+}
+
+static int save_agent(const brl_agent *a, const char *dir, const char *name) {
+  char path[1100], tmp[1110];
+  cli_join(path, sizeof path, dir, name);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  return finish_save(brl_agent_save(a, tmp), tmp, path, "saving the agent");
 }
 
 /* The training env's episodes next to the agent (DIR/env.brl), so that
@@ -335,19 +342,7 @@ static int save_env(const brl_env *env, const char *dir) {
   char path[1100], tmp[1110];
   cli_join(path, sizeof path, dir, "env.brl");
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  void *buf = NULL;
-  size_t len = 0;
-  if (brl_env_save_buffer(env, &buf, &len))
-    return cli_lib_error("saving the env");
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(buf, 1, len, f) == len;
-  ok = f && !fclose(f) && ok;
-  brl_free(buf);
-  if (!ok || rename(tmp, path)) {
-    fprintf(stderr, "boostrl: cannot write %s\n", path);
-    return 1;
-  }
-  return 0;
+  return finish_save(brl_env_save(env, tmp), tmp, path, "saving the env");
 }
 
 /* Restores the episodes saved by save_env; 1 when DIR has none (a run
@@ -358,20 +353,8 @@ static int load_env(brl_env *env, const char *dir) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return 1;
-  int rc = -1;
-  char *buf = NULL;
-  long len = -1;
-  if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 &&
-      !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)len + 1)) &&
-      fread(buf, 1, (size_t)len, f) == (size_t)len)
-    rc = brl_env_load_buffer(env, buf, (size_t)len) ? -1 : 0;
-  else
-    fprintf(stderr, "boostrl train: --resume: cannot read %s\n", path);
-  if (rc < 0 && buf)
-    cli_lib_error(path);
   fclose(f);
-  free(buf);
-  return rc;
+  return brl_env_load(env, path) ? (cli_lib_error(path), -1) : 0;
 }
 
 static void csv_num(FILE *f, double v) {

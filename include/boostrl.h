@@ -571,6 +571,9 @@ BRL_API int brl_env_step(brl_env *e, const float *actions, float *obs,
  * a restored env continues exactly where the saved one was. */
 BRL_API int brl_env_save_buffer(const brl_env *e, void **buf, size_t *len);
 BRL_API int brl_env_load_buffer(brl_env *e, const void *buf, size_t len);
+/* The same through a file (BRL_EIO naming the path on failure). */
+BRL_API int brl_env_save(const brl_env *e, const char *path);
+BRL_API int brl_env_load(brl_env *e, const char *path);
 BRL_API int brl_env_observe(const brl_env *e, float *obs);
 BRL_API int brl_env_state_dim(const brl_env *e);
 BRL_API int brl_env_get_state(const brl_env *e, int i, double *state);

@@ -3,6 +3,7 @@
  * golden transitions recorded from gymnasium 1.0.0. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "boostrl.h"
@@ -445,6 +446,14 @@ static void test_save_load(void) {
     void *buf = NULL;
     size_t len = 0;
     CHECK_OK(brl_env_save_buffer(e, &buf, &len));
+    /* Through a file: the same bytes; a missing file names its path. */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/brl_test_env_%d.brl", k);
+    CHECK_OK(brl_env_save(e, path));
+    CHECK_OK(brl_env_load(f, path));
+    remove(path);
+    CHECK(brl_env_load(f, path) == BRL_EIO);
+    CHECK(strstr(brl_last_error(), path) != NULL);
     CHECK_OK(brl_env_load_buffer(f, buf, len));
     CHECK_OK(brl_env_observe(f, obs2));
     CHECK(!memcmp(obs, obs2, sizeof(float) * 3 * (size_t)sp.obs_dim));
