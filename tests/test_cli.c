@@ -14,26 +14,14 @@
 #include <unistd.h>
 
 #include "../cli/json.c"
+#include "cli_util.h"
 #include "testlib.h"
 
 static char bin[1024];
 static char dir[256];
 
-/* Runs a shell command, capturing stdout (and stderr when err_too) into
- * out; returns the exit status. */
 static int run(const char *args, char *out, size_t size, int err_too) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' %s %s", bin, args,
-           err_too ? "2>&1" : "2>/dev/null");
-  FILE *p = popen(cmd, "r");
-  if (!p)
-    return -1;
-  size_t n = 0, got;
-  while (n + 1 < size && (got = fread(out + n, 1, size - n - 1, p)) > 0)
-    n += got;
-  out[n] = '\0';
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return brl_test_run_cli(bin, args, out, size, err_too);
 }
 
 static const char *last_line(char *s) {
@@ -282,24 +270,6 @@ static void test_train_eval_resume(void) {
   CHECK(run(args, out, sizeof out, 1) == 1);
 }
 
-/* The bytes of a file (NUL-terminated, malloc'd) or NULL. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  long n = -1;
-  if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
-      (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n)
-    buf[n] = '\0';
-  else {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  return buf;
-}
-
 /* A run trained to 2,048 steps and resumed to 4,096 grows the same trees as
  * a run trained to 4,096 at once: the saved episodes (env.brl) continue. */
 static void test_resume_exact(void) {
@@ -325,7 +295,7 @@ static void test_resume_exact(void) {
   }
   snprintf(a, sizeof a, "%s/halves.json", dir);
   snprintf(b, sizeof b, "%s/whole.json", dir);
-  char *ja = slurp(a), *jb = slurp(b);
+  char *ja = brl_test_read_file(a, NULL), *jb = brl_test_read_file(b, NULL);
   CHECK(ja && jb && strlen(ja) > 1000 && strcmp(ja, jb) == 0);
   free(ja);
   free(jb);
@@ -387,13 +357,7 @@ static void test_sigint(void) {
 int main(int argc, char **argv) {
   (void)argc;
   test_json_reader();
-  snprintf(bin, sizeof bin, "%s", argv[0]);
-  char *slash = strrchr(bin, '/');
-  if (slash)
-    snprintf(slash + 1, sizeof bin - (size_t)(slash + 1 - bin), "boostrl");
-  else
-    snprintf(bin, sizeof bin, "./boostrl");
-  if (access(bin, X_OK) != 0) {
+  if (brl_test_find_cli(argv[0], bin, sizeof bin) != 0) {
     printf("test_cli: %s not built, skipping the command's tests\n", bin);
     return brl_test_report("test_cli");
   }

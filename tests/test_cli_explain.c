@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "boostrl.h"
+#include "cli_util.h"
 #include "testlib.h"
 
 #define N_STATES 10000
@@ -31,48 +32,12 @@ static char bin[1024];
 static char dir[256];
 static char run_dir[512];
 
-/* Runs the command with args, stdout (and stderr when err_too) into out;
- * returns the exit status. */
 static int run(const char *args, char *out, size_t size, int err_too) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' %s %s", bin, args,
-           err_too ? "2>&1" : "2>/dev/null");
-  FILE *p = popen(cmd, "r");
-  if (!p)
-    return -1;
-  size_t n = 0, got;
-  while (n + 1 < size && (got = fread(out + n, 1, size - n - 1, p)) > 0)
-    n += got;
-  out[n] = '\0';
-  char drain[4096];
-  while (fread(drain, 1, sizeof drain, p) > 0)
-    ;
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return brl_test_run_cli(bin, args, out, size, err_too);
 }
 
 static int have_gcc(void) {
   return system("gcc --version >/dev/null 2>&1") == 0;
-}
-
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf)
-    buf[n] = '\0';
-  fclose(f);
-  if (len)
-    *len = (size_t)n;
-  return buf;
 }
 
 static void test_help_and_errors(void) {
@@ -321,7 +286,7 @@ static void test_dump(const brl_model *m) {
   snprintf(args, sizeof args, "dump %s --format json --out %s", json, json2);
   CHECK(run(args, out, sizeof out, 1) == 0);
   size_t l1 = 0, l2 = 0;
-  char *a = read_file(json, &l1), *b = read_file(json2, &l2);
+  char *a = brl_test_read_file(json, &l1), *b = brl_test_read_file(json2, &l2);
   CHECK(a && b && l1 == l2 && l1 > 0 && memcmp(a, b, l1) == 0);
   free(a);
   free(b);
@@ -338,13 +303,7 @@ static void test_dump(const brl_model *m) {
 
 int main(int argc, char **argv) {
   (void)argc;
-  snprintf(bin, sizeof bin, "%s", argv[0]);
-  char *slash = strrchr(bin, '/');
-  if (slash)
-    snprintf(slash + 1, sizeof bin - (size_t)(slash + 1 - bin), "boostrl");
-  else
-    snprintf(bin, sizeof bin, "./boostrl");
-  if (access(bin, X_OK) != 0) {
+  if (brl_test_find_cli(argv[0], bin, sizeof bin) != 0) {
     printf("test_cli_explain: %s not built, skipping\n", bin);
     return brl_test_report("test_cli_explain");
   }
