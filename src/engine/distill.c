@@ -150,22 +150,13 @@ static int sorted_copy(const brl_model *t, brl_model **out) {
     ord[i] = (sig){T, i};
   if (!rc)
     qsort(ord, (size_t)T->n, sizeof(sig), cmp_sig);
-  brl_trees *D = m ? &m->trees : NULL;
   for (int i = 0; !rc && i < T->n; i++) {
     const int s = ord[i].t;
-    const int64_t s0 = T->split_off[s], ns = T->split_off[s + 1] - s0;
-    const int64_t l0 = T->leaf_off[s], nl = T->leaf_off[s + 1] - l0;
-    if ((rc = brl__trees_reserve(D, K, ns, nl)))
-      break;
-    const int64_t so = D->split_off[D->n], lo = D->leaf_off[D->n];
-    memcpy(D->split + so, T->split + s0, (size_t)ns * sizeof(uint32_t));
-    memcpy(D->threshold + so, T->threshold + s0, (size_t)ns * sizeof(float));
-    memcpy(D->gain + so, T->gain + s0, (size_t)ns * sizeof(float));
-    memcpy(D->value + lo * K, T->value + l0 * K,
-           (size_t)(nl * K) * sizeof(float));
-    memcpy(D->cover + lo, T->cover + l0, (size_t)nl * sizeof(float));
-    brl__trees_commit(D, T->depth[s], 0, ns, nl);
-    D->flags[D->n - 1] = T->flags[s];
+    const int64_t s0 = T->split_off[s], l0 = T->leaf_off[s];
+    rc = brl__model_append_tree(m, T->depth[s],
+                                (T->flags[s] & BRL_TREE_OBLIVIOUS) != 0,
+                                T->split + s0, T->threshold + s0, T->gain + s0,
+                                T->value + l0 * K, T->cover + l0, NULL);
   }
   free(ord);
   if (rc) {

@@ -100,6 +100,17 @@ int brl__trees_reserve(brl_trees *t, int K, int64_t splits, int64_t leaves);
 void brl__trees_commit(brl_trees *t, int depth, int oblivious, int64_t splits,
                        int64_t leaves);
 void brl__trees_free(brl_trees *t);
+/* Appends one tree to m, copying the arrays: depth d (0..max_depth),
+ * oblivious or greedy, splits packed with BRL_SPLIT_PACK (d or 2^d - 1 of
+ * them), thresholds (categorical: brl__code_to_thr(code)), gains, leaf
+ * values (K x 2^d, output-major), covers (2^d) and, for Adam models, the
+ * groups' learning rates (n_groups floats; NULL otherwise). Checks every
+ * index and value as the model loader does: BRL_EFORMAT naming the tree on
+ * failure, and the model is left unchanged. */
+int brl__model_append_tree(brl_model *m, int depth, int oblivious,
+                           const uint32_t *split, const float *thr,
+                           const float *gain, const float *value,
+                           const float *cover, const float *lr);
 size_t brl__trees_bytes(const brl_trees *t, int K);
 
 /* Adds trees [start, stop) to out (n x K), without bias (SGD models). */

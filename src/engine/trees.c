@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "engine/model.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,4 +92,82 @@ size_t brl__trees_bytes(const brl_trees *t, int K) {
   return (size_t)t->n * (2 + 2 * sizeof(uint32_t)) +
          (size_t)s * (sizeof(uint32_t) + sizeof(float) * 2) +
          (size_t)l * (sizeof(float) * ((size_t)K + 1));
+}
+
+int brl__model_append_tree(brl_model *m, int depth, int oblivious,
+                           const uint32_t *split, const float *thr,
+                           const float *gain, const float *value,
+                           const float *cover, const float *lr) {
+  brl_trees *T = &m->trees;
+  const int K = m->n_outputs, D = m->p.n_features, F = m->n_feat;
+  const int t = T->n;
+  if (depth < 0 || depth > m->p.max_depth)
+    return brl__fail(BRL_EFORMAT,
+                     "tree %d: depth %d is out of range (0..max_depth = %d)", t,
+                     depth, m->p.max_depth);
+  const int64_t ns = brl__tree_splits(oblivious, depth),
+                nl = brl__tree_leaves(depth);
+  int has_cat = 0;
+  for (int64_t s = 0; s < ns; s++) {
+    const unsigned fl = BRL_SPLIT_FLAGS(split[s]);
+    const int f = BRL_SPLIT_FEATURE(split[s]);
+    const int cat = (fl & BRL_SPLIT_CAT) != 0, pass = (fl & BRL_SPLIT_PASS);
+    const char *why = NULL;
+    if (fl & ~BRL_SPLIT_FLAG_MASK)
+      why = "unknown flags";
+    else if (f >= F)
+      why = "the feature does not exist";
+    else if (cat && f < D)
+      why = "a categorical split on a numeric feature";
+    else if (!cat && f >= D)
+      why = "a numeric split on a categorical feature";
+    else if (cat && brl__thr_to_code(thr[s]) < 0)
+      why = "a negative category code";
+    else if (!cat && isnan(thr[s]))
+      why = "a NaN threshold";
+    else if (pass && (oblivious || cat))
+      why = "a pass-through node outside a greedy numeric tree";
+    else if (!isfinite(gain[s]))
+      why = "a gain that is not finite";
+    if (why)
+      return brl__fail(BRL_EFORMAT, "tree %d, split %lld (feature %d): %s", t,
+                       (long long)s, f, why);
+    has_cat |= cat;
+  }
+  for (int64_t i = 0; i < nl * K; i++)
+    if (!isfinite(value[i]))
+      return brl__fail(BRL_EFORMAT, "tree %d: leaf value %lld is not finite", t,
+                       (long long)i);
+  for (int64_t i = 0; i < nl; i++)
+    if (!(cover[i] >= 0.0f) || !isfinite(cover[i]))
+      return brl__fail(BRL_EFORMAT,
+                       "tree %d: cover of leaf %lld is negative or not finite",
+                       t, (long long)i);
+  if (T->n_lr && !lr)
+    return brl__fail(BRL_EFORMAT,
+                     "tree %d: an Adam model needs the tree's learning rates",
+                     t);
+  for (int g = 0; g < T->n_lr; g++)
+    if (!(lr[g] > 0.0f) || !isfinite(lr[g]))
+      return brl__fail(BRL_EFORMAT,
+                       "tree %d: learning rate %d is not a finite number > 0",
+                       t, g);
+  int rc = brl__trees_reserve(T, K, ns, nl);
+  if (rc)
+    return rc;
+  const int64_t so = T->split_off[t], lo = T->leaf_off[t];
+  if (ns) {
+    memcpy(T->split + so, split, (size_t)ns * sizeof(uint32_t));
+    memcpy(T->threshold + so, thr, (size_t)ns * sizeof(float));
+    memcpy(T->gain + so, gain, (size_t)ns * sizeof(float));
+  }
+  memcpy(T->value + lo * K, value, (size_t)(nl * K) * sizeof(float));
+  memcpy(T->cover + lo, cover, (size_t)nl * sizeof(float));
+  if (T->n_lr)
+    memcpy(T->lr + (int64_t)t * T->n_lr, lr, (size_t)T->n_lr * sizeof(float));
+  brl__trees_commit(T, depth, oblivious, ns, nl);
+  if (has_cat)
+    T->flags[t] |= BRL_TREE_HAS_CAT;
+  m->generation++;
+  return BRL_OK;
 }

@@ -36,16 +36,4 @@ void brl__float_repr(float v, char *buf, size_t size);
  * is not a number. */
 int brl__float_parse(const char *s, size_t n, float *out);
 
-/* Appends one tree to m, copying the arrays: depth d (0..max_depth),
- * oblivious or greedy, splits packed with BRL_SPLIT_PACK (d or 2^d - 1 of
- * them), thresholds (categorical: brl__code_to_thr(code)), gains, leaf
- * values (K x 2^d, output-major), covers (2^d) and, for Adam models, the
- * groups' learning rates (n_groups floats; NULL otherwise). Checks every
- * index and value as the model loader does: BRL_EFORMAT naming the tree on
- * failure, and the model is left unchanged. */
-int brl__model_append_tree(brl_model *m, int depth, int oblivious,
-                           const uint32_t *split, const float *thr,
-                           const float *gain, const float *value,
-                           const float *cover, const float *lr);
-
 #endif
