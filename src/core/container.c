@@ -267,3 +267,22 @@ int brl__read_file(const char *path, uint8_t **data, size_t *len) {
   *len = n;
   return BRL_OK;
 }
+
+int brl__write_owned(const char *path, int rc, void *data, size_t len) {
+  if (rc)
+    return rc;
+  rc = brl__write_file(path, data, len);
+  free(data);
+  return rc;
+}
+
+int brl__load_file(const char *path, brl__parse_fn parse, void *out) {
+  uint8_t *buf;
+  size_t len;
+  int rc = brl__read_file(path, &buf, &len);
+  if (rc)
+    return rc;
+  rc = parse(buf, len, out);
+  free(buf);
+  return rc;
+}

@@ -73,4 +73,12 @@ uint32_t brl__crc32(const uint8_t *p, size_t n);
 int brl__write_file(const char *path, const void *data, size_t len);
 int brl__read_file(const char *path, uint8_t **data, size_t *len);
 
+/* The file halves of the save/load-by-path calls. brl__write_owned writes
+ * data (made by a *_save_buffer call that returned rc) to path and frees
+ * it; a failed rc is returned as it is. brl__load_file reads path and
+ * hands its bytes to parse(buf, len, out). */
+typedef int (*brl__parse_fn)(const void *buf, size_t len, void *out);
+int brl__write_owned(const char *path, int rc, void *data, size_t len);
+int brl__load_file(const char *path, brl__parse_fn parse, void *out);
+
 #endif

@@ -336,26 +336,19 @@ int brl_model_load_buffer(const void *buf, size_t len, brl_model **out) {
 
 int brl_model_save(const brl_model *m, const char *path) {
   BRL_CHECK_ARG(path);
-  void *buf;
-  size_t len;
-  int rc = brl_model_save_buffer(m, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl__write_file(path, buf, len);
-  free(buf);
-  return rc;
+  void *buf = NULL;
+  size_t len = 0;
+  const int rc = brl_model_save_buffer(m, &buf, &len);
+  return brl__write_owned(path, rc, buf, len);
+}
+
+static int parse_model(const void *buf, size_t len, void *out) {
+  return brl_model_load_buffer(buf, len, out);
 }
 
 int brl_model_load(const char *path, brl_model **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(path);
-  uint8_t *buf;
-  size_t len;
-  int rc = brl__read_file(path, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl_model_load_buffer(buf, len, out);
-  free(buf);
-  return rc;
+  return brl__load_file(path, parse_model, out);
 }

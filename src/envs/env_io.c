@@ -119,25 +119,18 @@ int brl_env_observe(const brl_env *e, float *obs) {
 
 int brl_env_save(const brl_env *e, const char *path) {
   BRL_CHECK_ARG(path);
-  void *buf;
-  size_t len;
-  int rc = brl_env_save_buffer(e, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl__write_file(path, buf, len);
-  free(buf);
-  return rc;
+  void *buf = NULL;
+  size_t len = 0;
+  const int rc = brl_env_save_buffer(e, &buf, &len);
+  return brl__write_owned(path, rc, buf, len);
+}
+
+static int parse_env(const void *buf, size_t len, void *e) {
+  return brl_env_load_buffer(e, buf, len);
 }
 
 int brl_env_load(brl_env *e, const char *path) {
   BRL_CHECK_ARG(e);
   BRL_CHECK_ARG(path);
-  uint8_t *buf;
-  size_t len;
-  int rc = brl__read_file(path, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl_env_load_buffer(e, buf, len);
-  free(buf);
-  return rc;
+  return brl__load_file(path, parse_env, e);
 }

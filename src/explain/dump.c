@@ -256,14 +256,10 @@ int brl_model_dump_json(const brl_model *m, char **out, size_t *len) {
 
 int brl_model_save_json(const brl_model *m, const char *path) {
   BRL_CHECK_ARG(path);
-  char *text;
-  size_t len;
-  int rc = brl_model_dump_json(m, &text, &len);
-  if (rc)
-    return rc;
-  rc = brl__write_file(path, text, len);
-  free(text);
-  return rc;
+  char *text = NULL;
+  size_t len = 0;
+  const int rc = brl_model_dump_json(m, &text, &len);
+  return brl__write_owned(path, rc, text, len);
 }
 
 /* ------------------------------------------------------------ loading */
@@ -803,18 +799,15 @@ int brl_model_load_json(const char *json, size_t len, brl_model **out) {
   return rc;
 }
 
+static int parse_json(const void *buf, size_t len, void *out) {
+  return brl_model_load_json((const char *)buf, len, out);
+}
+
 int brl_model_load_json_file(const char *path, brl_model **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(path);
-  uint8_t *buf;
-  size_t len;
-  int rc = brl__read_file(path, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl_model_load_json((const char *)buf, len, out);
-  free(buf);
-  return rc;
+  return brl__load_file(path, parse_json, out);
 }
 
 /* ------------------------------------------------------- DOT and text */

@@ -174,14 +174,10 @@ int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len) {
 
 int brl_agent_save(const brl_agent *a, const char *path) {
   BRL_CHECK_ARG(path);
-  void *buf;
-  size_t len;
-  int rc = brl_agent_save_buffer(a, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl__write_file(path, buf, len);
-  free(buf);
-  return rc;
+  void *buf = NULL;
+  size_t len = 0;
+  const int rc = brl_agent_save_buffer(a, &buf, &len);
+  return brl__write_owned(path, rc, buf, len);
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -391,16 +387,13 @@ int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
   return BRL_OK;
 }
 
+static int parse_agent(const void *buf, size_t len, void *out) {
+  return brl_agent_load_buffer(buf, len, out);
+}
+
 int brl_agent_load(const char *path, brl_agent **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(path);
-  uint8_t *buf;
-  size_t len;
-  int rc = brl__read_file(path, &buf, &len);
-  if (rc)
-    return rc;
-  rc = brl_agent_load_buffer(buf, len, out);
-  free(buf);
-  return rc;
+  return brl__load_file(path, parse_agent, out);
 }
