@@ -722,6 +722,22 @@ BRL_API void brl_agent_config_default(brl_agent_config *c, brl_algo algo);
  * env_id may be NULL (defaults only). */
 BRL_API int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
                                     brl_algo algo, int *found);
+/* One row of the preset table, as data (`boostrl presets` prints them). */
+typedef struct brl_agent_preset {
+  const char *env; /* env id pattern; '*' matches any run of characters */
+  brl_algo algo;
+  /* "key=value key=value ...": brl_agent_config_set() keys and values,
+   * applied in order over brl_agent_config_default(algo). */
+  const char *settings;
+} brl_agent_preset;
+/* Rows in the table. */
+BRL_API int brl_agent_preset_count(void);
+/* Row i (0 <= i < brl_agent_preset_count()) into *out; the strings are
+ * static. BRL_EINVAL when i is out of range. */
+BRL_API int brl_agent_preset_get(int i, brl_agent_preset *out);
+/* The row that brl_agent_config_preset() applies for (env_id, algo): the
+ * first of that algo whose pattern matches env_id; -1 when none does. */
+BRL_API int brl_agent_preset_find(const char *env_id, brl_algo algo);
 /* Sets one hyper-parameter by name from text: numbers, "true"/"false" (or
  * 1/0) for flags, names for enums ("ppo", "oblivious", "cosine", ...).
  * BRL_EINVAL names the key and the accepted values when the key is unknown
@@ -831,6 +847,16 @@ BRL_API int brl_agent_set_total_timesteps(brl_agent *a, int64_t total);
 BRL_API int brl_agent_act(brl_agent *a, const float *obs, int64_t n,
                           const uint8_t *masks, int deterministic,
                           float *actions, float *log_probs, float *values);
+/* SHAP values (brl_model_shap) of the policy ensemble (the shared one, or
+ * DQN's Q ensemble) over n observations (n x obs_dim), read exactly as
+ * brl_agent_act reads them: infinities give BRL_ENUMERIC and categorical
+ * columns that are not integers of magnitude at most 2^24 give BRL_EINVAL
+ * (the same messages); then they are split into numeric features and
+ * categorical codes. out: n x (obs_dim + 1) x K floats, K the ensemble's
+ * outputs (brl_model_n_outputs(brl_agent_model(a, 0))); index obs_dim
+ * holds the expected value. */
+BRL_API int brl_agent_shap(brl_agent *a, const float *obs, int64_t n,
+                           float *out);
 /* One training step of the n_envs environments: samples actions for obs
  * (n_envs x obs_dim) and records obs, actions, log-probabilities, values and
  * masks in the rollout. Call brl_agent_observe() next. */

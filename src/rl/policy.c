@@ -169,6 +169,25 @@ int brl_agent_act(brl_agent *a, const float *obs, int64_t n,
   return BRL_OK;
 }
 
+int brl_agent_shap(brl_agent *a, const float *obs, int64_t n, float *out) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(obs);
+  BRL_CHECK_ARG(out);
+  if (n < 0 || n > INT32_MAX)
+    return brl__fail(BRL_EINVAL, "n is %lld: use 0 to 2^31-1 observations",
+                     (long long)n);
+  /* The observations are read as brl_agent_act reads them: the same checks
+   * and the same numeric / categorical split. */
+  const float *X;
+  const int32_t *Xc;
+  int rc = check_obs(a, obs, n);
+  if (!rc)
+    rc = brl__agent_split(a, obs, n, &X, &Xc);
+  if (!rc)
+    rc = brl_model_shap(a->pi, X, Xc, n, out);
+  return rc;
+}
+
 int brl_agent_collect(brl_agent *a, const float *obs, const uint8_t *masks,
                       float *actions, float *log_probs, float *values) {
   BRL_CHECK_ARG(a);

@@ -760,42 +760,10 @@ static PyObject *Agent_shap(BrlAgentObject *self, PyObject *arg) {
   }
   const float *x = PyArray_DATA(X);
   float *o = PyArray_DATA(out);
-  /* Categorical observation columns (the last n_cat_obs): split into the
-   * numeric matrix and int32 codes (negative or NaN: missing). */
-  int nd = 0;
-  BRL_PY_QUICK(self,
-               { nd = brl_model_n_features(brl_agent_model(self->a, 0)); });
-  const int nc = F - nd;
-  float *xs = NULL;
-  int32_t *xc = NULL;
-  if (nc > 0) {
-    xs = malloc((size_t)(n > 0 ? n : 1) * (size_t)(nd > 0 ? nd : 1) *
-                sizeof(float));
-    xc = malloc((size_t)(n > 0 ? n : 1) * (size_t)nc * sizeof(int32_t));
-    if (!xs || !xc) {
-      free(xs);
-      free(xc);
-      Py_DECREF(X);
-      Py_DECREF(out);
-      return PyErr_NoMemory();
-    }
-    for (int64_t i = 0; i < n; i++) {
-      const float *r = x + i * F;
-      for (int j = 0; j < nd; j++)
-        xs[i * nd + j] = r[j];
-      for (int j = 0; j < nc; j++) {
-        const float v = r[nd + j];
-        xc[i * nc + j] = isnan(v) || v < 0 || v > 16777216.0f ? -1 : (int32_t)v;
-      }
-    }
-  }
+  /* The library reads the observations as act() does (checks, numeric and
+   * categorical split): one rule for both. */
   int rc;
-  BRL_PY_CALL(self, {
-    const brl_model *m = brl_agent_model(self->a, 0);
-    rc = m ? brl_model_shap(m, nc > 0 ? xs : x, xc, n, o) : BRL_EINVAL;
-  });
-  free(xs);
-  free(xc);
+  BRL_PY_CALL(self, rc = brl_agent_shap(self->a, x, n, o));
   Py_DECREF(X);
   if (rc) {
     Py_DECREF(out);
@@ -803,6 +771,21 @@ static PyObject *Agent_shap(BrlAgentObject *self, PyObject *arg) {
   }
   return (PyObject *)out;
 }
+
+/* Runs the statements with the GIL released and both the agent's and the
+ * env's locks held, so that no other thread steps the env (Env.step takes
+ * its lock) or uses the agent meanwhile. Every call that holds both takes
+ * the agent's first, so two of them cannot wait on each other. */
+#define AGENT_ENV_CALL(agent, env, ...)                                        \
+  do {                                                                         \
+    PyThreadState *ts_ = PyEval_SaveThread();                                  \
+    PyThread_acquire_lock((agent)->lock, WAIT_LOCK);                           \
+    PyThread_acquire_lock((env)->lock, WAIT_LOCK);                             \
+    __VA_ARGS__;                                                               \
+    PyThread_release_lock((env)->lock);                                        \
+    PyThread_release_lock((agent)->lock);                                      \
+    PyEval_RestoreThread(ts_);                                                 \
+  } while (0)
 
 /* learn_native(env, total_timesteps, reset_env): brl_agent_learn on a
  * NativeEnv (the command's loop, for comparisons). */
@@ -817,8 +800,8 @@ static PyObject *Agent_learn_native(BrlAgentObject *self, PyObject *args) {
     return NULL;
   BrlEnvObject *env = (BrlEnvObject *)env_obj;
   int rc;
-  BRL_PY_CALL(self,
-              rc = brl_agent_learn(self->a, env->e, (int64_t)total, reset));
+  AGENT_ENV_CALL(self, env,
+                 rc = brl_agent_learn(self->a, env->e, (int64_t)total, reset));
   if (rc)
     return brl_py_raise(rc);
   Py_RETURN_NONE;
@@ -836,7 +819,8 @@ static PyObject *Agent_evaluate_native(BrlAgentObject *self, PyObject *args) {
   BrlEnvObject *env = (BrlEnvObject *)env_obj;
   brl_eval_result r;
   int rc;
-  BRL_PY_CALL(self, rc = brl_agent_evaluate(self->a, env->e, n_eps, &r, NULL));
+  AGENT_ENV_CALL(self, env,
+                 rc = brl_agent_evaluate(self->a, env->e, n_eps, &r, NULL));
   if (rc)
     return brl_py_raise(rc);
   return Py_BuildValue("{s:i,s:d,s:d,s:d,s:d,s:d}", "episodes", r.episodes,
@@ -1125,8 +1109,10 @@ static PyObject *Env_get_state(BrlEnvObject *self, PyObject *arg) {
   PyObject *st = new_vec(n, NPY_FLOAT64);
   if (!st)
     return NULL;
-  int rc = brl_env_get_state(self->e, i,
-                             (double *)PyArray_DATA((PyArrayObject *)st));
+  int rc;
+  BRL_PY_QUICK(self,
+               rc = brl_env_get_state(
+                   self->e, i, (double *)PyArray_DATA((PyArrayObject *)st)));
   if (rc) {
     Py_DECREF(st);
     return brl_py_raise(rc);
