@@ -1,4 +1,4 @@
-/* The `boostrl` command: train, eval, envs, bench. */
+/* The `boostrl` command: train, eval, envs, presets, bench, ... */
 #include "../bench/bench_lib.h"
 #include "cli.h"
 
@@ -16,6 +16,7 @@ static void usage(FILE *f) {
           "  export MODEL  export the policy as dependency-free C\n"
           "  compress MODEL distil the agent into fewer trees\n"
           "  envs          list the native environments\n"
+          "  presets [ENV] list the hyper-parameter presets (--json)\n"
           "  bench         benchmark the tree engine on the RL update "
           "workload\n"
           "  version       print the version\n\n"
@@ -115,6 +116,8 @@ int main(int argc, char **argv) {
     return cli_export(argc - 1, argv + 1);
   if (!strcmp(cmd, "compress"))
     return cli_compress(argc - 1, argv + 1);
+  if (!strcmp(cmd, "presets"))
+    return cli_presets(argc - 1, argv + 1);
   if (!strcmp(cmd, "envs"))
     return cmd_envs(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench"))

@@ -11,13 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct preset {
-  const char *env;
-  brl_algo algo;
-  const char *settings;
-} preset;
-
-static const preset presets[] = {
+static const brl_agent_preset presets[] = {
     /* PPO. CartPole is tuned for `boostrl train CartPole-v1` (defaults)
      * to solve the task within 10 s on two cores (docs/RESULTS.md). */
     {"CartPole-v1", BRL_ALGO_PPO,
@@ -144,6 +138,28 @@ static int apply(brl_agent_config *c, const char *settings, const char *env) {
   return BRL_OK;
 }
 
+int brl_agent_preset_count(void) { return N_PRESETS; }
+
+int brl_agent_preset_get(int i, brl_agent_preset *out) {
+  BRL_CHECK_ARG(out);
+  if (i < 0 || i >= N_PRESETS)
+    return brl__fail(BRL_EINVAL,
+                     "preset row %d does not exist: use 0 to %d "
+                     "(brl_agent_preset_count() - 1)",
+                     i, N_PRESETS - 1);
+  *out = presets[i];
+  return BRL_OK;
+}
+
+int brl_agent_preset_find(const char *env_id, brl_algo algo) {
+  if (!env_id)
+    return -1;
+  for (int i = 0; i < N_PRESETS; i++)
+    if (presets[i].algo == algo && match(presets[i].env, env_id))
+      return i;
+  return -1;
+}
+
 int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
                             brl_algo algo, int *found) {
   BRL_CHECK_ARG(c);
@@ -156,14 +172,13 @@ int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
   brl_agent_config_default(c, algo);
   if (!env_id)
     return BRL_OK;
-  for (int i = 0; i < N_PRESETS; i++)
-    if (presets[i].algo == algo && match(presets[i].env, env_id)) {
-      int rc = apply(c, presets[i].settings, env_id);
-      if (rc)
-        return rc;
-      if (found)
-        *found = 1;
-      return brl_agent_config_check(c);
-    }
-  return BRL_OK;
+  int i = brl_agent_preset_find(env_id, algo);
+  if (i < 0)
+    return BRL_OK;
+  int rc = apply(c, presets[i].settings, env_id);
+  if (rc)
+    return rc;
+  if (found)
+    *found = 1;
+  return brl_agent_config_check(c);
 }
