@@ -254,6 +254,41 @@ static int read_dicts(brl_reader *r, brl_model *m) {
   return BRL_OK;
 }
 
+/* The model's arrays are sized by counts the file declares: check them
+ * against the bytes that hold their contents before allocating anything, so
+ * a few bytes cannot make the loader allocate gigabytes. */
+static int check_sizes(const brl_container *c, const char prefix[2],
+                       const brl_params *p) {
+  char t[4];
+  brl_reader r;
+  const uint64_t K = (uint64_t)brl_params_n_outputs(p);
+  const uint64_t F = (uint64_t)p->n_features + (uint64_t)p->n_cat_features;
+  tag(t, prefix, "BI");
+  if (!brl__container_find(c, t, &r))
+    return brl__fail(BRL_EFORMAT, "corrupt model: chunk %.4s is missing", t);
+  if ((uint64_t)r.len != 4 * (K + F))
+    return brl__fail(BRL_EFORMAT,
+                     "corrupt model: n_features %d + n_cat_features %d and "
+                     "%llu outputs need %llu bytes of bias and feature "
+                     "weights, but chunk %.4s holds %zu",
+                     p->n_features, p->n_cat_features, (unsigned long long)K,
+                     (unsigned long long)(4 * (K + F)), t, r.len);
+  tag(t, prefix, "TR");
+  if (!brl__container_find(c, t, &r))
+    return brl__fail(BRL_EFORMAT, "corrupt model: chunk %.4s is missing", t);
+  if (p->n_cat_features > 0) {
+    tag(t, prefix, "CD");
+    if (!brl__container_find(c, t, &r))
+      return corrupt("the dictionaries are missing");
+    if ((uint64_t)r.len < 4 * (uint64_t)p->n_cat_features)
+      return brl__fail(BRL_EFORMAT,
+                       "corrupt model: n_cat_features is %d, but chunk %.4s "
+                       "holds %zu bytes, fewer than 4 per dictionary",
+                       p->n_cat_features, t, r.len);
+  }
+  return BRL_OK;
+}
+
 int brl__model_read_chunks(const brl_container *c, const char prefix[2],
                            brl_model **out) {
   *out = NULL;
@@ -264,6 +299,8 @@ int brl__model_read_chunks(const brl_container *c, const char prefix[2],
   if (!brl__container_find(c, t, &r))
     return brl__fail(BRL_EFORMAT, "the file holds no model (chunk %.4s)", t);
   int rc = read_params(&r, &p);
+  if (!rc)
+    rc = check_sizes(c, prefix, &p);
   if (rc)
     return rc;
   brl_model *m;
@@ -271,10 +308,7 @@ int brl__model_read_chunks(const brl_container *c, const char prefix[2],
   if (rc)
     return rc;
   tag(t, prefix, "BI");
-  if (!brl__container_find(c, t, &r)) {
-    brl_model_free(&m);
-    return brl__fail(BRL_EFORMAT, "corrupt model: chunk %.4s is missing", t);
-  }
+  brl__container_find(c, t, &r);
   for (int k = 0; k < m->n_outputs; k++)
     m->bias[k] = brl__rd_f32(&r);
   for (int f = 0; f < m->n_feat; f++)

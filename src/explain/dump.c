@@ -557,6 +557,7 @@ static int load_categories(loader *ld, int32_t v, brl_model *m) {
 typedef struct tree_buf {
   uint32_t *split;
   float *thr, *gain, *value, *cover, *lr;
+  int depth; /* the deepest tree they hold */
 } tree_buf;
 
 static int load_split(loader *ld, int32_t v, const brl_model *m, int oblivious,
@@ -651,6 +652,11 @@ static int load_tree(loader *ld, int32_t v, int t, brl_model *m, tree_buf *b) {
       (rc = require(ld, v, "values", &values)))
     return rc;
   const int64_t ns = brl__tree_splits(obl, d), nl = brl__tree_leaves(d);
+  if (d > b->depth) /* deepest_tree() found its values malformed */
+    return bad(ld, values,
+               "\"values\" must hold %d arrays of %lld leaf values (a tree "
+               "of depth %d)",
+               K, (long long)nl, d);
   if (node(ld, splits)->type != BRL_JARRAY || node(ld, splits)->n != ns) {
     return bad(ld, splits,
                "\"splits\" must be an array of %lld splits (%s tree of "
@@ -686,6 +692,64 @@ static int load_tree(loader *ld, int32_t v, int t, brl_model *m, tree_buf *b) {
                                 b->cover, lr >= 0 ? b->lr : NULL);
 }
 
+/* The arrays a model allocates are sized by counts in "params": check them
+ * against the arrays the text holds before allocating, so that a few bytes
+ * cannot make the loader allocate gigabytes. */
+static int check_sizes(loader *ld, const brl_params *p) {
+  const int64_t K = brl_params_n_outputs(p),
+                F = (int64_t)p->n_features + p->n_cat_features;
+  const int32_t root = 0;
+  snprintf(ld->where, sizeof ld->where, "top level");
+  int32_t v = member(ld, root, "bias");
+  if (v < 0 || node(ld, v)->type != BRL_JARRAY || node(ld, v)->n != K)
+    return bad(ld, v < 0 ? root : v,
+               "\"bias\" must be an array of %lld numbers, one per output "
+               "of the groups' n_outputs",
+               (long long)K);
+  v = member(ld, root, "feature_weights");
+  if (v < 0 || node(ld, v)->type != BRL_JARRAY || node(ld, v)->n != F)
+    return bad(ld, v < 0 ? root : v,
+               "\"feature_weights\" must be an array of n_features + "
+               "n_cat_features = %lld numbers",
+               (long long)F);
+  v = member(ld, root, "categories");
+  if (p->n_cat_features > 0 && (v < 0 || node(ld, v)->type != BRL_JARRAY ||
+                                node(ld, v)->n != p->n_cat_features))
+    return bad(ld, v < 0 ? root : v,
+               "\"categories\" must be an array of n_cat_features = %d "
+               "arrays of strings",
+               p->n_cat_features);
+  return BRL_OK;
+}
+
+/* The deepest tree whose "values" hold K arrays of its 2^depth leaves: the
+ * scratch arrays are sized for it, not for max_depth (the other trees are
+ * rejected when they are read). */
+static int deepest_tree(const loader *ld, int32_t trees, int K, int max_depth) {
+  int deepest = 0;
+  for (int32_t e = node(ld, trees)->child; e >= 0; e = node(ld, e)->next) {
+    int32_t dv, vv;
+    if (node(ld, e)->type != BRL_JOBJECT || (dv = member(ld, e, "depth")) < 0 ||
+        (vv = member(ld, e, "values")) < 0 ||
+        node(ld, dv)->type != BRL_JNUMBER || node(ld, vv)->type != BRL_JARRAY ||
+        node(ld, vv)->n != K)
+      continue;
+    /* Digits only (no message: a bad depth is reported when read). */
+    const char *s = ld->j->src + node(ld, dv)->off;
+    int d = 0, ok = node(ld, dv)->len <= 2;
+    for (uint32_t i = 0; ok && i < node(ld, dv)->len; i++)
+      ok = s[i] >= '0' && s[i] <= '9' && (d = d * 10 + (s[i] - '0')) >= 0;
+    if (!ok || d <= deepest || d > max_depth)
+      continue;
+    for (int32_t a = node(ld, vv)->child; ok && a >= 0; a = node(ld, a)->next)
+      ok = node(ld, a)->type == BRL_JARRAY &&
+           node(ld, a)->n == brl__tree_leaves(d);
+    if (ok)
+      deepest = d;
+  }
+  return deepest;
+}
+
 static int load_model(loader *ld, brl_model **out) {
   static const char *const keys[] = {
       "format", "format_version",  "library_version", "params", "n_outputs",
@@ -714,10 +778,14 @@ static int load_model(loader *ld, brl_model **out) {
   int32_t pv;
   if ((rc = require(ld, root, "params", &pv)) || (rc = load_params(ld, pv, &p)))
     return rc;
-  brl_model *m;
-  if ((rc = brl__model_alloc(&p, &m)))
+  if ((rc = brl_params_check(&p)))
     return brl__fail(BRL_EFORMAT, "model JSON: invalid parameters (%s)",
                      brl_last_error());
+  if ((rc = check_sizes(ld, &p)))
+    return rc;
+  brl_model *m;
+  if ((rc = brl__model_alloc(&p, &m)))
+    return rc;
   const int K = m->n_outputs, F = m->n_feat;
   int k_file;
   tree_buf b = {0};
@@ -754,7 +822,8 @@ static int load_model(loader *ld, brl_model **out) {
     rc = bad(ld, v, "\"trees\" must be an array");
     goto done;
   }
-  const int64_t max_l = brl__tree_leaves(p.max_depth);
+  b.depth = deepest_tree(ld, v, K, p.max_depth);
+  const int64_t max_l = brl__tree_leaves(b.depth);
   b.split = malloc(sizeof(uint32_t) * (size_t)max_l);
   b.thr = malloc(sizeof(float) * (size_t)max_l);
   b.gain = malloc(sizeof(float) * (size_t)max_l);

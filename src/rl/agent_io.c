@@ -351,6 +351,29 @@ static int swap_model(brl_model **slot, const brl_container *c,
   return BRL_OK;
 }
 
+/* The agent's arrays follow obs_dim and n_envs: check those against the
+ * bytes that hold them (a weight per feature in the policy ensemble; an
+ * episode's return and length per env copy) before creating the agent, so
+ * a few bytes cannot make the loader allocate gigabytes. The rollout and
+ * replay buffers follow the configuration (n_steps, buffer_size) as they do
+ * for brl_agent_create. */
+static int check_sizes(const brl_container *c, const brl_agent_config *cfg,
+                       int obs_dim) {
+  brl_reader r;
+  if (!brl__container_find(c, "M0BI", &r) || r.len < 4 * (size_t)obs_dim)
+    return brl__fail(BRL_EFORMAT,
+                     "corrupt agent file: obs_dim is %d, but the policy "
+                     "ensemble's chunk M0BI holds %zu bytes, not a weight "
+                     "per feature",
+                     obs_dim, r.len);
+  if (!brl__container_find(c, "AGST", &r) || r.len < 16 * (size_t)cfg->n_envs)
+    return brl__fail(BRL_EFORMAT,
+                     "corrupt agent file: n_envs is %d, but chunk AGST holds "
+                     "%zu bytes, fewer than 16 per env copy",
+                     cfg->n_envs, r.len);
+  return BRL_OK;
+}
+
 int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
@@ -362,7 +385,8 @@ int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
   brl_agent_config cfg;
   brl_agent tmp;
   memset(&tmp, 0, sizeof tmp);
-  if ((rc = read_config(&c, &cfg)) || (rc = read_space(&c, &tmp)))
+  if ((rc = read_config(&c, &cfg)) || (rc = read_space(&c, &tmp)) ||
+      (rc = check_sizes(&c, &cfg, tmp.obs_dim)))
     return rc;
   /* Files do not depend on the device: one trained on a GPU loads on a
    * machine without one (as a cpu agent). */

@@ -1,0 +1,212 @@
+/* Loaders check every count a file declares against the bytes that hold
+ * its contents before allocating: a small file that declares millions of
+ * features, outputs or observation columns is rejected fast, with a message
+ * naming the field, and the loader's peak allocation stays small (measured
+ * by the wrapped allocator, alloc_hook.h). */
+#include "alloc_hook.h"
+#include "boostrl.h"
+#include "core/container.h"
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What a rejected load may hold at its peak: the container, the parsed JSON
+ * nodes of a few-KB file, messages. */
+#define SMALL_PEAK (256 * 1024)
+
+static brl_model *tiny_model(int n_outputs) {
+  brl_params p;
+  brl_params_default(&p, 1, n_outputs);
+  p.n_threads = 1;
+  brl_model *m = NULL;
+  CHECK_OK(brl_model_create(&p, &m));
+  return m;
+}
+
+/* A copy of the container buf with chunk `tag`'s payload replaced. */
+static uint8_t *replace_chunk(const void *buf, size_t len, const char *tag,
+                              const void *payload, size_t n, size_t *out_len) {
+  brl_container c;
+  if (brl__container_open(buf, len, &c))
+    return NULL;
+  brl_buf b;
+  brl__container_begin(&b);
+  for (uint32_t i = 0; i < c.n_chunks; i++) {
+    brl__chunk_begin(&b, c.tags[i]);
+    if (memcmp(c.tags[i], tag, 4) == 0)
+      brl__buf_bytes(&b, payload, n);
+    else
+      brl__buf_bytes(&b, c.chunks[i].p, c.chunks[i].len);
+    brl__chunk_end(&b);
+  }
+  if (brl__container_finish(&b))
+    return NULL;
+  *out_len = b.len;
+  return b.data;
+}
+
+/* A copy of buf with the u32 at byte `off` of chunk `tag` set to v. */
+static uint8_t *patch_u32(const void *buf, size_t len, const char *tag,
+                          size_t off, uint32_t v, size_t *out_len) {
+  brl_container c;
+  brl_reader r;
+  if (brl__container_open(buf, len, &c) || !brl__container_find(&c, tag, &r) ||
+      off + 4 > r.len)
+    return NULL;
+  uint8_t *p = malloc(r.len);
+  memcpy(p, r.p, r.len);
+  for (int i = 0; i < 4; i++)
+    p[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+  uint8_t *out = replace_chunk(buf, len, tag, p, r.len, out_len);
+  free(p);
+  return out;
+}
+
+static void check_rejected(int rc, long long peak, const char *field,
+                           const char *what, size_t file_len) {
+  CHECK_MSG(rc == BRL_EFORMAT, "%s: rc %d (%s)", what, rc, brl_last_error());
+  CHECK_MSG(strstr(brl_last_error(), field) != NULL,
+            "%s: the message does not name %s: %s", what, field,
+            brl_last_error());
+  CHECK_MSG(peak < SMALL_PEAK,
+            "%s: a %zu-byte file made the loader hold %lld "
+            "bytes",
+            what, file_len, peak);
+}
+
+/* The binary model's M0PA chunk: n_features at 0; n_cat_features after the
+ * group (6 words) and 8 more words. */
+static void test_binary_model(void) {
+  brl_model *m = tiny_model(1);
+  void *buf;
+  size_t len;
+  CHECK_OK(brl_model_save_buffer(m, &buf, &len));
+  const struct {
+    const char *field;
+    size_t off;
+  } cases[] = {{"n_cat_features", 8 + 24 + 32}, {"n_features", 0}};
+  for (int i = 0; i < 2; i++) {
+    size_t n;
+    uint8_t *bad = patch_u32(buf, len, "M0PA", cases[i].off, 16000000u, &n);
+    CHECK(bad != NULL);
+    if (!bad)
+      continue;
+    brl_model *out = NULL;
+    hook_peak_reset();
+    int rc = brl_model_load_buffer(bad, n, &out);
+    check_rejected(rc, hook_peak_bytes(), cases[i].field, "binary model", n);
+    CHECK(out == NULL);
+    brl_free(bad);
+  }
+  brl_free(buf);
+  brl_model_free(&m);
+}
+
+/* text with the first `from` replaced by `to` (a new malloc'd string). */
+static char *replace(const char *text, const char *from, const char *to) {
+  const char *at = strstr(text, from);
+  if (!at)
+    return NULL;
+  size_t a = (size_t)(at - text), nf = strlen(from), nt = strlen(to);
+  char *out = malloc(strlen(text) - nf + nt + 1);
+  memcpy(out, text, a);
+  memcpy(out + a, to, nt);
+  strcpy(out + a + nt, at + nf);
+  return out;
+}
+
+static void test_json_model(void) {
+  brl_model *m = tiny_model(1);
+  char *json;
+  size_t len;
+  CHECK_OK(brl_model_dump_json(m, &json, &len));
+  char *bad =
+      replace(json, "\"n_cat_features\": 0", "\"n_cat_features\": 16000000");
+  CHECK(bad != NULL);
+  brl_model *out = NULL;
+  hook_peak_reset();
+  int rc = bad ? brl_model_load_json(bad, strlen(bad), &out) : -1;
+  check_rejected(rc, hook_peak_bytes(), "n_cat_features", "JSON model",
+                 strlen(json));
+  free(bad);
+  brl_free(json);
+  brl_model_free(&m);
+
+  /* 256 outputs and one tree that claims depth 12 with no leaf values:
+   * scratch for 4096 x 256 leaf values is not allocated for it. */
+  m = tiny_model(256);
+  json = NULL;
+  CHECK_OK(brl_model_dump_json(m, &json, &len));
+  char *deep = replace(json, "\"max_depth\": 4", "\"max_depth\": 12");
+  bad = deep ? replace(deep, "\"trees\": []",
+                       "\"trees\": [{\"depth\": 12, \"oblivious\": true, "
+                       "\"splits\": [], \"values\": [], \"covers\": []}]")
+             : NULL;
+  CHECK(bad != NULL);
+  hook_peak_reset();
+  rc = bad ? brl_model_load_json(bad, strlen(bad), &out) : -1;
+  check_rejected(rc, hook_peak_bytes(), "values", "JSON deep tree",
+                 bad ? strlen(bad) : 0);
+  free(deep);
+  free(bad);
+  brl_free(json);
+  brl_model_free(&m);
+}
+
+static void test_agent(void) {
+  brl_agent_config c;
+  brl_agent_config_default(&c, BRL_ALGO_PPO);
+  c.n_envs = 1;
+  c.n_steps = 8;
+  c.batch_size = 8;
+  c.n_threads = 1;
+  brl_action_space sp = {0};
+  sp.kind = BRL_SPACE_DISCRETE;
+  sp.dim = 1;
+  sp.nvec[0] = 2;
+  brl_agent *a = NULL;
+  CHECK_OK(brl_agent_create(&c, 4, &sp, 1, &a));
+  if (!a)
+    return;
+  void *buf;
+  size_t len;
+  CHECK_OK(brl_agent_save_buffer(a, &buf, &len));
+  /* AGSP: version, obs_dim, ... */
+  size_t n;
+  uint8_t *bad = patch_u32(buf, len, "AGSP", 4, 1u << 20, &n);
+  CHECK(bad != NULL);
+  brl_agent *out = NULL;
+  hook_peak_reset();
+  int rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
+  check_rejected(rc, hook_peak_bytes(), "obs_dim", "agent obs_dim", n);
+  CHECK(out == NULL);
+  brl_free(bad);
+
+  /* The configuration declares 4096 env copies; AGST holds one. */
+  brl_container ct;
+  brl_reader r;
+  CHECK_OK(brl__container_open(buf, len, &ct));
+  CHECK(brl__container_find(&ct, "AGCF", &r));
+  char *cfg = malloc(r.len + 1);
+  memcpy(cfg, r.p, r.len);
+  cfg[r.len] = 0;
+  char *cfg2 = replace(cfg, "\nn_envs=1\n", "\nn_envs=4096\n");
+  CHECK(cfg2 != NULL);
+  bad = cfg2 ? replace_chunk(buf, len, "AGCF", cfg2, strlen(cfg2), &n) : NULL;
+  hook_peak_reset();
+  rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
+  check_rejected(rc, hook_peak_bytes(), "n_envs", "agent n_envs", n);
+  brl_free(bad);
+  free(cfg);
+  free(cfg2);
+  brl_free(buf);
+  brl_agent_free(&a);
+}
+
+int main(void) {
+  test_binary_model();
+  test_json_model();
+  test_agent();
+  return brl_test_report("test_loader_limits");
+}
