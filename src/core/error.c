@@ -1,16 +1,26 @@
 #include "core/error.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/numtext.h"
 
 static _Thread_local char last_error[512];
 
+/* The message is formatted into a local buffer first: callers wrap an
+ * earlier failure as brl__fail(..., "...(%s)", brl_last_error()), and
+ * vsnprintf into the buffer it reads from would be undefined. Numbers are
+ * formatted in the "C" locale like every other text of the library. */
 int brl__fail(int status, const char *fmt, ...) {
+  char msg[sizeof last_error];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  int n = brl__vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (n < 0)
+    msg[0] = '\0';
+  memcpy(last_error, msg, strlen(msg) + 1);
   return status;
 }
 
