@@ -128,7 +128,11 @@ typedef struct brl_params {
   brl_bin_method bin_method;   /* default BRL_BINS_QUANTILE */
   int n_threads;               /* 0: all cores (default), else exactly this */
   /* Non-finite gradients: 0 (default) rejects the step with BRL_ENUMERIC
-   * naming the first bad row; 1 replaces NaN by 0 and +-inf by +-FLT_MAX. */
+   * naming the first bad row; 1 replaces NaN by 0 and +-inf by +-M, M the
+   * largest finite magnitude in that output column among the step's
+   * gradients (0 if the column has none). So a diverging sample weighs as
+   * much as the batch's most extreme one: leaves stay within lr * M and the
+   * other rows keep their precision in the split scores. */
   int clip_nonfinite;
   /* Categorical features per sample (default 0): int32 codes passed next to
    * the numeric matrix (the *_cat calls). A negative code is missing. Splits

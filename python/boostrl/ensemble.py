@@ -158,7 +158,8 @@ class Ensemble(_core.Model):
         0 for all cores, else exactly this many.
     clip_nonfinite:
         False rejects NaN/inf gradients with ValueError; True replaces NaN by 0
-        and +-inf by +-FLT_MAX.
+        and +-inf by +-(the largest finite magnitude of that output column in
+        the step's gradients; 0 if it has none).
     n_cat_features:
         Categorical columns per sample (columns of ``X_cat``, default 0).
         ``X_cat`` is an (n_rows, n_cat_features) array of int32 codes

@@ -5,28 +5,43 @@
 #include "engine/batch.h"
 #include "engine/model.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies the gradients into the workspace. A non-finite one is refused, or
+ * with clip_nonfinite: NaN becomes 0 and +-inf +-(the largest finite
+ * magnitude of its column in this step, 0 if none), so that it neither
+ * sets the fixed-point scale of the batch (the other rows would quantize
+ * to zero) nor puts a FLT_MAX-sized value in a leaf. */
 static int clean_grads(const brl_model *m, const float *grads, int64_t n,
                        float *out) {
   const int K = m->n_outputs;
   const int64_t nk = n * K;
+  int64_t n_bad = 0;
   for (int64_t i = 0; i < nk; i++) {
     float g = grads[i];
-    if (isfinite(g)) {
-      out[i] = g;
+    out[i] = g;
+    if (isfinite(g))
       continue;
-    }
     if (!m->p.clip_nonfinite)
       return brl__fail(BRL_ENUMERIC,
                        "gradient row %lld, column %d is %g: gradients must be "
                        "finite (or set clip_nonfinite = 1)",
                        (long long)(i / K), (int)(i % K), (double)g);
-    out[i] = isnan(g) ? 0.0f : (g > 0 ? FLT_MAX : -FLT_MAX);
+    n_bad++;
   }
+  if (!n_bad)
+    return BRL_OK;
+  float col_max[256] = {0}; /* at most 256 output columns */
+  for (int64_t i = 0; i < nk; i++)
+    if (isfinite(out[i]))
+      col_max[i % K] = fmaxf(col_max[i % K], fabsf(out[i]));
+  for (int64_t i = 0; i < nk; i++)
+    if (!isfinite(out[i]))
+      out[i] = isnan(out[i]) ? 0.0f
+               : out[i] > 0  ? col_max[i % K]
+                             : -col_max[i % K];
   return BRL_OK;
 }
 
