@@ -2,12 +2,11 @@
  * the JSON loader, the dumps and the C exporter. */
 #include "explain/text.h"
 
-#include <locale.h>
-#include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/numtext.h"
 
 static int sb_reserve(brl_sb *s, size_t extra) {
   if (s->err)
@@ -50,7 +49,7 @@ void brl__sb_printf(brl_sb *s, const char *fmt, ...) {
   char small[256];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
+  int n = brl__vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
   if (n < 0) {
     s->err = 1;
@@ -63,7 +62,7 @@ void brl__sb_printf(brl_sb *s, const char *fmt, ...) {
   if (!sb_reserve(s, (size_t)n))
     return;
   va_start(ap, fmt);
-  vsnprintf(s->p + s->len, (size_t)n + 1, fmt, ap);
+  brl__vsnprintf(s->p + s->len, (size_t)n + 1, fmt, ap);
   va_end(ap);
   s->len += (size_t)n;
 }
@@ -88,27 +87,20 @@ void brl__sb_free(brl_sb *s) {
   memset(s, 0, sizeof *s);
 }
 
-static char locale_point(void) {
-  const struct lconv *lc = localeconv();
-  return lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0]
-                                                         : '.';
-}
-
 int brl__float_parse(const char *s, size_t n, float *out) {
   char buf[128];
   if (n == 0 || n >= sizeof buf)
     return 0;
-  const char point = locale_point();
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
           c == 'e' || c == 'E'))
       return 0;
-    buf[i] = c == '.' ? point : c;
+    buf[i] = c;
   }
   buf[n] = 0;
   char *end;
-  float v = strtof(buf, &end);
+  float v = brl__strtof(buf, &end);
   if (end != buf + n)
     return 0;
   *out = v;
@@ -116,29 +108,7 @@ int brl__float_parse(const char *s, size_t n, float *out) {
 }
 
 void brl__float_repr(float v, char *buf, size_t size) {
-  if (isnan(v)) {
-    snprintf(buf, size, "nan");
-    return;
-  }
-  if (isinf(v)) {
-    snprintf(buf, size, v > 0 ? "inf" : "-inf");
-    return;
-  }
-  const char point = locale_point();
-  if (v == floorf(v) && fabsf(v) < 1e15f) {
-    snprintf(buf, size, "%.0f", (double)v); /* integers as integers */
-    return;
-  }
-  for (int prec = 1; prec <= 9; prec++) {
-    snprintf(buf, size, "%.*g", prec, (double)v);
-    for (char *c = buf; *c; c++)
-      if (*c == point)
-        *c = '.';
-    float back;
-    if (prec == 9 || (brl__float_parse(buf, strlen(buf), &back) &&
-                      memcmp(&back, &v, sizeof v) == 0))
-      return;
-  }
+  brl__fmt_float(v, buf, size);
 }
 
 void brl__sb_float(brl_sb *s, float v) {

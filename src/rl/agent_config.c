@@ -1,6 +1,7 @@
 /* Agent hyper-parameters: defaults, setting and reading them by name (the
  * one table of keys), and the checks. */
 #include "core/error.h"
+#include "core/numtext.h"
 #include "rl/agent.h"
 
 #include <errno.h>
@@ -301,7 +302,7 @@ static int parse_double(const char *s, double *out) {
   }
   char *end;
   errno = 0;
-  double v = strtod(s, &end);
+  double v = brl__strtod(s, &end);
   if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
     return 0;
   *out = v;
@@ -402,15 +403,6 @@ int brl_agent_config_set(brl_agent_config *c, const char *key,
   return BRL_OK;
 }
 
-/* Shortest decimal text that reads back as exactly v. */
-static void format_double(double v, char *buf, size_t size) {
-  for (int prec = 6; prec <= 17; prec++) {
-    snprintf(buf, size, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v)
-      return;
-  }
-}
-
 int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
                          size_t size) {
   BRL_CHECK_ARG(c);
@@ -457,7 +449,7 @@ int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
              (long long)*(const int64_t *)(const void *)base);
     break;
   case T_DOUBLE:
-    format_double(*(const double *)(const void *)base, buf, size);
+    brl__fmt_double(*(const double *)(const void *)base, buf, size);
     break;
   }
   return BRL_OK;
