@@ -77,7 +77,10 @@ int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
     if ((rc = reset_env == 1 ? brl_env_reset(env, a->learn_obs)
                              : brl_env_observe(env, a->learn_obs)))
       return rc;
-    brl__episodes_forget(a);
+    /* Fresh episodes only on a reset: continuing the env's episodes (2)
+     * keeps their running returns and the reward scaler's, as saved. */
+    if (reset_env == 1)
+      brl__episodes_forget(a);
     a->learn_env = env;
   } else if (a->learn_env != env) {
     return brl__fail(BRL_ESTATE,
