@@ -918,6 +918,13 @@ typedef struct brl_eval_result {
   double min_return, max_return;
 } brl_eval_result;
 
+/* BRL_OK when env fits the agent: the observation floats (obs_dim) and the
+ * action space of the agent's training env. Else BRL_EINVAL naming both
+ * shapes. brl_agent_act reads n x obs_dim floats of obs: check an env with
+ * this before acting on its observations (learn, evaluate and compress
+ * check it themselves). */
+BRL_API int brl_agent_check_env(const brl_agent *a, const brl_env *env);
+
 /* Runs the deterministic policy on env (reset first; use seeds distinct from
  * training) for n_episodes episodes, spread over its copies as
  * stable-baselines3's evaluate_policy does (copy i runs

@@ -19,7 +19,9 @@ static int check_env(const brl_agent *a, const brl_env *env, brl_env_spec *spec,
                      "make the env with n_envs copies",
                      brl_env_n_envs(env), a->cfg.n_envs);
   if (spec->obs_dim != a->obs_dim)
-    return brl__fail(BRL_EINVAL, "%s has %d observation floats, the agent %d",
+    return brl__fail(BRL_EINVAL,
+                     "%s has %d observation floats but the agent takes %d: "
+                     "use the agent on the environment it was trained on",
                      spec->id, spec->obs_dim, a->obs_dim);
   brl_action_space s;
   if ((rc = brl_action_space_from_env(spec, &s)))
@@ -35,6 +37,13 @@ static int check_env(const brl_agent *a, const brl_env *env, brl_env_spec *spec,
                      "train and run the agent on the same environment",
                      spec->id);
   return BRL_OK;
+}
+
+int brl_agent_check_env(const brl_agent *a, const brl_env *env) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(env);
+  brl_env_spec spec;
+  return check_env(a, env, &spec, 0);
 }
 
 static int learn_buffers(brl_agent *a) {
