@@ -85,8 +85,10 @@ static void write_state(const brl_agent *a, brl_buf *b) {
 
 static int corrupt(const char *what);
 
-/* AGRB (AWR / DQN): the replay buffer's transitions; the caches are
- * recomputed from the ensembles on loading. */
+/* AGRB (AWR / DQN): the replay buffer's transitions; AGRC: its prediction
+ * caches, as training left them (recomputing them from the ensembles would
+ * round differently, and a resumed run would drift from an uninterrupted
+ * one). Files without AGRC recompute them on loading. */
 static void write_replay(const brl_agent *a, brl_buf *b) {
   const brl_replay *rb = &a->rb;
   const int64_t n = rb->n_steps * a->cfg.n_envs;
@@ -108,6 +110,42 @@ static void write_replay(const brl_agent *a, brl_buf *b) {
     brl__buf_u8(b, rb->trunc[i]);
   }
   brl__chunk_end(b);
+  const int64_t nk = n * a->pi_K;
+  brl__chunk_begin(b, "AGRC");
+  for (int64_t i = 0; i < nk; i++)
+    brl__buf_f32(b, rb->pred[i]);
+  for (int64_t i = 0; rb->vpred && i < n; i++)
+    brl__buf_f32(b, rb->vpred[i]);
+  for (int64_t i = 0; a->cfg.algo == BRL_ALGO_AWR && i < n; i++)
+    brl__buf_f32(b, rb->nv[i]);
+  for (int64_t i = 0; a->cfg.algo == BRL_ALGO_DQN && i < nk; i++)
+    brl__buf_f32(b, rb->qt[i]);
+  brl__chunk_end(b);
+}
+
+/* The caches of chunk AGRC into the replay buffer; 1 when the file has
+ * none. */
+static int read_replay_caches(const brl_container *c, brl_agent *a,
+                              int64_t n) {
+  brl_reader r;
+  if (!brl__container_find(c, "AGRC", &r))
+    return 1;
+  brl_replay *rb = &a->rb;
+  const int64_t nk = n * a->pi_K;
+  int bad = 0;
+  for (int64_t i = 0; i < nk; i++)
+    bad |= !isfinite(rb->pred[i] = brl__rd_f32(&r));
+  for (int64_t i = 0; rb->vpred && i < n; i++)
+    bad |= !isfinite(rb->vpred[i] = brl__rd_f32(&r));
+  for (int64_t i = 0; a->cfg.algo == BRL_ALGO_AWR && i < n; i++)
+    bad |= !isfinite(rb->nv[i] = brl__rd_f32(&r));
+  for (int64_t i = 0; a->cfg.algo == BRL_ALGO_DQN && i < nk; i++)
+    bad |= !isfinite(rb->qt[i] = brl__rd_f32(&r));
+  if (r.err || r.off != r.len)
+    return corrupt("chunk AGRC (the replay's caches) has the wrong length");
+  if (bad)
+    return corrupt("the replay's caches hold values that are not finite");
+  return 0;
 }
 
 static int read_replay(const brl_container *c, brl_agent *a) {
@@ -148,7 +186,8 @@ static int read_replay(const brl_container *c, brl_agent *a) {
     return corrupt("chunk AGRB has the wrong length");
   if (bad)
     return corrupt("the replay buffer holds values out of range");
-  return brl__replay_refresh(a);
+  const int rc = read_replay_caches(c, a, n);
+  return rc == 1 ? brl__replay_refresh(a) : rc;
 }
 
 int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len) {
