@@ -780,7 +780,8 @@ BRL_API int brl_action_space_from_env(const brl_env_spec *spec,
 /* Statistics of one update, passed to the callback after every update. */
 typedef struct brl_agent_stats {
   brl_algo algo;
-  int64_t timesteps; /* env steps collected so far (all copies) */
+  int64_t timesteps; /* env steps collected so far (all copies; steps
+                        observed as no transition are not counted) */
   int64_t episodes;  /* episodes finished so far */
   int64_t updates;   /* rollouts trained on */
   double progress;   /* timesteps / total timesteps, in [0, 1] */
@@ -874,6 +875,26 @@ BRL_API int brl_agent_collect(brl_agent *a, const float *obs,
 BRL_API int brl_agent_observe(brl_agent *a, const float *rewards,
                               const uint8_t *terminated,
                               const uint8_t *truncated, const float *final_obs);
+/* brl_agent_observe with a per-env valid mask (n_envs bytes; NULL or all
+ * nonzero: the same as brl_agent_observe, bit for bit). valid[e] = 0 says
+ * that env e's step was no transition, for example the step in which a
+ * vector env with next-step autoreset (Gymnasium's default) only resets
+ * the env after the episode ended at the step before: its action was
+ * ignored. Such a row's reward, terminated, truncated and final_obs are not
+ * read; it carries no gradient and takes no part in an update (PPO and A2C
+ * train on the rollout's valid rows only: batches, minibatches, advantage
+ * normalisation, statistics; AWR and DQN never sample it from the replay
+ * buffer), it ends the GAE chain of the row before it like the end of a
+ * rollout (that row, unless it ended its episode, bootstraps from the value
+ * of the observation it led to), it adds no step to an episode and ends
+ * none, the reward scaler leaves it out, and it is not counted in
+ * timesteps (so learning-rate schedules, DQN's exploration and
+ * learning_starts see the transitions alone). */
+BRL_API int brl_agent_observe_valid(brl_agent *a, const float *rewards,
+                                    const uint8_t *terminated,
+                                    const uint8_t *truncated,
+                                    const float *final_obs,
+                                    const uint8_t *valid);
 /* 1 when the rollout holds n_steps steps and brl_agent_update() is due. */
 BRL_API int brl_agent_rollout_full(const brl_agent *a);
 /* Trains on the full rollout (last_obs: the n_envs observations after its

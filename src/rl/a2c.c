@@ -5,7 +5,7 @@
 int brl__a2c_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
                    brl_update_acc *acc) {
   const brl_agent_config *c = &a->cfg;
-  const int64_t N = (int64_t)c->n_envs * c->n_steps;
+  const int64_t N = a->n_train; /* the rollout's valid rows */
   double lsg[BRL_MAX_ACTION_DIM];
   double *ls = a->gauss && !a->tree_log_std ? lsg : NULL;
   const float *ppi, *pvf = NULL;

@@ -214,6 +214,7 @@ int brl__agent_alloc_buffers(brl_agent *a) {
   a->ret = malloc(N * sizeof(float));
   a->term = malloc(N);
   a->trunc = malloc(N);
+  a->valid = malloc(N);
   a->mask = a->mask_dim ? malloc(N * (size_t)a->mask_dim) : NULL;
   a->tmp_obs = malloc(E * d * sizeof(float));
   a->last_val = malloc(E * sizeof(float));
@@ -223,8 +224,8 @@ int brl__agent_alloc_buffers(brl_agent *a) {
   a->g_vf = malloc(NG * sizeof(float));
   if (!a->ep_ret || !a->ep_len || !a->obs || !a->act || !a->logp || !a->val ||
       !a->rew || !a->fin_val || !a->adv || !a->ret || !a->term || !a->trunc ||
-      (a->mask_dim && !a->mask) || !a->tmp_obs || !a->last_val || !a->perm ||
-      !a->adv_mb || !a->g_pi || !a->g_vf)
+      !a->valid || (a->mask_dim && !a->mask) || !a->tmp_obs || !a->last_val ||
+      !a->perm || !a->adv_mb || !a->g_pi || !a->g_vf)
     return brl__fail(BRL_ENOMEM,
                      "out of memory for a rollout of %zu steps x %d features",
                      N, a->obs_dim);
@@ -396,7 +397,7 @@ void brl_agent_free(brl_agent **ap) {
                   a->tmp_obs,     a->last_val,  a->perm,      a->adv_mb,
                   a->g_pi,        a->g_vf,      a->learn_obs, a->learn_next,
                   a->learn_fin,   a->learn_rew, a->learn_act, a->learn_term,
-                  a->learn_trunc, a->split_x,   a->split_c};
+                  a->learn_trunc, a->split_x,   a->split_c,   a->valid};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     free(bufs[i]);
   free(a);

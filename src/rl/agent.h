@@ -40,6 +40,9 @@ typedef struct brl_replay {
   float *nv;    /* rows: V(next_obs) (AWR) */
   float *qt;    /* rows x n_actions: target prefix over next_obs (DQN) */
   int qt_trees; /* the prefix: trees [0, qt_trees) */
+  /* A row that is no transition (brl_agent_observe_valid) has term and
+   * trunc both set, which no transition has (terminated ones are stored
+   * with trunc 0): it is never sampled and ends AWR's lambda chain. */
   float *adv, *ret, *w; /* AWR, per row */
   float *a_next;        /* n_envs scratch */
 } brl_replay;
@@ -91,6 +94,13 @@ struct brl_agent {
   float *act; /* N x act_dim, unclipped */
   float *logp, *val, *rew, *fin_val, *adv, *ret;
   uint8_t *term, *trunc, *mask;
+  /* Per row: 1 for a real transition, 0 for a row the caller marked invalid
+   * (brl_agent_observe_valid), which carries no gradient, no advantage and
+   * no episode. */
+  uint8_t *valid;
+  /* Rows trained on by the update in progress: the valid rows, moved to the
+   * front of the rollout arrays (obs, act, logp, val, adv, ret, mask). */
+  int64_t n_train;
 
   /* Workspaces. */
   int64_t ws_rows;        /* rows the act buffers hold */
@@ -141,6 +151,13 @@ int brl__replay_refresh(brl_agent *a);
 int brl__replay_advance(brl_agent *a, const brl_model *m, const float *X,
                         int64_t n, int from, int to, float *out);
 double brl__dqn_epsilon(const brl_agent *a);
+/* Row r of the buffer is no transition (see brl_replay). */
+static inline int brl__replay_invalid(const brl_replay *rb, int64_t r) {
+  return rb->term[r] && rb->trunc[r];
+}
+/* A uniform random row of [0, n) that is a transition (at least one must
+ * be), from the agent's generator. */
+int64_t brl__replay_sample(brl_agent *a, int64_t n);
 /* awr.c / dqn.c: gradient_steps trees from the buffer rows [0, n). */
 int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
                    float progress, brl_update_acc *acc);

@@ -12,6 +12,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* rb->w = the advantages normalised as brl_normalize_advantages does, over
+ * the rows that are transitions (the others get 0: never sampled). */
+static void normalize_valid(brl_replay *rb, int64_t n) {
+  int64_t m = 0;
+  double sum = 0.0;
+  for (int64_t r = 0; r < n; r++)
+    if (!brl__replay_invalid(rb, r)) {
+      sum += (double)rb->adv[r];
+      m++;
+    }
+  const double mean = m > 0 ? sum / (double)m : 0.0;
+  double ss = 0.0;
+  for (int64_t r = 0; r < n; r++)
+    if (!brl__replay_invalid(rb, r))
+      ss += ((double)rb->adv[r] - mean) * ((double)rb->adv[r] - mean);
+  /* One transition is left as it is (as brl_normalize_advantages). */
+  const double inv = m > 1 ? 1.0 / (sqrt(ss / (double)(m - 1)) + 1e-8) : 1.0;
+  for (int64_t r = 0; r < n; r++)
+    rb->w[r] = brl__replay_invalid(rb, r)
+                   ? 0.0f
+                   : (float)(m > 1 ? ((double)rb->adv[r] - mean) * inv
+                                   : (double)rb->adv[r]);
+}
+
 /* Advantages, returns and weights of the buffer rows [0, n). */
 static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
                        int64_t n) {
@@ -19,6 +43,7 @@ static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
   brl_replay *rb = &a->rb;
   const int E = c->n_envs, K = a->pi_K;
   const int64_t S = rb->n_steps, cap = rb->steps_cap;
+  int64_t n_invalid = 0;
   for (int e = 0; e < E; e++)
     rb->a_next[e] = 0.0f;
   /* Logical step k = 0 (oldest) .. S - 1 (newest), backwards. */
@@ -27,6 +52,15 @@ static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
     for (int e = 0; e < E; e++) {
       const int64_t r = slot * E + e;
       const double v = pvf ? pvf[r] : ppi[r * K + a->col_value];
+      if (brl__replay_invalid(rb, r)) {
+        /* No transition: the chain before it ends here (the row before
+         * bootstraps from V of this row's observation, its nv). */
+        rb->a_next[e] = 0.0f;
+        rb->adv[r] = 0.0f;
+        rb->ret[r] = (float)v;
+        n_invalid++;
+        continue;
+      }
       const int term = rb->term[r], done = term || rb->trunc[r];
       double delta = rb->rew[r] - v + (term ? 0.0 : c->gamma * rb->nv[r]);
       double adv =
@@ -36,7 +70,9 @@ static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
       rb->ret[r] = (float)(adv + v);
     }
   }
-  if (c->normalize_advantage && n > 1) {
+  if (c->normalize_advantage && n_invalid > 0) {
+    normalize_valid(rb, n);
+  } else if (c->normalize_advantage && n > 1) {
     int rc = brl_normalize_advantages(rb->adv, NULL, n, rb->w);
     if (rc)
       return rc;
@@ -117,7 +153,7 @@ int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
     rc = awr_targets(a, ppi, pvf, n);
   for (int step = 0; !rc && step < c->gradient_steps; step++) {
     for (int64_t k = 0; k < bs; k++)
-      a->perm[k] = (int32_t)brl_rng_below(&a->rng, (uint64_t)n);
+      a->perm[k] = (int32_t)brl__replay_sample(a, n);
     rc = brl_batch_predictions(bpi, a->pi, &ppi);
     if (!rc && bvf)
       rc = brl_batch_predictions(bvf, a->vf, &pvf);

@@ -221,7 +221,9 @@ static int compress_rollout(brl_agent *a) {
     return BRL_OK;
   brl_compress_params cp;
   brl_compress_params_default(&cp, c->compress_to);
-  const int64_t N = (int64_t)c->n_envs * c->n_steps;
+  const int64_t N = a->n_train; /* the rollout's valid rows */
+  if (N == 0)
+    return BRL_OK;
   brl_model *pi = NULL, *vf = NULL;
   rc = distill(a, a->obs, N, &cp, &pi, &vf);
   if (rc)

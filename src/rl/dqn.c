@@ -18,7 +18,7 @@ int brl__dqn_train(brl_agent *a, brl_batch *bq, int64_t n, float progress,
   const int64_t bs = c->batch_size < n ? c->batch_size : n;
   for (int step = 0; step < c->gradient_steps; step++) {
     for (int64_t k = 0; k < bs; k++)
-      a->perm[k] = (int32_t)brl_rng_below(&a->rng, (uint64_t)n);
+      a->perm[k] = (int32_t)brl__replay_sample(a, n);
     const float *q;
     int rc = brl_batch_predictions(bq, a->pi, &q);
     if (rc)

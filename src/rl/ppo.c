@@ -7,7 +7,7 @@
 int brl__ppo_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
                    brl_update_acc *acc, int *epochs_done) {
   const brl_agent_config *c = &a->cfg;
-  const int64_t N = (int64_t)c->n_envs * c->n_steps;
+  const int64_t N = a->n_train; /* the rollout's valid rows */
   const int64_t bs = c->batch_size < N ? c->batch_size : N;
   double lsg[BRL_MAX_ACTION_DIM];
   double *ls = a->gauss && !a->tree_log_std ? lsg : NULL;

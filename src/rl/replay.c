@@ -125,7 +125,9 @@ static int insert_rollout(brl_agent *a, const float *last_obs) {
     for (int e = 0; e < E; e++) {
       const size_t i = (size_t)t * (size_t)E + (size_t)e;
       const size_t r = (size_t)slot * (size_t)E + (size_t)e;
-      const int term = a->term[i], trunc = a->trunc[i] && !term;
+      const int invalid = !a->valid[i];
+      const int term = invalid || a->term[i];
+      const int trunc = invalid || (a->trunc[i] && !term);
       memcpy(rb->obs + r * d, a->obs + i * d, fd);
       memcpy(rb->act + r * ad, a->act + i * ad, (size_t)ad * sizeof(float));
       rb->rew[r] = a->rew[i];
@@ -138,7 +140,7 @@ static int insert_rollout(brl_agent *a, const float *last_obs) {
       const float *nx;
       float nv = 0.0f;
       const float *qt = NULL;
-      if (term) {
+      if (term) { /* (invalid rows: never sampled, never bootstrapped) */
         nx = a->obs + i * d; /* placeholder, never bootstrapped from */
         nv = a->val[i];
         qt = awr ? NULL : a->r_qt + i * K;
@@ -173,6 +175,14 @@ static int insert_rollout(brl_agent *a, const float *last_obs) {
   return BRL_OK;
 }
 
+int64_t brl__replay_sample(brl_agent *a, int64_t n) {
+  for (;;) {
+    const int64_t r = (int64_t)brl_rng_below(&a->rng, (uint64_t)n);
+    if (!brl__replay_invalid(&a->rb, r))
+      return r;
+  }
+}
+
 int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
                           brl_update_acc *acc) {
   const brl_agent_config *c = &a->cfg;
@@ -181,6 +191,13 @@ int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
   if (rc || a->timesteps < c->learning_starts)
     return rc;
   const int64_t n = rb->n_steps * c->n_envs;
+  /* Minibatches are drawn from the transitions only (brl__replay_sample):
+   * with none yet, there is nothing to train on. */
+  int64_t n_valid = 0;
+  for (int64_t r = 0; r < n; r++)
+    n_valid += !brl__replay_invalid(rb, r);
+  if (n_valid == 0)
+    return BRL_OK;
   const size_t K = (size_t)a->pi_K;
   brl_batch *bpi = NULL, *bvf = NULL;
   const float *X;

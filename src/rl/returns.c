@@ -11,6 +11,17 @@ int brl_gae(int n_steps, int n_envs, const float *rewards, const float *values,
             const uint8_t *terminated, const uint8_t *truncated,
             const float *final_values, const float *last_values, double gamma,
             double lambda, float *advantages, float *returns) {
+  return brl_gae_valid(n_steps, n_envs, rewards, values, terminated, truncated,
+                       NULL, final_values, last_values, gamma, lambda,
+                       advantages, returns);
+}
+
+int brl_gae_valid(int n_steps, int n_envs, const float *rewards,
+                  const float *values, const uint8_t *terminated,
+                  const uint8_t *truncated, const uint8_t *valid,
+                  const float *final_values, const float *last_values,
+                  double gamma, double lambda, float *advantages,
+                  float *returns) {
   static const char fn[] = "brl_gae";
   BRL_CHECK_ARG(rewards);
   BRL_CHECK_ARG(terminated);
@@ -27,7 +38,7 @@ int brl_gae(int n_steps, int n_envs, const float *rewards, const float *values,
   int64_t total = (int64_t)n_steps * n_envs;
   if (!final_values)
     for (int64_t i = 0; i < total; i++)
-      if (truncated[i] && !terminated[i])
+      if ((!valid || valid[i]) && truncated[i] && !terminated[i])
         return brl__fail(BRL_EINVAL,
                          "%s: step %lld env %lld is truncated but final_values "
                          "is NULL",
@@ -38,6 +49,17 @@ int brl_gae(int n_steps, int n_envs, const float *rewards, const float *values,
     for (int t = n_steps - 1; t >= 0; t--) {
       int64_t i = (int64_t)t * n_envs + e;
       double v = values ? (double)values[i] : 0.0;
+      if (valid && !valid[i]) {
+        /* No transition: the chain before it ends here, bootstrapping from
+         * this row's value. */
+        if (advantages)
+          advantages[i] = 0.0f;
+        if (returns)
+          returns[i] = (float)v;
+        next_adv = 0.0;
+        next_value = v;
+        continue;
+      }
       double r = (double)rewards[i];
       int done = terminated[i] || truncated[i];
       if (truncated[i] && !terminated[i])
@@ -163,6 +185,41 @@ double brl_reward_scaler_scale(const brl_reward_scaler *s, double r) {
 int brl_reward_scaler_step(brl_reward_scaler *s, const float *rewards,
                            const uint8_t *terminated, const uint8_t *truncated,
                            int update, float *scaled) {
+  return brl_reward_scaler_step_valid(s, rewards, terminated, truncated, NULL,
+                                      update, scaled);
+}
+
+/* brl_rms_update over the entries of x whose valid byte is set. */
+static void rms_update_valid(brl_rms *r, const double *x, const uint8_t *valid,
+                             int n) {
+  int m = 0;
+  double sum = 0.0;
+  for (int i = 0; i < n; i++)
+    if (valid[i]) {
+      sum += x[i];
+      m++;
+    }
+  if (m == 0)
+    return;
+  double bmean = sum / m, ss = 0.0;
+  for (int i = 0; i < n; i++)
+    if (valid[i])
+      ss += (x[i] - bmean) * (x[i] - bmean);
+  /* The same merge as brl_rms_update, from the valid entries' moments. */
+  double bvar = ss / m, bcount = (double)m;
+  double delta = bmean - r->mean;
+  double tot = r->count + bcount;
+  double m2 = r->var * r->count + bvar * bcount +
+              delta * delta * r->count * bcount / tot;
+  r->mean = r->mean + delta * bcount / tot;
+  r->var = m2 / tot;
+  r->count = tot;
+}
+
+int brl_reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
+                                 const uint8_t *terminated,
+                                 const uint8_t *truncated, const uint8_t *valid,
+                                 int update, float *scaled) {
   BRL_CHECK_ARG(s);
   BRL_CHECK_ARG(rewards);
   BRL_CHECK_ARG(scaled);
@@ -173,10 +230,17 @@ int brl_reward_scaler_step(brl_reward_scaler *s, const float *rewards,
                      s->n_envs);
   int n = s->n_envs;
   for (int e = 0; e < n; e++)
-    s->ret[e] = s->ret[e] * s->gamma + (double)rewards[e];
-  if (update)
+    if (!valid || valid[e])
+      s->ret[e] = s->ret[e] * s->gamma + (double)rewards[e];
+  if (update && valid)
+    rms_update_valid(&s->ret_rms, s->ret, valid, n);
+  else if (update)
     brl_rms_update(&s->ret_rms, s->ret, n);
   for (int e = 0; e < n; e++) {
+    if (valid && !valid[e]) {
+      scaled[e] = 0.0f;
+      continue;
+    }
     /* Read the reward before writing: scaled may alias rewards. */
     double r = (double)rewards[e];
     scaled[e] = (float)brl_reward_scaler_scale(s, r);

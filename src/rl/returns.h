@@ -49,6 +49,20 @@ int brl_gae(int n_steps, int n_envs, const float *rewards, const float *values,
             const float *final_values, const float *last_values, double gamma,
             double lambda, float *advantages, float *returns);
 
+/* brl_gae with valid ([n_steps][n_envs] bytes, NULL: all valid): a row with
+ * valid 0 is no transition (e.g. the step of a next-step autoreset vector
+ * env that only resets). Its advantage is 0 and its return its value; it
+ * ends the lambda chain like the end of the segment: the valid row before
+ * it, unless that row ended its episode, bootstraps from values at the
+ * invalid row (the observation that row led to) with no advantage after
+ * it. Its reward and flags are not read. */
+int brl_gae_valid(int n_steps, int n_envs, const float *rewards,
+                  const float *values, const uint8_t *terminated,
+                  const uint8_t *truncated, const uint8_t *valid,
+                  const float *final_values, const float *last_values,
+                  double gamma, double lambda, float *advantages,
+                  float *returns);
+
 /* Advantage normalisation as stable-baselines3 does per minibatch:
  * out[k] = (adv[idx[k]] - mean) / (std + 1e-8) for k < n, where mean and the
  * (unbiased, n - 1) standard deviation are taken over the n selected
@@ -102,6 +116,13 @@ int brl_reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma);
 int brl_reward_scaler_step(brl_reward_scaler *s, const float *rewards,
                            const uint8_t *terminated, const uint8_t *truncated,
                            int update, float *scaled);
+/* The same where valid (n_envs bytes, NULL: all) is 0 for envs whose step
+ * is no transition: their running return is left as it is, they are not
+ * in the statistics' update and their scaled reward is 0. */
+int brl_reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
+                                 const uint8_t *terminated,
+                                 const uint8_t *truncated, const uint8_t *valid,
+                                 int update, float *scaled);
 
 /* The scaling of one reward with the current statistics, no update. */
 double brl_reward_scaler_scale(const brl_reward_scaler *s, double r);

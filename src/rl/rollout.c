@@ -54,6 +54,13 @@ int brl_agent_reset_episodes(brl_agent *a) {
 int brl_agent_observe(brl_agent *a, const float *rewards,
                       const uint8_t *terminated, const uint8_t *truncated,
                       const float *final_obs) {
+  return brl_agent_observe_valid(a, rewards, terminated, truncated, final_obs,
+                                 NULL);
+}
+
+int brl_agent_observe_valid(brl_agent *a, const float *rewards,
+                            const uint8_t *terminated, const uint8_t *truncated,
+                            const float *final_obs, const uint8_t *valid) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(rewards);
   BRL_CHECK_ARG(terminated);
@@ -62,8 +69,14 @@ int brl_agent_observe(brl_agent *a, const float *rewards,
     return brl__fail(BRL_ESTATE, "brl_agent_observe: no step to observe; call "
                                  "brl_agent_collect() first");
   const int E = a->cfg.n_envs, d = a->obs_dim;
-  int n_fin = 0;
+  int n_fin = 0, all_valid = 1;
+  for (int e = 0; valid && e < E; e++)
+    all_valid &= valid[e] != 0;
+  if (all_valid)
+    valid = NULL; /* the same as no mask, bit for bit */
   for (int e = 0; e < E; e++) {
+    if (valid && !valid[e])
+      continue; /* nothing of it is read */
     if (!isfinite(rewards[e]))
       return brl__fail(BRL_ENUMERIC, "reward of env %d is %g: must be finite",
                        e, (double)rewards[e]);
@@ -91,19 +104,26 @@ int brl_agent_observe(brl_agent *a, const float *rewards,
     if (rc)
       return rc;
     for (int e = 0, k = 0; e < E; e++)
-      if (truncated[e] && !terminated[e])
+      if ((!valid || valid[e]) && truncated[e] && !terminated[e])
         fv[e] = a->last_val[k++];
   }
   float *r = a->rew + row;
   if (a->scaler) {
-    int rc =
-        brl_reward_scaler_step(a->scaler, rewards, terminated, truncated, 1, r);
+    int rc = brl_reward_scaler_step_valid(a->scaler, rewards, terminated,
+                                          truncated, valid, 1, r);
     if (rc)
       return rc;
   } else {
-    memcpy(r, rewards, (size_t)E * sizeof(float));
+    for (int e = 0; e < E; e++)
+      r[e] = valid && !valid[e] ? 0.0f : rewards[e];
   }
   for (int e = 0; e < E; e++) {
+    a->valid[row + e] = !valid || valid[e];
+    if (valid && !valid[e]) {
+      /* No transition: no flags, no episode step. */
+      a->term[row + e] = a->trunc[row + e] = 0;
+      continue;
+    }
     a->term[row + e] = terminated[e] ? 1 : 0;
     a->trunc[row + e] = truncated[e] ? 1 : 0;
     a->ep_ret[e] += rewards[e];
@@ -115,7 +135,10 @@ int brl_agent_observe(brl_agent *a, const float *rewards,
       a->ep_len[e] = 0;
     }
   }
-  a->timesteps += E;
+  int n_valid = E;
+  for (int e = 0; valid && e < E; e++)
+    n_valid -= !valid[e];
+  a->timesteps += n_valid; /* transitions: progress as without those rows */
   a->t++;
   a->pending = 0;
   return BRL_OK;

@@ -131,6 +131,32 @@ static double explained_variance(const float *v, const float *r, int64_t n) {
   return vr == 0.0 ? NAN : 1.0 - vd / vr;
 }
 
+/* Moves the rollout's valid rows (advantages and returns computed) to the
+ * front of its arrays, in order, and sets n_train to their count: the
+ * update trains on them alone (batches, minibatches, normalisation,
+ * statistics). With every row valid nothing moves. */
+static void keep_valid_rows(brl_agent *a, int64_t N) {
+  const size_t d = (size_t)a->obs_dim, ad = (size_t)a->act_dim;
+  const size_t md = (size_t)a->mask_dim;
+  int64_t k = 0;
+  for (int64_t i = 0; i < N; i++) {
+    if (!a->valid[i])
+      continue;
+    if (k != i) {
+      memcpy(a->obs + k * d, a->obs + i * d, d * sizeof(float));
+      memcpy(a->act + k * ad, a->act + i * ad, ad * sizeof(float));
+      a->logp[k] = a->logp[i];
+      a->val[k] = a->val[i];
+      a->adv[k] = a->adv[i];
+      a->ret[k] = a->ret[i];
+      if (a->has_mask)
+        memcpy(a->mask + k * md, a->mask + i * md, md);
+    }
+    k++;
+  }
+  a->n_train = k;
+}
+
 int brl_agent_update(brl_agent *a, const float *last_obs) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(last_obs);
@@ -161,10 +187,11 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
   rc = brl__agent_forward(a, last_obs, E, a->last_val);
   if (rc)
     return rc;
-  if ((rc =
-           brl_gae(c->n_steps, E, a->rew, a->val, a->term, a->trunc, a->fin_val,
-                   a->last_val, c->gamma, c->gae_lambda, a->adv, a->ret)))
+  if ((rc = brl_gae_valid(c->n_steps, E, a->rew, a->val, a->term, a->trunc,
+                          a->valid, a->fin_val, a->last_val, c->gamma,
+                          c->gae_lambda, a->adv, a->ret)))
     return rc;
+  keep_valid_rows(a, N);
 
   /* A tree budget distils before the update could exceed it. */
   if ((rc = brl__agent_compress_budget(a)))
@@ -173,13 +200,16 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
   const float *p;
   const float *X;
   const int32_t *Xc;
-  rc = brl__agent_split(a, a->obs, N, &X, &Xc);
+  const int64_t NT = a->n_train;
+  if (NT == 0) /* no transition in the rollout: nothing to learn from */
+    goto stats;
+  rc = brl__agent_split(a, a->obs, NT, &X, &Xc);
   if (!rc)
-    rc = brl_batch_create_cat(a->pi, X, Xc, N, &bpi);
+    rc = brl_batch_create_cat(a->pi, X, Xc, NT, &bpi);
   if (!rc)
     rc = brl_batch_predictions(bpi, a->pi, &p); /* makes the cache live */
   if (!rc && a->vf) {
-    rc = brl_batch_create_cat(a->vf, X, Xc, N, &bvf);
+    rc = brl_batch_create_cat(a->vf, X, Xc, NT, &bvf);
     if (!rc)
       rc = brl_batch_predictions(bvf, a->vf, &p);
   }
@@ -203,8 +233,9 @@ stats:;
   s->entropy = acc.entropy / nn;
   s->approx_kl = acc.kl / nn;
   s->clip_fraction = acc.clip / nn;
-  s->explained_variance =
-      brl__off_policy(a) ? NAN : explained_variance(a->val, a->ret, N);
+  s->explained_variance = brl__off_policy(a) || a->n_train == 0
+                              ? NAN
+                              : explained_variance(a->val, a->ret, a->n_train);
   s->log_std_mean = NAN;
   if (a->gauss && !a->tree_log_std) {
     double m = 0;
