@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _sb3
 from .callbacks import make_callback
 from .logger import Logger, ProgressBar, configure
 from .spaces import BOX, MASK_KEY, MULTI_DISCRETE, ActionSpec, Flattener
@@ -30,6 +30,17 @@ from .vec_env import GymVectorAdapter, make_adapter
 
 _ALIASES = {"learning_rate": "policy_lr"}
 _LANES = 16
+
+
+def _config_keys() -> frozenset:
+    """The C agent's configuration keys."""
+    global _KEYS
+    if _KEYS is None:
+        _KEYS = frozenset(_core.agent_config("ppo", None, {})[0])
+    return _KEYS
+
+
+_KEYS: frozenset | None = None
 
 
 def _text(v: Any) -> str:
@@ -111,7 +122,8 @@ class BaseAlgorithm:
 
     def __init__(
         self,
-        env,
+        policy=None,
+        env=None,
         *,
         seed: int | None = None,
         verbose: int = 0,
@@ -120,8 +132,10 @@ class BaseAlgorithm:
         n_envs: int | None = None,
         **hyperparameters: Any,
     ) -> None:
-        for k in ("policy", "policy_kwargs", "_init_setup_model"):
-            hyperparameters.pop(k, None)
+        # SB3's forms: PPO("MlpPolicy", env), PPO(policy=..., env=...); and
+        # PPO(env) where the first argument is no policy.
+        self.policy_name, env = _sb3.policy_and_env(policy, env)
+        hyperparameters, extras = _sb3.translate(self.algo, hyperparameters, _config_keys())
         # SB3's device: where the trees grow ("cpu" default, "cuda", "auto").
         if "device" in hyperparameters:
             hyperparameters["device"] = _device_name(hyperparameters["device"])
@@ -134,10 +148,7 @@ class BaseAlgorithm:
         self.verbose = verbose
         self.tensorboard_log = tensorboard_log
         # The preset: the env id (namespace dropped), else the spec's id.
-        env_id = env if isinstance(env, str) else None
-        if env_id is None:
-            spec = getattr(env, "spec", None)
-            env_id = getattr(spec, "id", None) or getattr(env, "env_id", None)
+        env_id = _sb3.env_id_of(env)
         self.preset = preset if preset is not None else _preset_id(env_id)
         cfg, found = _core.agent_config(self.algo, self.preset, settings)
         self.preset_found = found
@@ -155,7 +166,7 @@ class BaseAlgorithm:
         self._agent = _core.Agent(
             self.algo, self.preset, self._flat.dim, sp.kind, sp.nvec, sp.low, sp.high, settings, self.seed
         )
-        self._init_state()
+        self._init_state(extras.get("stats_window_size", 100))
 
     # --- setup -------------------------------------------------------------
 
@@ -170,12 +181,12 @@ class BaseAlgorithm:
         self._last_masks = None
         self.feature_names = _obs_names(self._flat)
 
-    def _init_state(self) -> None:
+    def _init_state(self, stats_window_size: int = 100) -> None:
         self.num_timesteps = 0
         self._episode_num = 0
         self._ep_ret = np.zeros(self.n_envs)
         self._ep_len = np.zeros(self.n_envs, np.int64)
-        self.ep_info_buffer: deque = deque(maxlen=100)
+        self.ep_info_buffer: deque = deque(maxlen=stats_window_size)
         self._rollout_steps = 0
         self._n_updates = 0
         self.logger: Logger = configure(None, ["stdout"] if self.verbose >= 1 else [])
@@ -190,9 +201,24 @@ class BaseAlgorithm:
         self._custom_logger = True
 
     def get_env(self):
-        return self.env
+        """The training env with stable-baselines3's VecEnv interface
+        (``reset() -> obs``, ``step(actions) -> obs, rewards, dones,
+        infos``): the VecEnv given to the model, else one over the model's
+        env copies (a Gymnasium vector env with next-step autoreset is
+        returned as it is). None when the model has no env."""
+        if self.env is None:
+            return None
+        view = getattr(self, "_env_view", None)
+        if view is None or view[0] is not self.env:
+            from .common.vec_env import as_vec_env
 
-    def set_env(self, env) -> None:
+            view = (self.env, as_vec_env(self.env))
+            self._env_view = view
+        return view[1]
+
+    def set_env(self, env, force_reset: bool = True) -> None:
+        """Trains on env from now on (the same number of copies and
+        observation layout); the next learn() starts new episodes."""
         venv, _ = make_adapter(env, self._agent.n_envs)
         if venv.num_envs != self._agent.n_envs:
             raise ValueError(f"the env has {venv.num_envs} copies, the model {self._agent.n_envs}")

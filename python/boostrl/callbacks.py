@@ -106,7 +106,8 @@ class CallbackList(BaseCallback):
 
     def update_locals(self, locals_) -> None:
         for c in self.callbacks:
-            c.update_locals(locals_)
+            if hasattr(c, "update_locals"):
+                c.update_locals(locals_)
 
 
 class ConvertCallback(BaseCallback):
@@ -121,23 +122,45 @@ class ConvertCallback(BaseCallback):
         return True if r is None else bool(r)
 
 
+_HOOKS = ("init_callback", "on_training_start", "on_rollout_start", "on_step", "on_rollout_end", "on_training_end")
+
+
+def _is_callback(cb) -> bool:
+    """A boostrl callback, or one with the same methods (stable-baselines3's
+    callback classes: boostrl does not import SB3 or torch)."""
+    return isinstance(cb, BaseCallback) or all(callable(getattr(cb, h, None)) for h in _HOOKS)
+
+
 def make_callback(cb) -> BaseCallback:
     if cb is None:
         return CallbackList([])
     if isinstance(cb, list):
         return CallbackList([make_callback(c) for c in cb])
-    if isinstance(cb, BaseCallback):
+    if _is_callback(cb):
         return cb
     if callable(cb):
         return ConvertCallback(cb)
-    raise TypeError("callback must be a BaseCallback, a list of them or a function")
+    raise TypeError(
+        "callback must be a callback (boostrl's or stable-baselines3's BaseCallback), a list of them, "
+        f"or a function f(locals, globals); got {type(cb).__name__}"
+    )
 
 
 class CheckpointCallback(BaseCallback):
     """Saves the model every save_freq calls (vector steps) to
-    save_path/{name_prefix}_{timesteps}_steps.brl."""
+    save_path/{name_prefix}_{timesteps}_steps.brl. save_replay_buffer and
+    save_vecnormalize (SB3's) are accepted: the agent file holds what the
+    model needs (a replay buffer is not saved)."""
 
-    def __init__(self, save_freq: int, save_path: str, name_prefix: str = "rl_model", verbose: int = 0) -> None:
+    def __init__(
+        self,
+        save_freq: int,
+        save_path: str,
+        name_prefix: str = "rl_model",
+        save_replay_buffer: bool = False,
+        save_vecnormalize: bool = False,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(verbose)
         self.save_freq = save_freq
         self.save_path = save_path
@@ -177,18 +200,26 @@ class EvalCallback(BaseCallback):
         self,
         eval_env,
         callback_on_new_best: BaseCallback | None = None,
+        callback_after_eval: BaseCallback | None = None,
         n_eval_episodes: int = 5,
         eval_freq: int = 10000,
         log_path: str | None = None,
         best_model_save_path: str | None = None,
         deterministic: bool = True,
+        render: bool = False,
         verbose: int = 1,
+        warn: bool = True,
     ) -> None:
         super().__init__(verbose)
         self.eval_env = eval_env
         self.callback_on_new_best = callback_on_new_best
         if callback_on_new_best is not None:
             callback_on_new_best.parent = self
+        self.callback_after_eval = callback_after_eval
+        if callback_after_eval is not None:
+            callback_after_eval.parent = self
+        self.render = render
+        self.warn = warn
         self.n_eval_episodes = n_eval_episodes
         self.eval_freq = eval_freq
         self.log_path = log_path
@@ -201,8 +232,9 @@ class EvalCallback(BaseCallback):
         self.evaluations_length: list = []
 
     def _init_callback(self) -> None:
-        if self.callback_on_new_best is not None:
-            self.callback_on_new_best.init_callback(self.model)
+        for c in (self.callback_on_new_best, self.callback_after_eval):
+            if c is not None:
+                c.init_callback(self.model)
 
     def _on_step(self) -> bool:
         if self.eval_freq <= 0 or self.n_calls % self.eval_freq != 0:
@@ -211,7 +243,7 @@ class EvalCallback(BaseCallback):
 
         rets, lens = evaluate_policy(
             self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes,
-            deterministic=self.deterministic, return_episode_rewards=True,
+            deterministic=self.deterministic, render=self.render, return_episode_rewards=True,
         )
         mean, std = float(np.mean(rets)), float(np.std(rets))
         self.last_mean_reward = mean
@@ -238,7 +270,70 @@ class EvalCallback(BaseCallback):
                 self.model.save(os.path.join(self.best_model_save_path, "best_model.brl"))
             if self.callback_on_new_best is not None:
                 ok = self.callback_on_new_best.on_step()
+        if self.callback_after_eval is not None:
+            ok = self.callback_after_eval.on_step() and ok
         return ok
+
+
+class StopTrainingOnNoModelImprovement(BaseCallback):
+    """For EvalCallback(callback_after_eval=...): stops when the best mean
+    evaluation reward has not improved for max_no_improvement_evals
+    evaluations in a row (after min_evals evaluations)."""
+
+    def __init__(self, max_no_improvement_evals: int, min_evals: int = 0, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.max_no_improvement_evals = max_no_improvement_evals
+        self.min_evals = min_evals
+        self.last_best_mean_reward = -np.inf
+        self.no_improvement_evals = 0
+
+    def _on_step(self) -> bool:
+        if self.parent is None:
+            raise ValueError("StopTrainingOnNoModelImprovement goes into EvalCallback(callback_after_eval=...)")
+        if self.n_calls > self.min_evals:
+            if self.parent.best_mean_reward > self.last_best_mean_reward:
+                self.no_improvement_evals = 0
+            else:
+                self.no_improvement_evals += 1
+        self.last_best_mean_reward = self.parent.best_mean_reward
+        return self.no_improvement_evals <= self.max_no_improvement_evals
+
+
+class StopTrainingOnMaxEpisodes(BaseCallback):
+    """Stops after max_episodes episodes in each env copy (SB3's rule: the
+    total is max_episodes * n_envs)."""
+
+    def __init__(self, max_episodes: int, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.max_episodes = max_episodes
+        self.n_episodes = 0
+
+    def _init_callback(self) -> None:
+        self._total_max_episodes = self.max_episodes * self.model.n_envs
+
+    def _on_step(self) -> bool:
+        self.n_episodes += int(np.sum(self.locals["dones"]))
+        return self.n_episodes < self._total_max_episodes
+
+
+class EveryNTimesteps(BaseCallback):
+    """Calls callback (its on_step) every n_steps env steps."""
+
+    def __init__(self, n_steps: int, callback: BaseCallback) -> None:
+        super().__init__()
+        self.n_steps = n_steps
+        self.last_time_trigger = 0
+        self.callback = callback
+        callback.parent = self
+
+    def _init_callback(self) -> None:
+        self.callback.init_callback(self.model)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self.last_time_trigger >= self.n_steps:
+            self.last_time_trigger = self.num_timesteps
+            return self.callback.on_step()
+        return True
 
 
 __all__ = [
@@ -247,5 +342,8 @@ __all__ = [
     "CheckpointCallback",
     "ConvertCallback",
     "EvalCallback",
+    "EveryNTimesteps",
+    "StopTrainingOnMaxEpisodes",
+    "StopTrainingOnNoModelImprovement",
     "StopTrainingOnRewardThreshold",
 ]

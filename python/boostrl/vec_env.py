@@ -263,7 +263,11 @@ def _is_gym_vector(env) -> bool:
 
 
 def _is_sb3_vec(env) -> bool:
-    return hasattr(env, "num_envs") and (hasattr(env, "step_wait") or hasattr(env, "step")) and hasattr(env, "reset")
+    # SB3's VecEnvs (VecNormalize, ...) have `unwrapped` too: a Gymnasium
+    # env is told apart by its class.
+    from .common.vec_env import is_vec_env
+
+    return is_vec_env(env)
 
 
 def make_adapter(env: Any, n_envs: int, seed: int | None = None):
@@ -284,7 +288,7 @@ def make_adapter(env: Any, n_envs: int, seed: int | None = None):
     if _is_gym_vector(env):
         spec = getattr(env, "spec", None)
         return GymVectorAdapter(env), getattr(spec, "id", None)
-    if _is_sb3_vec(env) and not hasattr(env, "unwrapped"):
+    if _is_sb3_vec(env):
         return SB3VecAdapter(env), None
     # A single Gymnasium env: copies by deepcopy (the env's wrappers too).
     spec = getattr(env, "spec", None)
