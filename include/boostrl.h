@@ -562,7 +562,12 @@ BRL_API int brl_env_reset(brl_env *e, float *obs);
 /* actions: n_envs x action_dim floats (a discrete action is its index as a
  * float). Writes obs (n_envs x obs_dim), rewards, terminated, truncated (one
  * per env) and final_obs (n_envs x obs_dim; only rows of ended episodes are
- * written; may be NULL). Box actions are clipped to the box. */
+ * written; may be NULL). Box actions are clipped to the box.
+ * As Gymnasium's TimeLimit, truncated is 1 on the step that reaches
+ * max_episode_steps even when the episode also terminates on it (both are
+ * then 1; terminated takes precedence, as in the agents). Rewards are
+ * computed in double and rounded to float (Gymnasium returns the double:
+ * MountainCarContinuous's 99.9 reads 99.9000015 here). */
 BRL_API int brl_env_step(brl_env *e, const float *actions, float *obs,
                          float *rewards, uint8_t *terminated,
                          uint8_t *truncated, float *final_obs);

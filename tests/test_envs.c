@@ -361,6 +361,47 @@ static void test_auto_reset(void) {
 
 /* ------------------------------------------------------------ truncation */
 
+/* Termination on the last step of the time limit: both flags, as
+ * Gymnasium's TimeLimit gives (terminated=True, truncated=True). Copies of
+ * MountainCar-v0 one step from the goal (x 0.49, v 0.05, pushing right)
+ * with 198, 199 steps done, and one far from it with 199. */
+static void test_terminated_at_time_limit(void) {
+  brl_env *e = NULL;
+  step_out o;
+  const double near[2] = {0.49, 0.05}, far[2] = {-0.5, 0.0};
+  float act[3] = {2, 2, 2};
+  CHECK_OK(brl_env_make("MountainCar-v0", 3, 5, &e));
+  CHECK_OK(brl_env_reset(e, o.obs));
+  CHECK_OK(brl_env_set_state(e, 0, near, 198));
+  CHECK_OK(brl_env_set_state(e, 1, near, 199));
+  CHECK_OK(brl_env_set_state(e, 2, far, 199));
+  CHECK_OK(step(e, act, &o));
+  CHECK(o.term[0] == 1 && o.trunc[0] == 0); /* step 199 */
+  CHECK(o.term[1] == 1 && o.trunc[1] == 1); /* step 200: both */
+  CHECK(o.term[2] == 0 && o.trunc[2] == 1); /* step 200 */
+  CHECK(o.rew[0] == -1.0f && o.rew[1] == -1.0f && o.rew[2] == -1.0f);
+  /* every ended copy wrote final_obs (the goal state) and restarted */
+  for (int i = 0; i < 3; i++)
+    CHECK(o.final_obs[2 * i] != -12345.0f);
+  CHECK(o.final_obs[0] >= 0.5f && o.final_obs[2] >= 0.5f);
+  for (int i = 0; i < 3; i++)
+    CHECK(o.obs[2 * i] >= -0.6f && o.obs[2 * i] <= -0.4f &&
+          o.obs[2 * i + 1] == 0.0f);
+  brl_env_free(&e);
+
+  /* MountainCarContinuous: the goal's reward 100 - 0.1 a^2 is computed in
+   * double and returned as the nearest float (Gymnasium: 99.9) */
+  const double near_c[2] = {0.44, 0.05};
+  float one = 1.0f;
+  CHECK_OK(brl_env_make("MountainCarContinuous-v0", 1, 5, &e));
+  CHECK_OK(brl_env_reset(e, o.obs));
+  CHECK_OK(brl_env_set_state(e, 0, near_c, 998));
+  CHECK_OK(step(e, &one, &o));
+  CHECK(o.term[0] == 1 && o.trunc[0] == 1);
+  CHECK_MSG(o.rew[0] == (float)99.9, "reward %.9g", (double)o.rew[0]);
+  brl_env_free(&e);
+}
+
 static void test_truncation(void) {
   brl_env *e = NULL;
   step_out o;
@@ -405,15 +446,15 @@ static void test_truncation(void) {
   CHECK(ended == 2);
   brl_env_free(&e);
 
-  /* both flags never hold together: terminating on the last step of the
-   * time limit reports terminated only */
+  /* terminating on the last step of the time limit reports both flags, as
+   * Gymnasium's TimeLimit does */
   CHECK_OK(brl_env_make("CartPole-v1", 1, 4, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
   const double edge[4] = {2.39, 1.0, 0.0, 0.0};
   CHECK_OK(brl_env_set_state(e, 0, edge, 499));
   act[0] = 1;
   CHECK_OK(step(e, act, &o));
-  CHECK(o.term[0] == 1 && o.trunc[0] == 0);
+  CHECK(o.term[0] == 1 && o.trunc[0] == 1);
   brl_env_free(&e);
 }
 
@@ -740,6 +781,7 @@ int main(void) {
   test_reset_ranges();
   test_auto_reset();
   test_truncation();
+  test_terminated_at_time_limit();
   test_state_round_trip();
   test_save_load();
   test_box_clipping();

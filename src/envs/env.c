@@ -210,11 +210,13 @@ int brl_env_step(brl_env *e, const float *actions, float *obs, float *rewards,
     int term = 0;
     d->step(e->state + (size_t)i * sd, a, oi, &reward, &term);
     e->elapsed[i]++;
-    /* Gymnasium's TimeLimit truncates at elapsed >= max_episode_steps;
-     * `truncated` is reported only when the episode did not terminate on the
-     * same step (stable-baselines3's TimeLimit.truncated), so that
-     * terminated and truncated never both hold. */
-    int trunc = !term && e->elapsed[i] >= d->max_episode_steps;
+    /* Gymnasium's TimeLimit: truncated once elapsed >= max_episode_steps,
+     * also when the episode terminated on that same step (both then hold;
+     * consumers give terminated precedence, as stable-baselines3's
+     * TimeLimit.truncated = truncated and not terminated does). The reward
+     * is computed in double, as Gymnasium does, and returned as the API's
+     * float. */
+    int trunc = e->elapsed[i] >= d->max_episode_steps;
     rewards[i] = brl__f32(reward);
     terminated[i] = (uint8_t)term;
     truncated[i] = (uint8_t)trunc;
