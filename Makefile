@@ -6,7 +6,7 @@ BUILD ?= build
 JOBS ?= 2
 
 .PHONY: all setup build train test test-format test-c test-asan test-fuzz test-python \
-        test-cuda-emu bench format clean
+        test-python-gym-new test-cuda-emu bench format clean
 
 all: build
 
@@ -22,7 +22,8 @@ train:
 
 test:
 	scripts/setup.sh
-	$(MAKE) test-format test-c test-asan test-fuzz test-python
+	$(MAKE) test-format test-c test-asan test-fuzz test-python \
+	  test-python-gym-new
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -60,6 +61,14 @@ test-python: build
 	else \
 	  BRL_LIB=$(CURDIR)/$(BUILD)/libboostrl.so .venv/bin/python -m pytest -q tests/python; \
 	fi
+
+# The Python tests again with the newest supported Gymnasium, MiniGrid and
+# numpy (.venv-gym-new from python/requirements-test-new.txt; test-python
+# runs the oldest, python/requirements-test.txt).
+test-python-gym-new: build
+	@[ -x .venv-gym-new/bin/python ] || scripts/setup.sh
+	.venv-gym-new/bin/pip install -q .
+	BRL_LIB=$(CURDIR)/$(BUILD)/libboostrl.so .venv-gym-new/bin/python -m pytest -q tests/python
 
 bench: build
 	$(BUILD)/bench --samples 512 --features 8 --outputs 4 --depth 4 --bins 256 --trees 2000 --threads 2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what boostrl needs on a fresh Debian machine: the C toolchain,
-# clang (for libFuzzer), and a Python virtual environment in .venv with the
-# test requirements. Safe to run again: it installs only what is missing.
+# clang (for libFuzzer), and Python virtual environments with the test
+# requirements: .venv (the oldest supported Gymnasium and numpy) and
+# .venv-gym-new (the newest). Safe to run again: it installs only what is
+# missing or changed.
 # Usage: scripts/setup.sh [--c-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,15 +31,24 @@ if ((${#need_apt[@]})); then
 fi
 [[ "${1:-}" == "--c-only" ]] && exit 0
 
-if [[ ! -x .venv/bin/python ]]; then
-  echo "setup: creating .venv"
-  python3 -m venv .venv
-fi
-if [[ -f python/requirements-test.txt ]]; then
-  stamp=.venv/.requirements-test
-  if [[ ! -f $stamp ]] || ! cmp -s python/requirements-test.txt "$stamp"; then
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -r python/requirements-test.txt
-    cp python/requirements-test.txt "$stamp"
+# A virtual environment with a requirements file, (re)installed when the
+# file changed since the last run.
+python_venv() {
+  local dir=$1 req=$2
+  [[ -f $req ]] || return 0
+  if [[ ! -x $dir/bin/python ]]; then
+    echo "setup: creating $dir"
+    python3 -m venv "$dir"
   fi
-fi
+  local stamp=$dir/.requirements-test
+  if [[ ! -f $stamp ]] || ! cmp -s "$req" "$stamp"; then
+    echo "setup: installing $req into $dir"
+    "$dir/bin/pip" install -q --upgrade pip
+    "$dir/bin/pip" install -q -r "$req"
+    cp "$req" "$stamp"
+  fi
+}
+# The Python tests run against the oldest supported Gymnasium and numpy
+# (.venv) and the newest (.venv-gym-new).
+python_venv .venv python/requirements-test.txt
+python_venv .venv-gym-new python/requirements-test-new.txt
