@@ -5,8 +5,8 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build train test test-format test-c test-asan test-fuzz test-python \
-        test-python-gym-new test-cuda-emu bench format clean
+.PHONY: all setup build train test test-format test-c test-asan test-tsan test-fuzz \
+        test-python test-python-gym-new test-cuda-emu bench format clean
 
 all: build
 
@@ -22,7 +22,7 @@ train:
 
 test:
 	scripts/setup.sh
-	$(MAKE) test-format test-c test-asan test-fuzz test-python \
+	$(MAKE) test-format test-c test-asan test-tsan test-fuzz test-python \
 	  test-python-gym-new
 
 test-c: build
@@ -34,6 +34,19 @@ test-asan:
 	  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+
+# The thread-safety contract (tests/test_thread_safety.c: pthreads sharing
+# one model, separate models and agents per thread, errors per thread) under
+# ThreadSanitizer. OMP_NUM_THREADS=1 and the test's n_threads = 1 keep every
+# OpenMP region on one thread: libgomp is not built with TSan, which cannot
+# see its barriers and would report false races in parallel regions. The
+# threads checked are the caller's; OpenMP determinism is test_threads'.
+test-tsan:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DBRL_TSAN=ON \
+	  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DBRL_BUILD_CLI=OFF >/dev/null
+	cmake --build build-tsan -j$(JOBS) --target test_thread_safety
+	cd build-tsan && OMP_NUM_THREADS=1 ctest --output-on-failure \
+	  -R '^test_thread_safety$$'
 
 # The CUDA backend's tests on the CPU emulator of CUDA (no GPU, no nvcc;
 # docs/CUDA.md).
@@ -85,4 +98,4 @@ format:
 	clang-format -i $(wildcard $(C_FILES)) src/cuda/*.cu
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

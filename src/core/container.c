@@ -201,21 +201,24 @@ int brl__container_find(const brl_container *c, const char tag[4],
   return 0;
 }
 
+/* The CRC-32 (IEEE, reflected) table as a constant: built by the compiler,
+ * so concurrent first calls share no lazily written state. CRC_BIT is one
+ * shift of the bitwise CRC; CRC_ENTRY(i) applies it eight times to i. */
+#define CRC_BIT(c) (((c) >> 1) ^ (0xEDB88320u & (0u - ((c)&1u))))
+#define CRC_ENTRY(i)                                                           \
+  CRC_BIT(CRC_BIT(                                                             \
+      CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT((uint32_t)(i)))))))))
+#define CRC_4(i)                                                               \
+  CRC_ENTRY(i), CRC_ENTRY(i + 1), CRC_ENTRY(i + 2), CRC_ENTRY(i + 3)
+#define CRC_16(i) CRC_4(i), CRC_4(i + 4), CRC_4(i + 8), CRC_4(i + 12)
+#define CRC_64(i) CRC_16(i), CRC_16(i + 16), CRC_16(i + 32), CRC_16(i + 48)
+static const uint32_t crc_table[256] = {CRC_64(0), CRC_64(64), CRC_64(128),
+                                        CRC_64(192)};
+
 uint32_t brl__crc32(const uint8_t *p, size_t n) {
-  static uint32_t table[256];
-  static int ready;
-  if (!ready) { /* idempotent: racing threads write the same values */
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++)
-        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = 1;
-  }
   uint32_t c = 0xFFFFFFFFu;
   for (size_t i = 0; i < n; i++)
-    c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
 

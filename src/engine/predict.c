@@ -5,23 +5,31 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int simd_forced = -1;
+/* Both are atomics: predictions run on any thread, and the first calls may
+ * race to detect the level (they store the same value). */
+static atomic_int simd_forced = -1;
 
-void brl__simd_force(int level) { simd_forced = level; }
+void brl__simd_force(int level) {
+  atomic_store_explicit(&simd_forced, level, memory_order_relaxed);
+}
 
 int brl__simd_level(void) {
-  if (simd_forced >= 0)
-    return simd_forced;
+  int forced = atomic_load_explicit(&simd_forced, memory_order_relaxed);
+  if (forced >= 0)
+    return forced;
 #if defined(__x86_64__) && defined(__GNUC__)
-  static int level = -1;
+  static atomic_int detected = -1;
+  int level = atomic_load_explicit(&detected, memory_order_relaxed);
   if (level < 0) {
     __builtin_cpu_init();
     level = __builtin_cpu_supports("avx512f") ? BRL_SIMD_AVX512
             : __builtin_cpu_supports("avx2")  ? BRL_SIMD_AVX2
                                               : BRL_SIMD_SCALAR;
+    atomic_store_explicit(&detected, level, memory_order_relaxed);
   }
   return level;
 #else

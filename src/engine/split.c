@@ -26,8 +26,10 @@ double brl__node_score(const brl_split_ctx *c, const int64_t *tot) {
   return c->l2 ? acc : sqrt(acc);
 }
 
+/* Not under the sanitizers: their instrumented ifunc resolver would run
+ * before the sanitizer's runtime is set up (TSan crashes at load). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
-    !defined(__SANITIZE_ADDRESS__)
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define BRL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define BRL_CLONES

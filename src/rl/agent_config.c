@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,13 +150,19 @@ static const key_def keys[] = {
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
+/* Filled once, under pthread_once: agents on several threads save their
+ * configurations (and list the keys) at the same time. */
+static const char *names[N_KEYS + 1];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void fill_names(void) {
+  for (int i = 0; i < N_KEYS; i++)
+    names[i] = keys[i].name;
+  names[N_KEYS] = NULL;
+}
+
 static const char *const *key_names(void) {
-  static const char *names[N_KEYS + 1];
-  if (!names[0]) {
-    for (int i = 0; i < N_KEYS; i++)
-      names[i] = keys[i].name;
-    names[N_KEYS] = NULL;
-  }
+  pthread_once(&names_once, fill_names);
   return names;
 }
 
