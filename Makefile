@@ -56,16 +56,22 @@ test-cuda-emu:
 	cmake --build build-emu -j$(JOBS) --target test_cuda
 	build-emu/test_cuda
 
-# libFuzzer on the model loader, a short run from the committed corpus.
-FUZZ_SECONDS ?= 30
+# libFuzzer on every loader (model, JSON model, agent, env): a short run of
+# each from its committed corpus fuzz/corpus-<target>. Longer runs:
+#   make test-fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS = model_load model_json agent_load env_load
 test-fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBRL_FUZZ=ON \
 	  -DBRL_SANITIZE=ON -DBRL_BUILD_TESTS=OFF -DBRL_BUILD_CLI=OFF \
 	  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_model_load
-	mkdir -p fuzz/corpus-work
-	build-fuzz/fuzz_model_load -max_total_time=$(FUZZ_SECONDS) \
-	  -print_final_stats=1 fuzz/corpus-work fuzz/corpus
+	cmake --build build-fuzz -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus-work/$$t; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=fuzz/corpus-work/$$t- fuzz/corpus-work/$$t \
+	    fuzz/corpus-$$t; \
+	done
 
 test-python: build
 	@if [ -f pyproject.toml ]; then \
