@@ -50,18 +50,26 @@ uint64_t cli_eval_seed(uint64_t seed);
 double cli_solved_return(const char *env_id);
 /* mkdir -p for one level (0 on success or if it exists). */
 int cli_mkdir(const char *path);
-/* path = dir + "/" + name (truncated safely). */
-void cli_join(char *out, size_t size, const char *dir, const char *name);
+/* Bytes of the path buffers of the command (PATH_MAX of Linux): longer
+ * paths are refused with a message, never cut. */
+#define CLI_PATH_MAX 4096
+/* out = dir + "/" + name; nonzero (out empty) when it does not fit size. */
+int cli_join(char *out, size_t size, const char *dir, const char *name);
+/* out = path; nonzero (out empty) when it does not fit size. */
+int cli_copy_path(char *out, size_t size, const char *path);
 /* Prints "boostrl: <what>: <library message>" to stderr, returns 1. */
 int cli_lib_error(const char *what);
 /* Writes a JSON string literal (quotes and escapes). */
 void cli_json_string(FILE *f, const char *s);
 /* Writes a number, or null when it is not finite. */
 void cli_json_number(FILE *f, double v);
-/* Evaluates a on a fresh env_id env; 0 on success. */
+/* 0 when env_id fits agent a (observation and action shapes), else prints
+ * "boostrl CMD: <why>" and returns 1. */
+int cli_check_env(const char *cmd, brl_agent *a, const char *env_id);
 /* Median wall microseconds of one deterministic brl_agent_act on a single
  * observation (the first of env_id after a reset); NaN on failure. */
 double cli_act_us(brl_agent *a, const char *env_id);
+/* Evaluates a on a fresh env_id env; 0 on success. */
 int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
                  brl_eval_result *out);
 
@@ -73,7 +81,7 @@ typedef struct cli_loaded {
   brl_agent *agent;        /* NULL unless an agent file */
   brl_model *model;        /* a bare model (owned), else NULL */
   const brl_model *policy; /* the agent's policy (shared) model, or model */
-  char path[1100];         /* the file read */
+  char path[CLI_PATH_MAX]; /* the file read */
   char env_id[128];        /* from the run's config.json, or "" */
 } cli_loaded;
 
@@ -143,8 +151,9 @@ int cli_svg_write(const char *path, const cli_curve *c, const char *title,
 /* MODEL as named on a command line: a run directory of `boostrl train`
  * (path gets its model.brl) or a file (path gets it as is); env gets the
  * env id recorded in the run's config.json (next to a file). Returns 1,
- * with env empty, when there is none. */
-int cli_resolve_model(const char *model, char *path, size_t path_size,
-                      char *env, size_t env_size);
+ * with env empty, when there is none; -1, with a message for command cmd,
+ * when MODEL does not exist or its path does not fit path_size. */
+int cli_resolve_model(const char *cmd, const char *model, char *path,
+                      size_t path_size, char *env, size_t env_size);
 
 #endif

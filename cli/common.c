@@ -65,8 +65,24 @@ int cli_mkdir(const char *path) {
   return 1;
 }
 
-void cli_join(char *out, size_t size, const char *dir, const char *name) {
-  snprintf(out, size, "%s/%s", dir, name);
+int cli_join(char *out, size_t size, const char *dir, const char *name) {
+  const int n = snprintf(out, size, "%s/%s", dir, name);
+  if (n < 0 || (size_t)n >= size) {
+    if (size)
+      out[0] = '\0';
+    return 1;
+  }
+  return 0;
+}
+
+int cli_copy_path(char *out, size_t size, const char *path) {
+  const int n = snprintf(out, size, "%s", path);
+  if (n < 0 || (size_t)n >= size) {
+    if (size)
+      out[0] = '\0';
+    return 1;
+  }
+  return 0;
 }
 
 int cli_lib_error(const char *what) {
@@ -112,7 +128,9 @@ double cli_act_us(brl_agent *a, const char *env_id) {
   brl_env_spec spec;
   double t[RUNS], us = NAN;
   float *obs = NULL, *act = NULL;
-  if (brl_env_make(env_id, 1, 0, &env) || brl_env_get_spec(env, &spec))
+  /* The env's observations must have the agent's shape before acting. */
+  if (brl_env_make(env_id, 1, 0, &env) || brl_agent_check_env(a, env) ||
+      brl_env_get_spec(env, &spec))
     goto done;
   obs = malloc((size_t)spec.obs_dim * sizeof(float));
   act = malloc((size_t)spec.action_dim * sizeof(float));
@@ -133,6 +151,15 @@ done:
   return us;
 }
 
+int cli_check_env(const char *cmd, brl_agent *a, const char *env_id) {
+  brl_env *env = NULL;
+  int rc = brl_env_make(env_id, 1, 0, &env) || brl_agent_check_env(a, env);
+  if (rc)
+    fprintf(stderr, "boostrl %s: %s\n", cmd, brl_last_error());
+  brl_env_free(&env);
+  return rc;
+}
+
 int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
                  brl_eval_result *out) {
   brl_env *env = NULL;
@@ -147,11 +174,13 @@ int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
 }
 
 static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
-  char path[1100];
+  char path[CLI_PATH_MAX];
   if (is_dir) {
-    cli_join(path, sizeof path, model, "config.json");
+    if (cli_join(path, sizeof path, model, "config.json"))
+      return 1;
   } else {
-    snprintf(path, sizeof path, "%s", model);
+    if (cli_copy_path(path, sizeof path, model))
+      return 1;
     char *slash = strrchr(path, '/');
     if (slash)
       snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
@@ -171,15 +200,33 @@ static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
   return rc;
 }
 
-int cli_resolve_model(const char *model, char *path, size_t path_size,
-                      char *env, size_t env_size) {
+int cli_resolve_model(const char *cmd, const char *model, char *path,
+                      size_t path_size, char *env, size_t env_size) {
   struct stat sb;
-  const int is_dir = stat(model, &sb) == 0 && S_ISDIR(sb.st_mode);
-  if (is_dir)
-    cli_join(path, path_size, model, "model.brl");
-  else
-    snprintf(path, path_size, "%s", model);
   env[0] = '\0';
+  if (stat(model, &sb)) {
+    fprintf(stderr,
+            "boostrl %s: %s: %s: name an agent file (model.brl) or the run "
+            "directory of `boostrl train`\n",
+            cmd, model, strerror(errno));
+    return -1;
+  }
+  const int is_dir = S_ISDIR(sb.st_mode);
+  if (is_dir ? cli_join(path, path_size, model, "model.brl")
+             : cli_copy_path(path, path_size, model)) {
+    fprintf(stderr,
+            "boostrl %s: the path %s is %zu bytes long: use one of at most "
+            "%zu bytes\n",
+            cmd, model, strlen(model), path_size - 12);
+    return -1;
+  }
+  if (is_dir && stat(path, &sb)) {
+    fprintf(stderr,
+            "boostrl %s: %s holds no model.brl: name an agent file or the "
+            "run directory of `boostrl train`\n",
+            cmd, model);
+    return -1;
+  }
   return env_from_run(model, is_dir, env, env_size);
 }
 

@@ -130,9 +130,12 @@ int cli_compress(int argc, char **argv) {
                     "--out FILE (see --help)\n");
     return 2;
   }
-  char path[1100], env_buf[128];
-  if (cli_resolve_model(model, path, sizeof path, env_buf, sizeof env_buf) &&
-      !env_id) {
+  char path[CLI_PATH_MAX], env_buf[128];
+  const int res = cli_resolve_model("compress", model, path, sizeof path,
+                                    env_buf, sizeof env_buf);
+  if (res < 0)
+    return 1;
+  if (res && !env_id) {
     fprintf(stderr, "boostrl compress: name the environment with --env (no "
                     "config.json next to the model)\n");
     return 2;

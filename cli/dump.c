@@ -45,8 +45,9 @@ static int looks_like_json(const char *path) {
 
 int cli_load_model(const char *cmd, const char *arg, cli_loaded *out) {
   memset(out, 0, sizeof *out);
-  (void)cli_resolve_model(arg, out->path, sizeof out->path, out->env_id,
-                          sizeof out->env_id);
+  if (cli_resolve_model(cmd, arg, out->path, sizeof out->path, out->env_id,
+                        sizeof out->env_id) < 0)
+    return 1;
   if (looks_like_json(out->path)) {
     if (brl_model_load_json_file(out->path, &out->model)) {
       fprintf(stderr, "boostrl %s: %s: %s\n", cmd, out->path, brl_last_error());

@@ -68,9 +68,12 @@ int cli_eval(int argc, char **argv) {
     fprintf(stderr, "boostrl eval: name a model file or run directory\n");
     return 2;
   }
-  char path[1100], env_buf[128];
-  if (cli_resolve_model(model, path, sizeof path, env_buf, sizeof env_buf) &&
-      !env_id) {
+  char path[CLI_PATH_MAX], env_buf[128];
+  const int res = cli_resolve_model("eval", model, path, sizeof path, env_buf,
+                                    sizeof env_buf);
+  if (res < 0)
+    return 1;
+  if (res && !env_id) {
     fprintf(stderr, "boostrl eval: name the environment with --env (no "
                     "config.json next to the model)\n");
     return 2;
@@ -84,6 +87,10 @@ int cli_eval(int argc, char **argv) {
     brl_agent_set_threads(a, (int)threads);
   if (device && brl_agent_set_device(a, device)) {
     fprintf(stderr, "boostrl eval: --device: %s\n", brl_last_error());
+    brl_agent_free(&a);
+    return 1;
+  }
+  if (cli_check_env("eval", a, env_id)) {
     brl_agent_free(&a);
     return 1;
   }

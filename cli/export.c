@@ -45,8 +45,9 @@ static int valid_identifier(const char *s) {
 
 /* mkdir -p; 0 on success. */
 static int mkdir_p(const char *path) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", path);
+  char buf[CLI_PATH_MAX];
+  if (cli_copy_path(buf, sizeof buf, path))
+    return 1;
   for (char *p = buf + 1; *p; p++)
     if (*p == '/') {
       *p = '\0';
@@ -61,11 +62,14 @@ static int mkdir_p(const char *path) {
  * the `size` tool; 0 on success. */
 static int measure(const char *cc, const char *flags, const char *size_tool,
                    const char *src, const char *obj, long sizes[3]) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd,
-           "command -v %s >/dev/null 2>&1 && command -v %s >/dev/null 2>&1 "
-           "&& %s %s -c '%s' -o '%s' >/dev/null 2>&1 && %s '%s' 2>/dev/null",
-           cc, size_tool, cc, flags, src, obj, size_tool, obj);
+  char cmd[4 * CLI_PATH_MAX];
+  const int n = snprintf(
+      cmd, sizeof cmd,
+      "command -v %s >/dev/null 2>&1 && command -v %s >/dev/null 2>&1 "
+      "&& %s %s -c '%s' -o '%s' >/dev/null 2>&1 && %s '%s' 2>/dev/null",
+      cc, size_tool, cc, flags, src, obj, size_tool, obj);
+  if (n < 0 || (size_t)n >= sizeof cmd)
+    return 1;
   FILE *p = popen(cmd, "r");
   if (!p)
     return 1;
@@ -166,6 +170,14 @@ int cli_export(int argc, char **argv) {
                "NAME_predict)";
     }
   }
+  if (strlen(out_dir) + strlen(name) + 48 > CLI_PATH_MAX) {
+    fprintf(stderr,
+            "boostrl export: the paths of --out %s (%zu bytes) with --name "
+            "exceed %d bytes: use a shorter directory\n",
+            out_dir, strlen(out_dir), CLI_PATH_MAX);
+    cli_loaded_free(&l);
+    return 1;
+  }
   if (mkdir_p(out_dir)) {
     fprintf(stderr, "boostrl export: cannot create %s\n", out_dir);
     cli_loaded_free(&l);
@@ -177,7 +189,7 @@ int cli_export(int argc, char **argv) {
   cli_loaded_free(&l);
   if (rc)
     return cli_lib_error("export");
-  char src[1200], obj[1200];
+  char src[CLI_PATH_MAX], obj[CLI_PATH_MAX];
   snprintf(src, sizeof src, "%s/%s.c", out_dir, name);
   /* [0]: host, [1]: Cortex-M4; text, data, bss; -1 when not measured. */
   long sz[2][3] = {{-1, -1, -1}, {-1, -1, -1}};

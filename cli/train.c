@@ -5,10 +5,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_SETS 128
 
@@ -16,8 +21,8 @@ typedef struct train_opts {
   const char *env_id, *algo, *out_dir, *config_path, *resume_dir, *device;
   const char *sets[MAX_SETS];
   int n_sets;
-  int64_t timesteps, seed, threads, eval_every, eval_episodes;
-  int has_timesteps, has_seed, has_threads, json;
+  int64_t timesteps, seed, threads, eval_every, eval_episodes, stop_at;
+  int has_timesteps, has_seed, has_threads, json, force;
 } train_opts;
 
 static volatile sig_atomic_t interrupted = 0;
@@ -45,7 +50,11 @@ static void usage(FILE *f) {
           "                       predict (--set device=D; also with "
           "--resume)\n"
           "  --out DIR            output directory (default "
-          "runs/ENV-ALGO-sSEED)\n"
+          "runs/ENV-ALGO-sSEED); a\n"
+          "                       directory that holds a run is refused "
+          "unless --force\n"
+          "  --force              replace the run in DIR (its files are "
+          "deleted first)\n"
           "  --config FILE        JSON object of hyper-parameters\n"
           "  --set KEY=VALUE      override one hyper-parameter "
           "(repeatable)\n"
@@ -62,10 +71,19 @@ static void usage(FILE *f) {
           "                       (tree_budget)\n"
           "  --eval-every N       evaluate every N env steps; keeps "
           "DIR/best_model.brl\n"
-          "  --eval-episodes N    episodes per evaluation (default 100)\n"
+          "  --eval-episodes N    episodes per evaluation (default 100; 0: "
+          "no final\n"
+          "                       evaluation)\n"
+          "  --stop-at N          stop, as Ctrl-C does, after the rollout "
+          "that reaches N\n"
+          "                       steps; --resume DIR continues to the "
+          "target\n"
           "  --resume DIR         continue the run saved in DIR (its "
           "episodes too: the\n"
-          "                       same trees as one longer run)\n"
+          "                       same trees, env and progress.csv rows as "
+          "one run that\n"
+          "                       was never stopped, with the same "
+          "--timesteps)\n"
           "  --json               print a JSON summary as the last line of "
           "stdout\n"
           "  -h, --help           this help\n\n"
@@ -109,6 +127,10 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     }
     if (!strcmp(a, "--json")) {
       o->json = 1;
+      continue;
+    }
+    if (!strcmp(a, "--force")) {
+      o->force = 1;
       continue;
     }
     if (a[0] != '-') {
@@ -166,7 +188,10 @@ static int parse_args(int argc, char **argv, train_opts *o) {
       if (parse_int_opt(a, v, 0, (int64_t)1 << 60, &o->eval_every))
         return 1;
     } else if (!strcmp(a, "--eval-episodes")) {
-      if (parse_int_opt(a, v, 1, 1000000, &o->eval_episodes))
+      if (parse_int_opt(a, v, 0, 1000000, &o->eval_episodes))
+        return 1;
+    } else if (!strcmp(a, "--stop-at")) {
+      if (parse_int_opt(a, v, 1, (int64_t)1 << 60, &o->stop_at))
         return 1;
     } else if (!strcmp(a, "--resume"))
       o->resume_dir = v;
@@ -294,135 +319,138 @@ static int write_config_json(const char *path, const char *env_id,
 
 /* ------------------------------------------------------------ the run */
 
+/* The files of a run directory, and the temporary names they are written
+ * under before a rename puts them in place. */
+static const char *const run_files[] = {"model.brl",
+                                        "env.brl",
+                                        "config.json",
+                                        "progress.csv",
+                                        "curve.svg",
+                                        "best_model.brl",
+                                        "model.brl.tmp",
+                                        "env.brl.tmp",
+                                        "config.json.tmp",
+                                        "progress.csv.tmp",
+                                        "curve.svg.tmp",
+                                        "best_model.brl.tmp",
+                                        NULL};
+/* The longest name joined to a run directory. */
+#define LONGEST_RUN_FILE "best_model.brl.tmp"
+
 typedef struct run {
   train_opts *o;
   const char *env_id;
   uint64_t seed;
-  char dir[1024];
-  FILE *csv;
+  char dir[CLI_PATH_MAX];
+  int csv_fd;
   cli_progress prog;
-  cli_curve curve;
   brl_agent *agent;
-  int64_t start_steps;
-  double t0, eval_s; /* start, seconds spent evaluating */
+  int64_t start_steps, total; /* total: the target in whole rollouts */
+  double t0, eval_s;          /* start, seconds spent evaluating */
   int64_t next_eval;
   double best_eval, solved, solved_s;
   int64_t solved_steps;
-  int failed;
+  brl_eval_result final_ev; /* the evaluation after the last update */
+  int have_final, stopped, failed;
 } run;
+
+/* What --resume found in the run directory, all read before anything is
+ * written. */
+typedef struct resume_state {
+  char *csv;        /* progress.csv: header and the rows up to the model */
+  size_t csv_len;   /* (malloc'd; NULL when there is none) */
+  int roll_forward; /* the checkpoint is DIR/model.brl.tmp (a save stopped
+                       between its two renames) */
+  int have_env;     /* DIR/env.brl restored the episodes */
+} resume_state;
 
 static int total_trees(const brl_agent *a) {
   const brl_model *p = brl_agent_model(a, 0), *v = brl_agent_model(a, 1);
   return brl_model_n_trees(p) + (v != p ? brl_model_n_trees(v) : 0);
 }
 
-/* Ends a save into tmp (rc: the library's status) by renaming it over
- * path, so that an interrupted save never leaves a torn file. */
-static int finish_save(int rc, const char *tmp, const char *path,
-                       const char *what) {
-  if (rc)
-    return cli_lib_error(what);
-  if (rename(tmp, path)) {
-    fprintf(stderr, "boostrl: cannot rename %s to %s\n", tmp, path);
+static int file_exists(const char *dir, const char *name) {
+  char path[CLI_PATH_MAX];
+  struct stat sb;
+  return !cli_join(path, sizeof path, dir, name) && stat(path, &sb) == 0;
+}
+
+/* 0 when DIR/LONGEST_RUN_FILE fits a path buffer; else says which option
+ * names too long a directory. */
+static int check_dir_length(const char *dir, const char *what) {
+  const size_t n = strlen(dir),
+               most = CLI_PATH_MAX - sizeof LONGEST_RUN_FILE - 1;
+  if (n <= most)
+    return 0;
+  fprintf(stderr,
+          "boostrl train: %s is %zu bytes long; this command takes run "
+          "directories of at most %zu bytes: choose a shorter path\n",
+          what, n, most);
+  return 1;
+}
+
+/* 1 when a and b name the same directory. */
+static int same_dir(const char *a, const char *b) {
+  struct stat sa, sb;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+/* The bytes of a file (malloc'd, NUL-terminated) or NULL; *missing is 1
+ * when it does not exist. */
+static char *read_all(const char *path, size_t *len, int *missing) {
+  *missing = 0;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *missing = errno == ENOENT;
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n + 4096 + 1 > cap) {
+      cap = cap ? 2 * cap : 65536;
+      char *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + n, 1, 4096, f);
+    n += got;
+    if (got < 4096)
+      break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* Writes len bytes to path through path.tmp and a rename, so that an
+ * interrupted write never leaves a torn file. */
+static int write_whole(const char *path, const char *data, size_t len) {
+  char tmp[CLI_PATH_MAX];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return 1;
+  FILE *f = fopen(tmp, "wb");
+  if (!f)
+    return 1;
+  int bad = fwrite(data, 1, len, f) != len;
+  bad |= fclose(f) != 0;
+  if (bad || rename(tmp, path)) {
+    remove(tmp);
     return 1;
   }
   return 0;
-}
-
-static int save_agent(const brl_agent *a, const char *dir, const char *name) {
-  char path[1100], tmp[1110];
-  cli_join(path, sizeof path, dir, name);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  return finish_save(brl_agent_save(a, tmp), tmp, path, "saving the agent");
-}
-
-/* The training env's episodes next to the agent (DIR/env.brl), so that
- * --resume continues them exactly. */
-static int save_env(const brl_env *env, const char *dir) {
-  char path[1100], tmp[1110];
-  cli_join(path, sizeof path, dir, "env.brl");
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  return finish_save(brl_env_save(env, tmp), tmp, path, "saving the env");
-}
-
-/* Restores the episodes saved by save_env; 1 when DIR has none (a run
- * from before they were saved: fresh episodes), -1 on error. */
-static int load_env(brl_env *env, const char *dir) {
-  char path[1100];
-  cli_join(path, sizeof path, dir, "env.brl");
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return 1;
-  fclose(f);
-  return brl_env_load(env, path) ? (cli_lib_error(path), -1) : 0;
-}
-
-static void csv_num(FILE *f, double v) {
-  if (isfinite(v))
-    fprintf(f, ",%.6g", v);
-  else
-    fputc(',', f);
-}
-
-static int on_update(const brl_agent_stats *s, void *user) {
-  run *r = user;
-  double now = cli_now();
-  double train_s = now - r->t0 - r->eval_s;
-  double eval_mean = NAN;
-  if (r->o->eval_every > 0 && s->timesteps >= r->next_eval) {
-    while (r->next_eval <= s->timesteps)
-      r->next_eval += r->o->eval_every;
-    brl_eval_result ev;
-    double te = cli_now();
-    if (cli_evaluate(r->agent, r->env_id, r->seed, (int)r->o->eval_episodes,
-                     &ev)) {
-      r->failed = 1;
-      return 1;
-    }
-    r->eval_s += cli_now() - te;
-    eval_mean = ev.mean_return;
-    cli_curve_add_eval(&r->curve, (double)s->timesteps, ev.mean_return);
-    char msg[256];
-    snprintf(
-        msg, sizeof msg, "eval at %lld steps: %.1f +- %.1f over %d episodes",
-        (long long)s->timesteps, ev.mean_return, ev.std_return, ev.episodes);
-    cli_progress_note(&r->prog, msg);
-    if (ev.mean_return > r->best_eval) {
-      r->best_eval = ev.mean_return;
-      if (save_agent(r->agent, r->dir, "best_model.brl")) {
-        r->failed = 1;
-        return 1;
-      }
-    }
-    if (isfinite(r->solved) && ev.mean_return >= r->solved &&
-        r->solved_steps < 0) {
-      r->solved_steps = s->timesteps;
-      r->solved_s = train_s;
-    }
-  }
-  if (r->csv) {
-    fprintf(r->csv, "%lld,%lld,%lld", (long long)s->timesteps,
-            (long long)s->episodes, (long long)s->updates);
-    csv_num(r->csv, s->ep_return_mean);
-    csv_num(r->csv, s->ep_return_std);
-    csv_num(r->csv, s->ep_length_mean);
-    csv_num(r->csv, s->policy_loss);
-    csv_num(r->csv, s->value_loss);
-    csv_num(r->csv, s->entropy);
-    csv_num(r->csv, s->approx_kl);
-    csv_num(r->csv, s->clip_fraction);
-    csv_num(r->csv, s->explained_variance);
-    csv_num(r->csv, s->log_std_mean);
-    fprintf(r->csv, ",%d,%d,%d", s->policy_trees, s->value_trees,
-            total_trees(r->agent));
-    csv_num(r->csv, s->fps);
-    csv_num(r->csv, train_s);
-    csv_num(r->csv, eval_mean);
-    fputc('\n', r->csv);
-  }
-  cli_curve_add(&r->curve, (double)s->timesteps, s->ep_return_mean);
-  cli_progress_update(&r->prog, s, total_trees(r->agent), train_s, 0);
-  return interrupted ? 1 : 0;
 }
 
 static const char csv_header[] =
@@ -430,11 +458,364 @@ static const char csv_header[] =
     "policy_loss,value_loss,entropy,approx_kl,clip_fraction,"
     "explained_variance,log_std,policy_trees,value_trees,trees,fps,train_s,"
     "eval_mean_return\n";
+#define CSV_FIELDS 19
+#define CSV_TRAIN_S 17 /* the column of train_s */
+#define CSV_EVAL 18    /* the column of eval_mean_return */
 
-/* Loads DIR/model.brl and the env id and seed from DIR/config.json. */
+/* Splits one CSV line (without its newline) into CSV_FIELDS fields (start
+ * offsets and lengths); 0 on success. */
+static int csv_split(const char *line, size_t len, size_t *off, size_t *flen) {
+  int k = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++)
+    if (i == len || line[i] == ',') {
+      if (k == CSV_FIELDS)
+        return 1;
+      off[k] = start;
+      flen[k++] = i - start;
+      start = i + 1;
+    }
+  return k != CSV_FIELDS;
+}
+
+/* A field as a number: 1 when it holds one (*v), 0 when it is empty or not
+ * a number. */
+static int csv_field_num(const char *line, size_t off, size_t len, double *v) {
+  char buf[64];
+  if (len == 0 || len >= sizeof buf)
+    return 0;
+  memcpy(buf, line + off, len);
+  buf[len] = '\0';
+  char *end;
+  *v = strtod(buf, &end);
+  return *end == '\0';
+}
+
+/* Walks the whole rows of a progress.csv text: calls row() for each row of
+ * CSV_FIELDS fields whose timesteps rise and are at most upto. A torn last
+ * line (no newline), torn rows and rows that go back in time are skipped.
+ * Returns -1 when the header is not this version's, else 0. */
+static int csv_rows(const char *text, size_t len, int64_t upto,
+                    void (*row)(void *, const char *, size_t, const size_t *,
+                                const size_t *),
+                    void *user) {
+  const size_t hl = sizeof csv_header - 1;
+  if (len == 0 || !memchr(text, '\n', len))
+    return 0; /* empty, or a torn header */
+  if (len < hl || memcmp(text, csv_header, hl))
+    return -1;
+  int64_t last = -1;
+  for (size_t p = hl; p < len;) {
+    const char *nl = memchr(text + p, '\n', len - p);
+    if (!nl)
+      break;
+    const size_t n = (size_t)(nl - (text + p));
+    size_t off[CSV_FIELDS], fl[CSV_FIELDS];
+    double ts;
+    if (!csv_split(text + p, n, off, fl) &&
+        csv_field_num(text + p, off[0], fl[0], &ts) && ts == floor(ts) &&
+        ts > (double)last && ts <= (double)upto) {
+      last = (int64_t)ts;
+      row(user, text + p, n, off, fl);
+    }
+    p += n + 1;
+  }
+  return 0;
+}
+
+typedef struct kept_rows {
+  char *out;
+  size_t n;
+  double best, solved, solved_s;
+  int64_t solved_steps;
+} kept_rows;
+
+static void keep_row(void *user, const char *line, size_t n, const size_t *off,
+                     const size_t *fl) {
+  kept_rows *k = user;
+  memcpy(k->out + k->n, line, n);
+  k->out[k->n + n] = '\n';
+  k->n += n + 1;
+  double ev, ts, ts_s;
+  if (csv_field_num(line, off[CSV_EVAL], fl[CSV_EVAL], &ev)) {
+    k->best = ev > k->best ? ev : k->best;
+    if (isfinite(k->solved) && ev >= k->solved && k->solved_steps < 0 &&
+        csv_field_num(line, off[0], fl[0], &ts) &&
+        csv_field_num(line, off[CSV_TRAIN_S], fl[CSV_TRAIN_S], &ts_s)) {
+      k->solved_steps = (int64_t)ts;
+      k->solved_s = ts_s;
+    }
+  }
+}
+
+typedef struct curve_rows {
+  cli_curve *c;
+} curve_rows;
+
+static void curve_row(void *user, const char *line, size_t n, const size_t *off,
+                      const size_t *fl) {
+  (void)n;
+  cli_curve *c = user;
+  double ts, ret = NAN, ev;
+  if (!csv_field_num(line, off[0], fl[0], &ts))
+    return;
+  if (!csv_field_num(line, off[3], fl[3], &ret))
+    ret = NAN;
+  cli_curve_add(c, ts, ret);
+  if (csv_field_num(line, off[CSV_EVAL], fl[CSV_EVAL], &ev))
+    cli_curve_add_eval(c, ts, ev);
+}
+
+/* Reads DIR/progress.csv of a run to resume from a model at `steps`: keeps
+ * the header and the whole rows up to the model's steps (rows written after
+ * it and torn rows of an interrupted run are dropped, so the CSV continues
+ * as one uninterrupted run's). */
+static int resume_csv(run *r, const char *dir, int64_t steps,
+                      resume_state *rs) {
+  char path[CLI_PATH_MAX];
+  cli_join(path, sizeof path, dir, "progress.csv");
+  size_t len;
+  int missing;
+  char *text = read_all(path, &len, &missing);
+  if (!text && !missing) {
+    fprintf(stderr, "boostrl train: --resume: cannot read %s: %s\n", path,
+            strerror(errno));
+    return 1;
+  }
+  kept_rows k = {0};
+  k.best = -INFINITY;
+  k.solved = r->solved;
+  k.solved_steps = -1;
+  k.out = malloc(len + sizeof csv_header);
+  if (!k.out) {
+    free(text);
+    fprintf(stderr, "boostrl train: out of memory reading %s\n", path);
+    return 1;
+  }
+  memcpy(k.out, csv_header, sizeof csv_header - 1);
+  k.n = sizeof csv_header - 1;
+  if (text && csv_rows(text, len, steps, keep_row, &k)) {
+    fprintf(stderr,
+            "boostrl train: --resume: %s has other columns than this "
+            "version writes: move it out of the run directory to resume "
+            "(a new one is started)\n",
+            path);
+    free(text);
+    free(k.out);
+    return 1;
+  }
+  free(text);
+  rs->csv = k.out;
+  rs->csv_len = k.n;
+  r->best_eval = k.best;
+  r->solved_steps = k.solved_steps;
+  r->solved_s = k.solved_s;
+  return 0;
+}
+
+/* The learning curve of the whole run, from its progress.csv. */
+static int write_curve(const run *r, const brl_agent_config *cfg,
+                       int64_t steps) {
+  char path[CLI_PATH_MAX], tmp[CLI_PATH_MAX];
+  cli_join(path, sizeof path, r->dir, "progress.csv");
+  size_t len;
+  int missing;
+  char *text = read_all(path, &len, &missing);
+  cli_curve c = {0};
+  if (text)
+    csv_rows(text, len, INT64_MAX, curve_row, &c);
+  free(text);
+  if (r->have_final && (c.ne == 0 || c.ex[c.ne - 1] != (double)steps))
+    cli_curve_add_eval(&c, (double)steps, r->final_ev.mean_return);
+  char title[256];
+  snprintf(title, sizeof title, "%s, %s, seed %llu", r->env_id,
+           brl_algo_name(cfg->algo), (unsigned long long)r->seed);
+  cli_join(path, sizeof path, r->dir, "curve.svg");
+  cli_join(tmp, sizeof tmp, r->dir, "curve.svg.tmp");
+  int rc = cli_svg_write(tmp, &c, title, r->solved) || rename(tmp, path);
+  cli_curve_free(&c);
+  if (rc)
+    fprintf(stderr, "boostrl train: cannot write %s\n", path);
+  return rc;
+}
+
+/* Saves the agent (and, when env is not NULL, the episodes in progress) as
+ * the run's checkpoint. Both files are written under temporary names, then
+ * env.brl and model.brl are renamed in place, in that order: a stop at any
+ * point leaves either the previous pair, or the new env.brl with the new
+ * agent still in model.brl.tmp, which --resume completes. */
+static int save_checkpoint(const brl_agent *a, const brl_env *env,
+                           const char *dir) {
+  char model[CLI_PATH_MAX], model_tmp[CLI_PATH_MAX], envp[CLI_PATH_MAX],
+      env_tmp[CLI_PATH_MAX];
+  cli_join(model, sizeof model, dir, "model.brl");
+  cli_join(model_tmp, sizeof model_tmp, dir, "model.brl.tmp");
+  cli_join(envp, sizeof envp, dir, "env.brl");
+  cli_join(env_tmp, sizeof env_tmp, dir, "env.brl.tmp");
+  if (env && brl_env_save(env, env_tmp))
+    return cli_lib_error("saving the env");
+  if (brl_agent_save(a, model_tmp))
+    return cli_lib_error("saving the agent");
+  if (env ? rename(env_tmp, envp) : (remove(envp) && errno != ENOENT)) {
+    fprintf(stderr, "boostrl train: cannot replace %s: %s\n", envp,
+            strerror(errno));
+    return 1;
+  }
+  if (rename(model_tmp, model)) {
+    fprintf(stderr, "boostrl train: cannot rename %s to %s: %s\n", model_tmp,
+            model, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int save_best(const brl_agent *a, const char *dir) {
+  char path[CLI_PATH_MAX], tmp[CLI_PATH_MAX];
+  cli_join(path, sizeof path, dir, "best_model.brl");
+  cli_join(tmp, sizeof tmp, dir, "best_model.brl.tmp");
+  if (brl_agent_save(a, tmp))
+    return cli_lib_error("saving the best agent");
+  if (rename(tmp, path)) {
+    fprintf(stderr, "boostrl train: cannot rename %s to %s\n", tmp, path);
+    return 1;
+  }
+  return 0;
+}
+
+/* Appends printf output to buf (size bytes, *n used). */
+static void put(char *buf, size_t size, size_t *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int k = *n < size ? vsnprintf(buf + *n, size - *n, fmt, ap) : 0;
+  va_end(ap);
+  if (k > 0)
+    *n = *n + (size_t)k < size ? *n + (size_t)k : size - 1;
+}
+
+static void put_num(char *buf, size_t size, size_t *n, double v) {
+  if (isfinite(v))
+    put(buf, size, n, ",%.6g", v);
+  else
+    put(buf, size, n, ",");
+}
+
+/* One CSV row in one write(), so that a process killed at any moment
+ * leaves whole rows (the file is opened with O_APPEND). */
+static int write_row(run *r, const brl_agent_stats *s, double train_s,
+                     double eval_mean) {
+  char row[1024];
+  size_t n = 0;
+  put(row, sizeof row, &n, "%lld,%lld,%lld", (long long)s->timesteps,
+      (long long)s->episodes, (long long)s->updates);
+  put_num(row, sizeof row, &n, s->ep_return_mean);
+  put_num(row, sizeof row, &n, s->ep_return_std);
+  put_num(row, sizeof row, &n, s->ep_length_mean);
+  put_num(row, sizeof row, &n, s->policy_loss);
+  put_num(row, sizeof row, &n, s->value_loss);
+  put_num(row, sizeof row, &n, s->entropy);
+  put_num(row, sizeof row, &n, s->approx_kl);
+  put_num(row, sizeof row, &n, s->clip_fraction);
+  put_num(row, sizeof row, &n, s->explained_variance);
+  put_num(row, sizeof row, &n, s->log_std_mean);
+  put(row, sizeof row, &n, ",%d,%d,%d", s->policy_trees, s->value_trees,
+      total_trees(r->agent));
+  put_num(row, sizeof row, &n, s->fps);
+  put_num(row, sizeof row, &n, train_s);
+  put_num(row, sizeof row, &n, eval_mean);
+  put(row, sizeof row, &n, "\n");
+  ssize_t w;
+  do
+    w = write(r->csv_fd, row, n);
+  while (w < 0 && errno == EINTR);
+  if (w != (ssize_t)n) {
+    fprintf(stderr, "boostrl train: cannot write %s/progress.csv: %s\n", r->dir,
+            w < 0 ? strerror(errno) : "short write");
+    return 1;
+  }
+  return 0;
+}
+
+/* Evaluates the agent into *ev; keeps best_model.brl and the solved mark. */
+static int run_eval(run *r, const brl_agent_stats *s, double train_s,
+                    brl_eval_result *ev) {
+  double te = cli_now();
+  if (cli_evaluate(r->agent, r->env_id, r->seed, (int)r->o->eval_episodes, ev))
+    return 1;
+  r->eval_s += cli_now() - te;
+  if (r->o->eval_every > 0 && ev->mean_return > r->best_eval) {
+    r->best_eval = ev->mean_return;
+    if (save_best(r->agent, r->dir))
+      return 1;
+  }
+  if (isfinite(r->solved) && ev->mean_return >= r->solved &&
+      r->solved_steps < 0) {
+    r->solved_steps = s->timesteps;
+    r->solved_s = train_s;
+  }
+  return 0;
+}
+
+static int on_update(const brl_agent_stats *s, void *user) {
+  run *r = user;
+  double now = cli_now();
+  double train_s = now - r->t0 - r->eval_s;
+  double eval_mean = NAN;
+  brl_eval_result ev;
+  int evaluated = 0;
+  if (r->o->eval_every > 0 && s->timesteps >= r->next_eval) {
+    while (r->next_eval <= s->timesteps)
+      r->next_eval += r->o->eval_every;
+    if (run_eval(r, s, train_s, &ev)) {
+      r->failed = 1;
+      return 1;
+    }
+    evaluated = 1;
+    char msg[256];
+    snprintf(
+        msg, sizeof msg, "eval at %lld steps: %.1f +- %.1f over %d episodes",
+        (long long)s->timesteps, ev.mean_return, ev.std_return, ev.episodes);
+    cli_progress_note(&r->prog, msg);
+  }
+  /* The final evaluation goes into the last row. */
+  if (s->timesteps >= r->total && r->o->eval_episodes > 0 && !interrupted) {
+    if (!evaluated && run_eval(r, s, train_s, &ev)) {
+      r->failed = 1;
+      return 1;
+    }
+    evaluated = 1;
+    r->final_ev = ev;
+    r->have_final = 1;
+  }
+  if (evaluated)
+    eval_mean = ev.mean_return;
+  if (write_row(r, s, train_s, eval_mean)) {
+    r->failed = 1;
+    return 1;
+  }
+  cli_progress_update(&r->prog, s, total_trees(r->agent), train_s, 0);
+  if (r->o->stop_at > 0 && s->timesteps >= r->o->stop_at &&
+      s->timesteps < r->total) {
+    r->stopped = 1;
+    return 1;
+  }
+  return interrupted ? 1 : 0;
+}
+
+/* Loads the run in o->resume_dir: the env id and seed from its
+ * config.json, and the agent of its checkpoint. Writes nothing. */
 static int load_resume(train_opts *o, brl_agent **a, const char **env_id,
-                       char *env_buf, size_t env_size) {
-  char path[1100];
+                       char *env_buf, size_t env_size, resume_state *rs) {
+  char path[CLI_PATH_MAX];
+  if (check_dir_length(o->resume_dir, "--resume"))
+    return 1;
+  struct stat sb;
+  if (stat(o->resume_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+    fprintf(stderr,
+            "boostrl train: --resume: %s is not a directory: name the run "
+            "directory of `boostrl train` (its --out)\n",
+            o->resume_dir);
+    return 1;
+  }
   cli_join(path, sizeof path, o->resume_dir, "config.json");
   cli_json j;
   char err[512];
@@ -477,12 +858,87 @@ static int load_resume(train_opts *o, brl_agent **a, const char **env_id,
                     "configuration: drop --config, --set and --algo\n");
     return 1;
   }
-  cli_join(path, sizeof path, o->resume_dir, "model.brl");
+  /* A save stopped between renaming env.brl and model.brl left the agent
+   * that goes with env.brl in model.brl.tmp. */
+  rs->roll_forward = file_exists(o->resume_dir, "model.brl.tmp") &&
+                     !file_exists(o->resume_dir, "env.brl.tmp") &&
+                     file_exists(o->resume_dir, "env.brl");
+  cli_join(path, sizeof path, o->resume_dir,
+           rs->roll_forward ? "model.brl.tmp" : "model.brl");
   if (brl_agent_load(path, a))
     return cli_lib_error(path);
   if (o->device && brl_agent_set_device(*a, o->device)) {
     fprintf(stderr, "boostrl train: --device: %s\n", brl_last_error());
     brl_agent_free(a);
+    return 1;
+  }
+  return 0;
+}
+
+/* Restores the episodes saved next to the agent (DIR/env.brl): 1 when DIR
+ * has none (a run from before they were saved: fresh episodes), -1 on
+ * error. */
+static int load_env(brl_env *env, const char *dir) {
+  char path[CLI_PATH_MAX];
+  cli_join(path, sizeof path, dir, "env.brl");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 1;
+  fclose(f);
+  if (brl_env_load(env, path)) {
+    fprintf(stderr,
+            "boostrl train: --resume: %s: %s (nothing was written; move "
+            "env.brl away to resume with fresh episodes)\n",
+            path, brl_last_error());
+    return -1;
+  }
+  return 0;
+}
+
+/* 1 when dir holds files of a run. */
+static int holds_run(const char *dir) {
+  for (const char *const *f = run_files; *f; f++)
+    if (file_exists(dir, *f))
+      return 1;
+  return 0;
+}
+
+/* Removes the run files of dir (--force) or, keep_run, only the leftovers
+ * of interrupted writes. */
+static int clear_run(const char *dir, int keep_run) {
+  for (const char *const *f = run_files; *f; f++) {
+    if (keep_run && !strstr(*f, ".tmp"))
+      continue;
+    char path[CLI_PATH_MAX];
+    cli_join(path, sizeof path, dir, *f);
+    if (remove(path) && errno != ENOENT) {
+      fprintf(stderr, "boostrl train: cannot remove %s: %s\n", path,
+              strerror(errno));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Writes config.json and progress.csv (the header, or the rows kept from
+ * the resumed run) and opens the CSV for appending rows. */
+static int start_files(run *r, const brl_agent_config *cfg,
+                       const resume_state *rs) {
+  char path[CLI_PATH_MAX], tmp[CLI_PATH_MAX];
+  cli_join(path, sizeof path, r->dir, "config.json");
+  cli_join(tmp, sizeof tmp, r->dir, "config.json.tmp");
+  if (write_config_json(tmp, r->env_id, r->seed, cfg) || rename(tmp, path)) {
+    fprintf(stderr, "boostrl train: cannot write %s: %s\n", path,
+            strerror(errno));
+    return 1;
+  }
+  cli_join(path, sizeof path, r->dir, "progress.csv");
+  const char *text = rs->csv ? rs->csv : csv_header;
+  const size_t len = rs->csv ? rs->csv_len : sizeof csv_header - 1;
+  if (write_whole(path, text, len) ||
+      (r->csv_fd = open(path, O_WRONLY | O_APPEND)) < 0) {
+    fprintf(stderr, "boostrl train: cannot write %s: %s\n", path,
+            strerror(errno));
     return 1;
   }
   return 0;
@@ -519,10 +975,24 @@ static void print_json(const run *r, const brl_agent_config *c,
   cli_json_number(f, r->solved_steps >= 0 ? (double)r->solved_steps : NAN);
   fputs(",\"solved_at_train_s\":", f);
   cli_json_number(f, r->solved_steps >= 0 ? r->solved_s : NAN);
-  fprintf(f, ",\"interrupted\":%s,\"out\":", interrupted ? "true" : "false");
+  fprintf(f, ",\"interrupted\":%s,\"stopped\":%s,\"out\":",
+          interrupted ? "true" : "false", r->stopped ? "true" : "false");
   cli_json_string(f, r->dir);
   fputs("}\n", f);
   fflush(f);
+}
+
+static int known_env(const char *id) {
+  for (const char *const *k = brl_env_ids(); *k; k++)
+    if (!strcmp(*k, id))
+      return 1;
+  return 0;
+}
+
+/* Env steps of one rollout: n_envs x n_steps (AWR and DQN: train_freq). */
+static int64_t rollout_steps(const brl_agent_config *c) {
+  const int off = c->algo == BRL_ALGO_AWR || c->algo == BRL_ALGO_DQN;
+  return (int64_t)c->n_envs * (off ? c->train_freq : c->n_steps);
 }
 
 int cli_train(int argc, char **argv) {
@@ -533,16 +1003,30 @@ int cli_train(int argc, char **argv) {
   run r;
   memset(&r, 0, sizeof r);
   r.o = &o;
+  r.csv_fd = -1;
   r.solved_steps = -1;
   r.best_eval = -INFINITY;
+  resume_state rs;
+  memset(&rs, 0, sizeof rs);
   char env_buf[128];
   brl_agent_config cfg;
+  brl_env *env = NULL;
+  int rc = 0;
+  /* Everything is read and checked before the first file is written. */
   if (o.resume_dir) {
-    if (load_resume(&o, &r.agent, &r.env_id, env_buf, sizeof env_buf))
+    if (load_resume(&o, &r.agent, &r.env_id, env_buf, sizeof env_buf, &rs))
       return 1;
     brl_agent_get_config(r.agent, &cfg);
   } else {
     r.env_id = o.env_id;
+    if (!known_env(r.env_id)) {
+      fprintf(stderr, "boostrl train: unknown environment '%s': use one of",
+              r.env_id);
+      for (const char *const *k = brl_env_ids(); *k; k++)
+        fprintf(stderr, " %s", *k);
+      fprintf(stderr, " (see `boostrl envs`)\n");
+      return 1;
+    }
     if (resolve_config(&o, &cfg))
       return 2;
     if (o.has_timesteps)
@@ -554,11 +1038,10 @@ int cli_train(int argc, char **argv) {
   r.solved = cli_solved_return(r.env_id);
   FILE *log = o.json ? stderr : stdout;
 
-  /* The environment and, for a new run, the agent. */
-  brl_env *env = NULL;
+  /* The environment and, for a new run, the agent. A resumed run continues
+   * the saved episodes (DIR/env.brl); a run saved without them starts fresh
+   * episodes from a seed of its own. */
   brl_env_spec spec;
-  /* A resumed run continues the saved episodes (DIR/env.brl); a run saved
-   * without them starts fresh episodes from a seed of its own. */
   uint64_t env_seed = r.seed;
   if (r.agent) {
     brl_agent_stats st;
@@ -566,16 +1049,16 @@ int cli_train(int argc, char **argv) {
     env_seed = r.seed + 0x9E3779B97F4A7C15ull * (uint64_t)(st.updates + 1);
   }
   if (brl_env_make(r.env_id, cfg.n_envs, env_seed, &env)) {
-    brl_agent_free(&r.agent);
-    return cli_lib_error(r.env_id);
+    rc = cli_lib_error(r.env_id);
+    goto done;
   }
   brl_env_get_spec(env, &spec);
   if (!r.agent) {
     brl_action_space space;
     if (brl_action_space_from_env(&spec, &space) ||
         brl_agent_create(&cfg, spec.obs_dim, &space, r.seed, &r.agent)) {
-      brl_env_free(&env);
-      return cli_lib_error("creating the agent");
+      rc = cli_lib_error("creating the agent");
+      goto done;
     }
   }
   if (o.has_threads)
@@ -583,66 +1066,92 @@ int cli_train(int argc, char **argv) {
   brl_agent_get_config(r.agent, &cfg);
   if (o.has_timesteps)
     cfg.n_timesteps = o.timesteps; /* the target of this run */
+  brl_agent_stats st;
+  brl_agent_get_stats(r.agent, &st);
+  if (o.resume_dir) {
+    const int lr = load_env(env, o.resume_dir);
+    if (lr < 0 || resume_csv(&r, o.resume_dir, st.timesteps, &rs)) {
+      rc = 1;
+      goto done;
+    }
+    rs.have_env = lr == 0;
+  }
 
-  /* The output directory. */
+  /* The output directory: one that holds another run is refused. */
   if (o.out_dir)
     snprintf(r.dir, sizeof r.dir, "%s", o.out_dir);
   else if (o.resume_dir)
     snprintf(r.dir, sizeof r.dir, "%s", o.resume_dir);
-  else {
-    cli_mkdir("runs");
+  else
     snprintf(r.dir, sizeof r.dir, "runs/%s-%s-s%llu", r.env_id,
              brl_algo_name(cfg.algo), (unsigned long long)r.seed);
-  }
-  int rc = 0;
-  if (cli_mkdir(r.dir)) {
-    fprintf(stderr, "boostrl train: cannot create the directory %s\n", r.dir);
+  if (check_dir_length(o.out_dir ? o.out_dir : r.dir, "--out")) {
     rc = 1;
     goto done;
   }
-  char path[1100];
-  cli_join(path, sizeof path, r.dir, "config.json");
-  if (write_config_json(path, r.env_id, r.seed, &cfg)) {
-    fprintf(stderr, "boostrl train: cannot write %s\n", path);
+  const int in_place = o.resume_dir && same_dir(r.dir, o.resume_dir);
+  if (!in_place && !o.force && holds_run(r.dir)) {
+    fprintf(stderr,
+            "boostrl train: %s already holds a run: continue it with "
+            "`boostrl train --resume %s`, choose another --out, or add "
+            "--force to replace it\n",
+            r.dir, r.dir);
     rc = 1;
     goto done;
   }
-  cli_join(path, sizeof path, r.dir, "progress.csv");
-  int append = o.resume_dir && !strcmp(r.dir, o.resume_dir);
-  r.csv = fopen(path, append ? "a" : "w");
-  if (!r.csv) {
-    fprintf(stderr, "boostrl train: cannot write %s\n", path);
-    rc = 1;
-    goto done;
-  }
-  if (!append || ftell(r.csv) == 0)
-    fputs(csv_header, r.csv);
 
-  brl_agent_stats st;
-  brl_agent_get_stats(r.agent, &st);
+  /* From here on files are written. */
+  if (!o.out_dir && !o.resume_dir)
+    cli_mkdir("runs");
+  if (cli_mkdir(r.dir)) {
+    fprintf(stderr, "boostrl train: cannot create the directory %s: %s\n",
+            r.dir, strerror(errno));
+    rc = 1;
+    goto done;
+  }
+  if (in_place && rs.roll_forward) {
+    char from[CLI_PATH_MAX], to[CLI_PATH_MAX];
+    cli_join(from, sizeof from, r.dir, "model.brl.tmp");
+    cli_join(to, sizeof to, r.dir, "model.brl");
+    if (rename(from, to)) {
+      fprintf(stderr, "boostrl train: cannot rename %s to %s: %s\n", from, to,
+              strerror(errno));
+      rc = 1;
+      goto done;
+    }
+  }
+  if (clear_run(r.dir, in_place) || start_files(&r, &cfg, &rs)) {
+    rc = 1;
+    goto done;
+  }
+
   r.start_steps = st.timesteps;
-  const int64_t total = cfg.n_timesteps;
+  /* brl_agent_learn trains whole rollouts until the target is reached. */
+  const int64_t target = cfg.n_timesteps, roll = rollout_steps(&cfg);
+  r.total =
+      target > st.timesteps
+          ? st.timesteps + (target - st.timesteps + roll - 1) / roll * roll
+          : st.timesteps;
   r.next_eval = o.eval_every > 0
                     ? (st.timesteps / o.eval_every + 1) * o.eval_every
                     : INT64_MAX;
-  fprintf(log, "boostrl: %s %s on %s, seed %llu, %lld steps -> %s\n",
+  char why[256] = "";
+  if (r.total != target && target > st.timesteps)
+    snprintf(why, sizeof why,
+             " (%lld rounded up to whole rollouts of n_envs x %s = %d x %d "
+             "= %lld)",
+             (long long)target,
+             roll == (int64_t)cfg.n_envs * cfg.n_steps ? "n_steps"
+                                                       : "train_freq",
+             cfg.n_envs, (int)(roll / cfg.n_envs), (long long)roll);
+  fprintf(log, "boostrl: %s %s on %s, seed %llu, %lld steps%s -> %s\n",
           st.timesteps ? "resuming" : "training", brl_algo_name(cfg.algo),
-          r.env_id, (unsigned long long)r.seed, (long long)total, r.dir);
-  cli_progress_init(&r.prog, log, 1, st.timesteps, total);
+          r.env_id, (unsigned long long)r.seed, (long long)r.total, why, r.dir);
+  cli_progress_init(&r.prog, log, 1, st.timesteps, r.total);
   brl_agent_set_callback(r.agent, on_update, &r);
   signal(SIGINT, on_sigint);
   r.t0 = cli_now();
-  int resumed_env = 0;
-  if (o.resume_dir) {
-    const int lr = load_env(env, o.resume_dir);
-    if (lr < 0) {
-      brl_env_free(&env);
-      brl_agent_free(&r.agent);
-      return 1;
-    }
-    resumed_env = lr == 0;
-  }
-  int lrc = brl_agent_learn(r.agent, env, total, resumed_env ? 2 : 1);
+  int lrc = brl_agent_learn(r.agent, env, target, rs.have_env ? 2 : 1);
   double t_end = cli_now();
   signal(SIGINT, SIG_DFL);
   brl_agent_get_stats(r.agent, &st);
@@ -654,52 +1163,58 @@ int cli_train(int argc, char **argv) {
   if (lrc || r.failed)
     rc = 1;
   double train_s = t_end - r.t0 - r.eval_s;
-  if (save_agent(r.agent, r.dir, "model.brl") || (!lrc && save_env(env, r.dir)))
+  /* After a library error the env may be mid-step: the agent is saved
+   * without it (a resume starts fresh episodes). */
+  if (save_checkpoint(r.agent, lrc ? NULL : env, r.dir))
     rc = 1;
 
-  brl_eval_result ev;
-  memset(&ev, 0, sizeof ev);
-  int have_eval = 0;
-  if (!rc && !interrupted && o.eval_episodes > 0) {
-    if (cli_evaluate(r.agent, r.env_id, r.seed, (int)o.eval_episodes, &ev))
+  /* The final evaluation ran in the last update's callback; a run that had
+   * nothing left to train is evaluated here. */
+  if (!rc && !r.have_final && !r.stopped && !interrupted &&
+      o.eval_episodes > 0 && st.timesteps >= r.total) {
+    if (cli_evaluate(r.agent, r.env_id, r.seed, (int)o.eval_episodes,
+                     &r.final_ev))
       rc = 1;
     else
-      have_eval = 1;
+      r.have_final = 1;
   }
-  if (have_eval && isfinite(r.solved) && ev.mean_return >= r.solved &&
-      r.solved_steps < 0 && o.eval_every <= 0) {
+  const brl_eval_result *ev = &r.final_ev;
+  if (r.have_final && isfinite(r.solved) && ev->mean_return >= r.solved &&
+      r.solved_steps < 0) {
     r.solved_steps = st.timesteps;
     r.solved_s = train_s;
   }
-  if (have_eval)
-    cli_curve_add_eval(&r.curve, (double)st.timesteps, ev.mean_return);
-  cli_join(path, sizeof path, r.dir, "curve.svg");
-  char title[256];
-  snprintf(title, sizeof title, "%s, %s, seed %llu", r.env_id,
-           brl_algo_name(cfg.algo), (unsigned long long)r.seed);
-  if (cli_svg_write(path, &r.curve, title, r.solved))
-    fprintf(stderr, "boostrl train: cannot write %s\n", path);
+  const int svg_rc = write_curve(&r, &cfg, st.timesteps);
   double wall_s = cli_now() - t_start;
-  if (interrupted)
-    fprintf(log, "interrupted: saved %s/model.brl at %lld steps\n", r.dir,
-            (long long)st.timesteps);
-  else
+  if (interrupted || r.stopped)
     fprintf(log,
-            "trained %lld steps in %.2f s (%.0f steps/s), %d trees; saved "
-            "%s/model.brl\n",
+            "%s at %lld of %lld steps: continue with `boostrl train "
+            "--resume %s`\n",
+            interrupted ? "interrupted" : "stopped (--stop-at)",
+            (long long)st.timesteps, (long long)r.total, r.dir);
+  else
+    fprintf(log, "trained %lld steps in %.2f s (%.0f steps/s), %d trees\n",
             (long long)st.timesteps, train_s,
             train_s > 0 ? (double)(st.timesteps - r.start_steps) / train_s
                         : 0.0,
-            total_trees(r.agent), r.dir);
-  if (have_eval)
+            total_trees(r.agent));
+  if (r.have_final)
     fprintf(log, "eval: mean return %.2f +- %.2f over %d episodes\n",
-            ev.mean_return, ev.std_return, ev.episodes);
+            ev->mean_return, ev->std_return, ev->episodes);
+  fprintf(log,
+          "wrote %s/model.brl (the agent), %s%s%s/config.json, "
+          "%s/progress.csv%s%s%s\n",
+          r.dir, lrc ? "" : r.dir, lrc ? "" : "/env.brl (its episodes), ",
+          r.dir, r.dir, svg_rc ? "" : ", ", svg_rc ? "" : r.dir,
+          svg_rc ? "" : "/curve.svg");
+  if (file_exists(r.dir, "best_model.brl") && o.eval_every > 0)
+    fprintf(log, "best evaluated agent: %s/best_model.brl\n", r.dir);
   if (o.json)
-    print_json(&r, &cfg, &st, wall_s, train_s, &ev, have_eval);
+    print_json(&r, &cfg, &st, wall_s, train_s, ev, r.have_final);
 done:
-  if (r.csv)
-    fclose(r.csv);
-  cli_curve_free(&r.curve);
+  if (r.csv_fd >= 0)
+    close(r.csv_fd);
+  free(rs.csv);
   brl_agent_free(&r.agent);
   brl_env_free(&env);
   return rc ? rc : (interrupted ? 130 : 0);

@@ -785,8 +785,7 @@ BRL_API int brl_action_space_from_env(const brl_env_spec *spec,
 /* Statistics of one update, passed to the callback after every update. */
 typedef struct brl_agent_stats {
   brl_algo algo;
-  int64_t timesteps; /* env steps collected so far (all copies; steps
-                        observed as no transition are not counted) */
+  int64_t timesteps; /* env steps collected so far (all copies) */
   int64_t episodes;  /* episodes finished so far */
   int64_t updates;   /* rollouts trained on */
   double progress;   /* timesteps / total timesteps, in [0, 1] */
@@ -892,9 +891,9 @@ BRL_API int brl_agent_observe(brl_agent *a, const float *rewards,
  * buffer), it ends the GAE chain of the row before it like the end of a
  * rollout (that row, unless it ended its episode, bootstraps from the value
  * of the observation it led to), it adds no step to an episode and ends
- * none, the reward scaler leaves it out, and it is not counted in
- * timesteps (so learning-rate schedules, DQN's exploration and
- * learning_starts see the transitions alone). */
+ * none, and the reward scaler leaves it out. It is an env step all the
+ * same: timesteps (the training budget, the progress of schedules) count
+ * it, as the caller counts its env steps. */
 BRL_API int brl_agent_observe_valid(brl_agent *a, const float *rewards,
                                     const uint8_t *terminated,
                                     const uint8_t *truncated,

@@ -24,10 +24,13 @@ static inline int brl_test_find_cli(const char *argv0, char *bin, size_t size) {
  * status. */
 static inline int brl_test_run_cli(const char *bin, const char *args, char *out,
                                    size_t size, int err_too) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' %s %s", bin, args,
-           err_too ? "2>&1" : "2>/dev/null");
+  const size_t len = strlen(bin) + strlen(args) + 32;
+  char *cmd = malloc(len);
+  if (!cmd)
+    return -1;
+  snprintf(cmd, len, "'%s' %s %s", bin, args, err_too ? "2>&1" : "2>/dev/null");
   FILE *p = popen(cmd, "r");
+  free(cmd);
   if (!p)
     return -1;
   size_t n = 0, got;

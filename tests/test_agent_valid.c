@@ -314,15 +314,18 @@ static void test_all_invalid(void) {
   CHECK_OK(brl_agent_update(a, obs));
   brl_agent_stats s;
   CHECK_OK(brl_agent_get_stats(a, &s));
-  CHECK(s.episodes == 0 && s.trees_added == 0 && s.timesteps == 0);
+  CHECK(s.episodes == 0 && s.trees_added == 0 && s.timesteps == 4);
   brl_agent_free(&a);
 }
 
 int main(void) {
   const char *const norm[] = {"normalize_reward", "true", "n_epochs", "3",
                               NULL};
-  const char *const tree_std[] = {"log_std_mode", "tree", "shared_tree",
-                                  "false", NULL};
+  /* Constant rates: the progress of a schedule counts env steps, invalid
+   * ones included, so the agent with them is further along. */
+  const char *const tree_std[] = {
+      "log_std_mode",   "tree", "shared_tree", "false",
+      "log_std_lr_end", "0",    NULL};
   const char *const separate[] = {"shared_tree", "false", NULL};
   test_on_policy_equals_same_step(BRL_ALGO_PPO, 0, NULL);
   test_on_policy_equals_same_step(BRL_ALGO_PPO, 0, norm);

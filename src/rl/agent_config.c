@@ -342,8 +342,8 @@ int brl_agent_config_set(brl_agent_config *c, const char *key,
   const key_def *k = find_key(key);
   if (!k)
     return brl__fail(BRL_EINVAL,
-                     "unknown hyper-parameter '%.60s' (run `boostrl train "
-                     "--help` or see brl_agent_config_keys() for the list)",
+                     "unknown hyper-parameter '%.60s' (`boostrl train "
+                     "--help` lists them; in C: brl_agent_config_keys)",
                      key);
   char *base = (char *)c + k->off;
   int iv;

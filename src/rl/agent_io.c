@@ -229,8 +229,8 @@ static int read_config(const brl_container *c, brl_agent_config *cfg) {
   brl_reader r;
   if (!brl__container_find(c, "AGCF", &r))
     return brl__fail(BRL_EFORMAT,
-                     "the file holds no agent (chunk AGCF); is it a model "
-                     "file? load it with brl_model_load()");
+                     "the file holds no agent (chunk AGCF); is it a bare "
+                     "model file (one ensemble)? Those load as models");
   brl_agent_config_default(cfg, BRL_ALGO_PPO);
   size_t n = r.len;
   const char *p = (const char *)brl__rd_bytes(&r, n);

@@ -135,10 +135,7 @@ int brl_agent_observe_valid(brl_agent *a, const float *rewards,
       a->ep_len[e] = 0;
     }
   }
-  int n_valid = E;
-  for (int e = 0; valid && e < E; e++)
-    n_valid -= !valid[e];
-  a->timesteps += n_valid; /* transitions: progress as without those rows */
+  a->timesteps += E; /* env steps, as the caller counts them */
   a->t++;
   a->pending = 0;
   return BRL_OK;
