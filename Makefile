@@ -18,7 +18,7 @@ build:
 train:
 	scripts/setup.sh --c-only
 	$(MAKE) build
-	$(BUILD)/boostrl train CartPole-v1
+	$(BUILD)/boostrl train CartPole-v1 --force
 
 test:
 	scripts/setup.sh
