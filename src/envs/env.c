@@ -56,10 +56,8 @@ int brl_env_make(const char *id, int n_envs, uint64_t seed, brl_env **out) {
       memcpy(list + len, env_ids[k], n + 1);
       len += n;
     }
-    return brl__fail(BRL_EINVAL,
-                     "brl_env_make: unknown environment id '%.64s' (valid "
-                     "ids: %s)",
-                     id, list);
+    return brl__fail(
+        BRL_EINVAL, "unknown environment id '%.64s' (valid ids: %s)", id, list);
   }
   if (n_envs < 1)
     return brl__fail(BRL_EINVAL,
