@@ -17,6 +17,7 @@
 #include "core/container.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,68 @@ static void test_model_texts(void) {
   free(X);
 }
 
+/* Threads parse and print at the same time (each switches only itself to
+ * the "C" locale, and back): every result is right and the host's locale
+ * is the comma one afterwards in every thread. */
+typedef struct worker {
+  const char *json; /* the dump made by the main thread */
+  const brl_model *m;
+  int bad;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  for (int it = 0; it < 200; it++) {
+    brl_agent_config c;
+    char v[64];
+    brl_agent_config_default(&c, BRL_ALGO_PPO);
+    if (brl_agent_config_set(&c, "gamma", "0.975") ||
+        brl_agent_config_get(&c, "gamma", v, sizeof v) ||
+        strcmp(v, "0.975") != 0)
+      w->bad++;
+    char *json = NULL;
+    size_t len = 0;
+    if (brl_model_dump_json(w->m, &json, &len) || strcmp(json, w->json) != 0)
+      w->bad++;
+    brl_free(json);
+    char buf[16];
+    snprintf(buf, sizeof buf, "%g", 0.5);
+    if (strcmp(buf, "0,5") != 0)
+      w->bad++;
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  brl_params p;
+  brl_params_default(&p, 2, 1);
+  p.groups[0].lr = 0.3f;
+  brl_model *m = NULL;
+  CHECK_OK(brl_model_create(&p, &m));
+  char *json = NULL;
+  size_t len = 0;
+  CHECK_OK(brl_model_dump_json(m, &json, &len));
+  if (!json) {
+    brl_model_free(&m);
+    return;
+  }
+  CHECK(strstr(json, "\"lr\": 0.3,") != NULL);
+  enum { T = 4 };
+  pthread_t th[T];
+  worker w[T];
+  for (int i = 0; i < T; i++) {
+    w[i] = (worker){json, m, 0};
+    CHECK(pthread_create(&th[i], NULL, work, &w[i]) == 0);
+  }
+  for (int i = 0; i < T; i++) {
+    pthread_join(th[i], NULL);
+    CHECK_MSG(w[i].bad == 0, "thread %d: %d wrong results", i, w[i].bad);
+  }
+  check_host_locale("the threads");
+  brl_free(json);
+  brl_model_free(&m);
+}
+
 int main(void) {
   if (!enter_comma_locale()) {
     printf("test_locale: SKIPPED: no comma-decimal locale (de_DE.UTF-8 is "
@@ -303,5 +366,6 @@ int main(void) {
   test_config_text();
   test_agent_file();
   test_model_texts();
+  test_threads();
   return brl_test_report("test_locale");
 }
