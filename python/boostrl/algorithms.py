@@ -318,7 +318,7 @@ class BaseAlgorithm:
                     tb = perf()
                     new_obs, masks, rew, term, trunc, final, valid, infos = venv.step(env_acts)
                     tc = perf()
-                    agent.observe(rew, term, trunc, final)
+                    agent.observe(rew, term, trunc, final, valid)
                     td = perf()
                     timing["agent_s"] += (tb - ta) + (td - tc)
                     timing["env_s"] += tc - tb

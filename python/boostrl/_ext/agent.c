@@ -448,14 +448,14 @@ static PyObject *Agent_collect(BrlAgentObject *self, PyObject *args,
   return acts;
 }
 
-/* observe(rewards, terminated, truncated, final_obs=None) */
+/* observe(rewards, terminated, truncated, final_obs=None, valid=None) */
 static PyObject *Agent_observe(BrlAgentObject *self, PyObject *args,
                                PyObject *kw) {
-  static char *kwlist[] = {"rewards", "terminated", "truncated", "final_obs",
-                           NULL};
-  PyObject *r_obj, *te_obj, *tr_obj, *f_obj = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O:observe", kwlist, &r_obj,
-                                   &te_obj, &tr_obj, &f_obj))
+  static char *kwlist[] = {"rewards",   "terminated", "truncated",
+                           "final_obs", "valid",      NULL};
+  PyObject *r_obj, *te_obj, *tr_obj, *f_obj = Py_None, *v_obj = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|OO:observe", kwlist, &r_obj,
+                                   &te_obj, &tr_obj, &f_obj, &v_obj))
     return NULL;
   if (agent_ready(self) < 0)
     return NULL;
@@ -463,23 +463,28 @@ static PyObject *Agent_observe(BrlAgentObject *self, PyObject *args,
   PyArrayObject *R = f32_array(r_obj, "rewards", n);
   PyArrayObject *TE = R ? u8_array(te_obj, "terminated", n) : NULL;
   PyArrayObject *TR = TE ? u8_array(tr_obj, "truncated", n) : NULL;
-  PyArrayObject *F = NULL;
+  PyArrayObject *F = NULL, *V = NULL;
   if (TR && f_obj != Py_None)
     F = f32_array(f_obj, "final_obs", n * self->obs_dim);
-  if (!TR || (f_obj != Py_None && !F)) {
+  if (TR && (f_obj == Py_None || F) && v_obj != Py_None)
+    V = u8_array(v_obj, "valid", n);
+  if (!TR || (f_obj != Py_None && !F) || (v_obj != Py_None && !V)) {
     Py_XDECREF(R);
     Py_XDECREF(TE);
     Py_XDECREF(TR);
+    Py_XDECREF(F);
     return NULL;
   }
   const float *r = PyArray_DATA(R), *f = F ? PyArray_DATA(F) : NULL;
   const uint8_t *te = PyArray_DATA(TE), *tr = PyArray_DATA(TR);
+  const uint8_t *v = V ? PyArray_DATA(V) : NULL;
   int rc;
-  BRL_PY_CALL(self, rc = brl_agent_observe(self->a, r, te, tr, f));
+  BRL_PY_CALL(self, rc = brl_agent_observe_valid(self->a, r, te, tr, f, v));
   Py_DECREF(R);
   Py_DECREF(TE);
   Py_DECREF(TR);
   Py_XDECREF(F);
+  Py_XDECREF(V);
   if (rc)
     return brl_py_raise(rc);
   Py_RETURN_NONE;
@@ -923,7 +928,10 @@ static PyMethodDef Agent_methods[] = {
      "collect(obs, masks=None) -> actions of one training step"},
     {"observe", (PyCFunction)(void (*)(void))Agent_observe,
      METH_VARARGS | METH_KEYWORDS,
-     "observe(rewards, terminated, truncated, final_obs=None)"},
+     "observe(rewards, terminated, truncated, final_obs=None, valid=None): "
+     "valid (n_envs bools) marks the envs whose step was a transition; the "
+     "others (a next-step autoreset's reset step) are not trained on and "
+     "end no episode (brl_agent_observe_valid)"},
     {"rollout_full", (PyCFunction)Agent_rollout_full, METH_NOARGS,
      "rollout_full() -> bool"},
     {"update", (PyCFunction)Agent_update, METH_O, "update(last_obs)"},
