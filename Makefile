@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build train test test-format test-c test-asan test-tsan test-fuzz \
+.PHONY: all setup build train test test-format test-c test-asan test-tsan test-oom test-fuzz \
         test-python test-python-gym-new test-cuda-emu bench format clean
 
 all: build
@@ -22,7 +22,7 @@ train:
 
 test:
 	scripts/setup.sh
-	$(MAKE) test-format test-c test-asan test-tsan test-fuzz test-python \
+	$(MAKE) test-format test-c test-asan test-tsan test-oom test-fuzz test-python \
 	  test-python-gym-new
 
 test-c: build
@@ -47,6 +47,16 @@ test-tsan:
 	cmake --build build-tsan -j$(JOBS) --target test_thread_safety
 	cd build-tsan && OMP_NUM_THREADS=1 ctest --output-on-failure \
 	  -R '^test_thread_safety$$'
+
+# Allocation failure: every allocation of model, agent and env calls fails
+# in turn (tests/oom/test_oom.c), under AddressSanitizer for leaks and bad
+# frees; and the loaders' peak allocation on crafted files.
+test-oom:
+	cmake -S . -B build-oom -DCMAKE_BUILD_TYPE=Debug -DBRL_SANITIZE=ON \
+	  -DBRL_BUILD_CLI=OFF -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+	cmake --build build-oom -j$(JOBS) --target test_oom test_loader_limits
+	ASAN_OPTIONS=detect_leaks=1 build-oom/test_oom
+	ASAN_OPTIONS=detect_leaks=1 build-oom/test_loader_limits
 
 # The CUDA backend's tests on the CPU emulator of CUDA (no GPU, no nvcc;
 # docs/CUDA.md).
@@ -104,4 +114,4 @@ format:
 	clang-format -i $(wildcard $(C_FILES)) src/cuda/*.cu
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-oom build-fuzz

@@ -18,6 +18,27 @@
  *    [i * d + j]. The caller owns every buffer it passes; the library copies
  *    what it keeps.
  *  - Results are deterministic for a given seed, whatever the thread count.
+ *  - Threads: calls on different handles never interfere, so each thread
+ *    may work with its own models, batches, envs and agents at the same
+ *    time. Sharing one handle between threads, per type:
+ *      brl_model  calls taking a const brl_model * (predictions, SHAP,
+ *                 leaves, importances, dumps, exports, save, creating a
+ *                 batch from it) may run at the same time on any number of
+ *                 threads; the others (step, fit, set_*, truncate, being
+ *                 distilled into, free) need the model to themselves.
+ *      brl_batch  one call at a time: predictions and steps update its
+ *                 cache and workspace (also for steps of different models).
+ *      brl_env    one call at a time, except that const calls (spec,
+ *                 observe, state, save) may run together.
+ *      brl_agent  one call at a time, except that const calls (config,
+ *                 stats, save, brl_agent_model) may run together; the
+ *                 model brl_agent_model returns follows the brl_model rule
+ *                 while no call that trains or acts runs on the agent.
+ *    brl_params, brl_agent_config and other structs are the caller's.
+ *    brl_last_error() is per thread. n_threads is the OpenMP threads of
+ *    one call; concurrent calls each run their own. Library-wide tables
+ *    are constants or initialised once. tests/test_thread_safety.c drives
+ *    this contract under ThreadSanitizer (make test-tsan).
  */
 #ifndef BOOSTRL_H
 #define BOOSTRL_H
@@ -902,7 +923,9 @@ BRL_API int brl_agent_observe_valid(brl_agent *a, const float *rewards,
 /* 1 when the rollout holds n_steps steps and brl_agent_update() is due. */
 BRL_API int brl_agent_rollout_full(const brl_agent *a);
 /* Trains on the full rollout (last_obs: the n_envs observations after its
- * last step, for bootstrapping), calls the callback, empties the rollout. */
+ * last step, for bootstrapping), calls the callback, empties the rollout.
+ * On failure (BRL_ENOMEM) the ensembles and the training state are as they
+ * were and the rollout is dropped: collect a new one. */
 BRL_API int brl_agent_update(brl_agent *a, const float *last_obs);
 /* Tells the agent every environment was reset: forgets running episode
  * returns (statistics and reward scaling). */

@@ -437,7 +437,9 @@ int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out) {
   uint64_t seed = brl__rd_u64(&r);
   brl_agent *a;
   if ((rc = brl_agent_create(&cfg, tmp.obs_dim, &tmp.space, seed, &a)))
-    return brl__fail(BRL_EFORMAT, "agent file: %s", brl_last_error());
+    return rc == BRL_ENOMEM
+               ? rc
+               : brl__fail(BRL_EFORMAT, "agent file: %s", brl_last_error());
   if ((rc = read_state(&c, a)) ||
       (rc = swap_model(&a->pi, &c, "M0", "policy")) ||
       (a->vf && (rc = swap_model(&a->vf, &c, "M1", "value"))) ||

@@ -157,14 +157,7 @@ static void keep_valid_rows(brl_agent *a, int64_t N) {
   a->n_train = k;
 }
 
-int brl_agent_update(brl_agent *a, const float *last_obs) {
-  BRL_CHECK_ARG(a);
-  BRL_CHECK_ARG(last_obs);
-  if (!brl_agent_rollout_full(a))
-    return brl__fail(BRL_ESTATE,
-                     "brl_agent_update: the rollout holds %d of %d steps; "
-                     "collect and observe until brl_agent_rollout_full()",
-                     a->t, brl__rollout_len(a));
+static int update(brl_agent *a, const float *last_obs) {
   const brl_agent_config *c = &a->cfg;
   const int E = c->n_envs;
   const int64_t N = (int64_t)E * brl__rollout_len(a);
@@ -262,4 +255,52 @@ stats:;
     a->stop = 1;
   a->t_mark = brl__now();
   return BRL_OK;
+}
+
+/* A failed update (out of memory) leaves the ensembles and the training
+ * state as they were and drops the rollout: trees are only appended, so
+ * the ensembles are truncated back; the generator, log_std and its Adam
+ * state, counters and the replay buffer's position are restored, and the replay
+ * caches recomputed. (A full replay buffer keeps the rollout's
+ * transitions: they overwrote the oldest.) */
+int brl_agent_update(brl_agent *a, const float *last_obs) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(last_obs);
+  if (!brl_agent_rollout_full(a))
+    return brl__fail(BRL_ESTATE,
+                     "brl_agent_update: the rollout holds %d of %d steps; "
+                     "collect and observe until brl_agent_rollout_full()",
+                     a->t, brl__rollout_len(a));
+  brl_model *pi = a->pi, *vf = a->vf;
+  const int n_pi = brl_model_n_trees(pi), n_vf = brl_model_n_trees(vf);
+  const brl_rng rng = a->rng;
+  const brl_adam adam = a->adam;
+  float log_std[BRL_MAX_ACTION_DIM];
+  memcpy(log_std, a->log_std, sizeof log_std);
+  const brl_replay rb = a->rb;
+  const brl_agent_stats stats = a->stats;
+  const int64_t updates = a->updates;
+  int rc = update(a, last_obs);
+  if (rc == BRL_OK)
+    return rc;
+  if (a->pi == pi && brl_model_n_trees(pi) >= n_pi)
+    brl_model_truncate(pi, n_pi);
+  if (vf && a->vf == vf && brl_model_n_trees(vf) >= n_vf)
+    brl_model_truncate(vf, n_vf);
+  a->rng = rng;
+  a->adam = adam;
+  memcpy(a->log_std, log_std, sizeof log_std);
+  a->stats = stats;
+  a->updates = updates;
+  a->t = 0;
+  a->pending = 0;
+  if (brl__off_policy(a)) {
+    if (rb.n_steps < rb.steps_cap) {
+      a->rb.head = rb.head;
+      a->rb.n_steps = rb.n_steps;
+    }
+    a->rb.qt_trees = rb.qt_trees;
+    brl__replay_refresh(a); /* rc stays the first failure's */
+  }
+  return rc;
 }
