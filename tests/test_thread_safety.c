@@ -1,7 +1,8 @@
 /* The thread-safety contract of include/boostrl.h ("Threads"), driven from
  * several pthreads at once:
  *  - one model shared by every thread for its const calls (predictions,
- *    leaves, importances, serialization, batches created from it), each
+ *    leaves, importances, SHAP, file, JSON and C export, batches created
+ *    from it), each
  *    result equal bit for bit to the same call made on one thread after;
  *  - separate models and separate agents (with their own envs) trained on
  *    separate threads, equal bit for bit to the same run on one thread;
@@ -18,7 +19,7 @@
 
 #include <pthread.h>
 
-enum { N_THREADS = 4, N = 300, D = 5, K = 3, TREES = 25 };
+enum { N_THREADS = 4, N = 300, D = 5, K = 3, TREES = 25, SHAP_ROWS = 8 };
 
 static brl_model *shared_model;
 static float *shared_X;
@@ -28,8 +29,10 @@ typedef struct reader_out {
   float pred[N * K], scalar[N * K], range[N * K], cache[N * K];
   int leaf[TREES];
   double importance[D];
+  float shap[SHAP_ROWS * (D + 1) * K];
   void *bytes;
   size_t len;
+  char *json, *c_source;
   int rc;
 } reader_out;
 
@@ -43,7 +46,17 @@ static void read_model(const brl_model *m, reader_out *o) {
   for (int t = 0; t < TREES; t++)
     o->rc |= brl_model_tree_leaf(m, t, shared_X + t * D, NULL, &o->leaf[t]);
   o->rc |= brl_model_feature_importance(m, BRL_IMPORTANCE_GAIN, o->importance);
+  o->rc |= brl_model_shap(m, shared_X, NULL, SHAP_ROWS, o->shap);
   o->rc |= brl_model_save_buffer(m, &o->bytes, &o->len);
+  size_t len;
+  o->rc |= brl_model_dump_json(m, &o->json, &len);
+  brl_export_options eo;
+  brl_export_options_default(&eo);
+  char *header = NULL;
+  size_t header_len, source_len;
+  o->rc |= brl_model_export_c_buffer(m, &eo, &header, &header_len, &o->c_source,
+                                     &source_len, NULL);
+  brl_free(header);
   brl_batch *b = NULL;
   const float *c = NULL;
   o->rc |= brl_batch_create(m, shared_X, N, &b);
@@ -68,7 +81,10 @@ static int same_reads(const reader_out *a, const reader_out *b) {
          memcmp(a->cache, b->cache, sizeof a->cache) == 0 &&
          memcmp(a->leaf, b->leaf, sizeof a->leaf) == 0 &&
          memcmp(a->importance, b->importance, sizeof a->importance) == 0 &&
-         a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+         memcmp(a->shap, b->shap, sizeof a->shap) == 0 &&
+         strcmp(a->json, b->json) == 0 &&
+         strcmp(a->c_source, b->c_source) == 0 && a->len == b->len &&
+         memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
 static void shared_model_reads(void) {
@@ -97,8 +113,12 @@ static void shared_model_reads(void) {
     CHECK_MSG(same_reads(&out[i], &ref),
               "thread %d: concurrent reads differ from one thread's", i);
     brl_free(out[i].bytes);
+    brl_free(out[i].json);
+    brl_free(out[i].c_source);
   }
   brl_free(ref.bytes);
+  brl_free(ref.json);
+  brl_free(ref.c_source);
   brl_model_free(&shared_model);
   free(shared_X);
 }
