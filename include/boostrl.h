@@ -774,7 +774,10 @@ BRL_API int brl_agent_preset_find(const char *env_id, brl_algo algo);
  * or the value does not parse or is out of range. */
 BRL_API int brl_agent_config_set(brl_agent_config *c, const char *key,
                                  const char *value);
-/* Writes the value of a key as text (the form _set reads back exactly). */
+/* Writes the value of a key as text (the form _set reads back exactly).
+ * Both use '.' as the decimal point whatever locale the host set, as does
+ * every number the library reads or writes as text (agent files, JSON,
+ * prints, exported C, error messages); see docs/RELIABILITY.md. */
 BRL_API int brl_agent_config_get(const brl_agent_config *c, const char *key,
                                  char *buf, size_t size);
 /* Names of every key, NULL-terminated, and a one-line description of one
