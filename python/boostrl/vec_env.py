@@ -13,10 +13,10 @@ transition is a real one.
 - :class:`GymVectorAdapter`: a ``gymnasium.vector.VectorEnv``. Gymnasium
   >= 1.0 resets an env in the step *after* the one that ended its episode
   (next-step autoreset): that step ignores the action and returns the first
-  observation with reward 0. Its transition is skipped: the agent still
-  records the row (the C rollout holds every env at every step), but as a
-  zero-reward transition truncated at its own observation, so that its
-  advantage is ~0 and it ends no episode in the statistics kept here. Vector
+  observation with reward 0. It is no transition: ``valid`` is False for
+  it, and the agent records its row as such (``Agent.observe(...,
+  valid)``, brl_agent_observe_valid): no gradient, no advantage, no
+  episode. (Its reward, flags and final observation are not read.) Vector
   envs with ``metadata["autoreset_mode"]`` SAME_STEP (Gymnasium >= 1.1) are
   read with ``infos["final_obs"]`` instead.
 - :class:`SB3VecAdapter`: any object with stable-baselines3's VecEnv
