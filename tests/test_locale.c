@@ -185,6 +185,41 @@ static void check_config_chunk(const void *buf, size_t len) {
   CHECK_MSG(has_gamma, "no line gamma=0.99 in the agent file");
 }
 
+static int same(const char *a, size_t la, const char *b, size_t lb);
+
+/* A file of version 0.1.0 saved under the comma locale ("gamma=0,99")
+ * loads, in either locale, as the file with '.' does. */
+static void check_old_comma_file(const uint8_t *buf, size_t len) {
+  uint8_t *c = malloc(len);
+  memcpy(c, buf, len);
+  int edited = 0;
+  for (size_t i = 0; i + 12 <= len && !edited; i++)
+    if (memcmp(c + i, "\ngamma=0.99\n", 12) == 0) {
+      c[i + 8] = ',';
+      edited = 1;
+    }
+  CHECK(edited);
+  uint32_t crc = brl__crc32(c, len - 4);
+  for (int i = 0; i < 4; i++)
+    c[len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1)
+      to_c();
+    brl_agent *a = NULL;
+    void *again = NULL;
+    size_t l = 0;
+    CHECK_OK(brl_agent_load_buffer(c, len, &a));
+    if (a)
+      CHECK_OK(brl_agent_save_buffer(a, &again, &l));
+    CHECK_MSG(same(again, l, (const char *)buf, len),
+              "the 0,99 file does not load as the 0.99 file (pass %d)", pass);
+    brl_free(again);
+    brl_agent_free(&a);
+  }
+  to_de();
+  free(c);
+}
+
 static void test_agent_file(void) {
   brl_agent *a = cartpole_agent();
   CHECK(a != NULL);
@@ -206,6 +241,7 @@ static void test_agent_file(void) {
     CHECK_OK(brl_agent_save_buffer(y, &b3, &l3));
   CHECK(l3 == l1 && b3 && memcmp(b1, b3, l1) == 0);
   to_de();
+  check_old_comma_file(b1, l1);
   check_host_locale("the agent files");
   brl_free(b1);
   brl_free(b2);

@@ -125,8 +125,7 @@ static void write_replay(const brl_agent *a, brl_buf *b) {
 
 /* The caches of chunk AGRC into the replay buffer; 1 when the file has
  * none. */
-static int read_replay_caches(const brl_container *c, brl_agent *a,
-                              int64_t n) {
+static int read_replay_caches(const brl_container *c, brl_agent *a, int64_t n) {
   brl_reader r;
   if (!brl__container_find(c, "AGRC", &r))
     return 1;
@@ -248,6 +247,11 @@ static int read_config(const brl_container *c, brl_agent_config *cfg) {
     if (!eq)
       return corrupt("a configuration line has no '='");
     *eq = '\0';
+    /* Version 0.1.0 wrote numbers in the host's locale ("gamma=0,99" under
+     * de_DE); no value has a comma otherwise. */
+    for (char *q = eq + 1; *q; q++)
+      if (*q == ',')
+        *q = '.';
     /* Keys of newer versions that this one does not know are an error: the
      * agent would not train the same way. */
     if (brl_agent_config_set(cfg, line, eq + 1))
