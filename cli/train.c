@@ -200,6 +200,11 @@ static int parse_args(int argc, char **argv, train_opts *o) {
       return 1;
     }
   }
+  if (o->eval_every > 0 && o->eval_episodes == 0) {
+    fprintf(stderr, "boostrl train: --eval-every evaluates --eval-episodes "
+                    "episodes: give 1 or more\n");
+    return 1;
+  }
   if (!o->env_id && !o->resume_dir) {
     fprintf(stderr, "boostrl train: name an environment, e.g. `boostrl "
                     "train CartPole-v1` (see `boostrl envs`)\n");

@@ -498,6 +498,9 @@ static void test_messages(void) {
   snprintf(args, sizeof args, "eval %s --env CartPole-v1 --episodes 1", p);
   CHECK(run(args, out, sizeof out, 1) == 1);
   CHECK_MSG(!strstr(out, "()"), "%s", out);
+  CHECK(run("train CartPole-v1 --eval-every 100 --eval-episodes 0", out,
+            sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "--eval-episodes") != NULL, "%s", out);
   CHECK(run("train CartPole-v1 --set bogus=1", out, sizeof out, 1) == 2);
   CHECK_MSG(strstr(out, "bogus") && !strstr(out, "()"), "%s", out);
   /* Rounding to whole rollouts is explained; the files are named. */
