@@ -182,11 +182,10 @@ static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
     if (cli_copy_path(path, sizeof path, model))
       return 1;
     char *slash = strrchr(path, '/');
-    if (slash)
-      snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path),
-               "config.json");
-    else
-      snprintf(path, sizeof path, "config.json");
+    char *base = slash ? slash + 1 : path;
+    const size_t room = sizeof path - (size_t)(base - path);
+    if ((size_t)snprintf(base, room, "config.json") >= room)
+      return 1; /* no config.json fits next to it */
   }
   cli_json j;
   char err[512];
