@@ -115,3 +115,23 @@ def test_shap_valid_codes_match_the_split_act_uses():
     assert phi.shape == (5, 4, 3)
     _, _, values = agent.act(env_obs, deterministic=True, extras=True)
     np.testing.assert_allclose(phi[:, :, 2].sum(axis=1), values, rtol=1e-4, atol=1e-4)
+
+
+def test_n_trees_waits_for_the_agents_lock():
+    """Reading n_trees (and device) from another thread takes the agent's
+    lock: during learn_native it waits for the run (an update may replace
+    the ensembles, here by online compression), so it only ever sees the
+    final counts."""
+    settings = dict(_SETTINGS, compress_every="2", compress_to="8")
+    agent = _core.Agent("ppo", "CartPole-v1", 4, 0, [2], [0.0], [0.0], settings, 3)
+    env = _core.NativeEnv("CartPole-v1", 2, 11)
+    t = threading.Thread(target=agent.learn_native, args=(env, 2048, True))
+    seen = []
+    t.start()
+    while t.is_alive():
+        seen.append(agent.n_trees)
+        assert agent.device == "cpu"
+    t.join()
+    final = agent.n_trees
+    assert final[0] > 0
+    assert set(seen) <= {(0, 0), final}  # before the run took the lock, or after it

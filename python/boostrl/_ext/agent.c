@@ -571,7 +571,9 @@ static PyObject *Agent_get_device(BrlAgentObject *self, void *closure) {
   (void)closure;
   if (agent_ready(self) < 0)
     return NULL;
-  return PyUnicode_FromString(brl_agent_device(self->a));
+  const char *d;
+  BRL_PY_QUICK(self, d = brl_agent_device(self->a));
+  return PyUnicode_FromString(d);
 }
 
 #define SET_D(d, k, v)                                                         \
@@ -694,10 +696,15 @@ static PyObject *Agent_n_trees(BrlAgentObject *self, void *closure) {
   (void)closure;
   if (agent_ready(self) < 0)
     return NULL;
-  const brl_model *pi = brl_agent_model(self->a, 0);
-  const brl_model *vf = brl_agent_model(self->a, 1);
-  return Py_BuildValue("(ii)", pi ? brl_model_n_trees(pi) : 0,
-                       vf ? brl_model_n_trees(vf) : 0);
+  int np = 0, nv = 0;
+  /* Under the lock: an update may replace the ensembles (compression). */
+  BRL_PY_QUICK(self, {
+    const brl_model *pi = brl_agent_model(self->a, 0);
+    const brl_model *vf = brl_agent_model(self->a, 1);
+    np = pi ? brl_model_n_trees(pi) : 0;
+    nv = vf ? brl_model_n_trees(vf) : 0;
+  });
+  return Py_BuildValue("(ii)", np, nv);
 }
 
 /* model_bytes(which) -> bytes: ensemble `which` (0 policy or shared, 1 value)
