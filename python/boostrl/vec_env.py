@@ -223,8 +223,10 @@ class SB3VecAdapter:
             return None
 
     def reset(self):
+        from .common.vec_env import VecEnv
+
         obs = self.venv.reset()
-        if isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], (dict, list)):
+        if not isinstance(self.venv, VecEnv) and isinstance(obs, tuple) and len(obs) == 2 and isinstance(obs[1], (dict, list)):
             obs = obs[0]
         return self.flat.batch(obs, self.num_envs), self._masks(obs)
 
@@ -282,11 +284,15 @@ def make_adapter(env: Any, n_envs: int, seed: int | None = None):
         _envs.register_all()
         env_id = env
         envs = [gymnasium.make(env_id) for _ in range(n_envs)]
-        return ListVecEnv(envs), env_id
+        return _same_step(envs), env_id
     if isinstance(env, (ListVecEnv, GymVectorAdapter, SB3VecAdapter)):
         return env, None
     if _is_gym_vector(env):
+        from .common.vec_env import autoreset_mode, same_step_from_disabled
+
         spec = getattr(env, "spec", None)
+        if autoreset_mode(env) == "disabled":
+            env = same_step_from_disabled(env)
         return GymVectorAdapter(env), getattr(spec, "id", None)
     if _is_sb3_vec(env):
         return SB3VecAdapter(env), None
@@ -299,4 +305,13 @@ def make_adapter(env: Any, n_envs: int, seed: int | None = None):
         except Exception:
             envs = [env]
             break
-    return ListVecEnv(envs), getattr(spec, "id", None)
+    return _same_step(envs), getattr(spec, "id", None)
+
+
+def _same_step(envs: list):
+    """Env copies stepped with same-step autoreset: Gymnasium's
+    SyncVectorEnv in SAME_STEP mode where it exists (Gymnasium >= 1.1,
+    behind boostrl.common.vec_env.DummyVecEnv), else a loop."""
+    from .common.vec_env import DummyVecEnv
+
+    return SB3VecAdapter(DummyVecEnv.from_envs(envs))

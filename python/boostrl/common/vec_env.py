@@ -348,6 +348,44 @@ def wrap_gym_vector(venv) -> DummyVecEnv:
     return self
 
 
+def same_step_from_disabled(venv):
+    """A Gymnasium vector env with ``autoreset_mode=DISABLED`` as one with
+    same-step autoreset: after a step that ends episodes, those envs are
+    reset at once (``reset(options={"reset_mask": ...})``), the step returns
+    their first observations, and ``infos`` holds ``final_obs`` and
+    ``final_info`` (the ended steps' observations and infos), as Gymnasium's
+    SAME_STEP mode does."""
+    import copy
+
+    from gymnasium.vector import AutoresetMode, VectorWrapper
+    from gymnasium.vector.utils import iterate
+
+    class SameStepFromDisabled(VectorWrapper):
+        def __init__(self, env) -> None:
+            super().__init__(env)
+            self.metadata = {**env.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
+
+        def step(self, actions):
+            obs, rew, term, trunc, infos = self.env.step(actions)
+            done = np.logical_or(term, trunc)
+            if done.any():
+                final = np.empty(self.num_envs, dtype=object)
+                for i, o in enumerate(iterate(self.single_observation_space, obs)):
+                    if done[i]:
+                        final[i] = copy.deepcopy(o)
+                infos = {
+                    **infos,
+                    "final_obs": final,
+                    "_final_obs": done.copy(),
+                    "final_info": dict(infos),
+                    "_final_info": done.copy(),
+                }
+                obs, _ = self.env.reset(options={"reset_mask": done.copy()})
+            return obs, rew, term, trunc, infos
+
+    return SameStepFromDisabled(venv)
+
+
 def as_vec_env(adapter):
     """The SB3-style VecEnv of one of the algorithms' env adapters
     (``boostrl.vec_env``): the user's VecEnv, a DummyVecEnv over the env
@@ -385,6 +423,7 @@ __all__ = [
     "as_vec_env",
     "autoreset_mode",
     "is_vec_env",
+    "same_step_from_disabled",
     "same_step_mode",
     "unbatch_info",
     "wrap_gym_vector",
