@@ -113,8 +113,10 @@ void brl__predict_add(const brl_model *m, const float *X, const int32_t *Xc,
       const int64_t r = s1 - s;
       for (int i = 0; i < 16; i++) {
         int64_t src = s + (i < r ? i : r - 1);
-        memcpy(xp + i * D, X + src * D, (size_t)D * sizeof(float));
-        memcpy(cp + i * C, Xc + src * C, (size_t)C * sizeof(int32_t));
+        if (D) /* X (or Xc) is NULL without such features */
+          memcpy(xp + i * D, X + src * D, (size_t)D * sizeof(float));
+        if (C)
+          memcpy(cp + i * C, Xc + src * C, (size_t)C * sizeof(int32_t));
         memcpy(op + i * K, out + src * K, (size_t)K * sizeof(float));
       }
       if (simd == BRL_SIMD_AVX512)
