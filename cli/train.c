@@ -1074,6 +1074,12 @@ int cli_train(int argc, char **argv) {
   brl_agent_stats st;
   brl_agent_get_stats(r.agent, &st);
   if (o.resume_dir) {
+    if (brl_agent_check_env(r.agent, env)) {
+      fprintf(stderr, "boostrl train: --resume: %s/model.brl: %s\n",
+              o.resume_dir, brl_last_error());
+      rc = 1;
+      goto done;
+    }
     const int lr = load_env(env, o.resume_dir);
     if (lr < 0 || resume_csv(&r, o.resume_dir, st.timesteps, &rs)) {
       rc = 1;

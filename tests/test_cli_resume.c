@@ -364,6 +364,42 @@ static void test_resume_writes_nothing_on_error(void) {
   free(csv2);
 }
 
+/* A config.json naming another env than the agent's (in a run without
+ * env.brl): refused before anything is written. */
+static void test_resume_other_env(void) {
+  const family *f = &families[0];
+  if (train(f, "swap", 512, 0, ""))
+    return;
+  char d[512], p[1024], args[1024], out[8192];
+  snprintf(d, sizeof d, "%s/swap", dir);
+  snprintf(p, sizeof p, "%s/env.brl", d);
+  CHECK(remove(p) == 0);
+  size_t n = 0, ncsv = 0, n2 = 0;
+  char *text = slurp(d, "config.json", &n),
+       *csv = slurp(d, "progress.csv", &ncsv);
+  char *at = text ? strstr(text, "CartPole-v1") : NULL;
+  CHECK(at != NULL);
+  if (at) {
+    char fixed[16384];
+    snprintf(fixed, sizeof fixed, "%.*sAcrobot-v1%s", (int)(at - text), text,
+             at + strlen("CartPole-v1"));
+    write_text(d, "config.json", fixed, "w");
+    snprintf(args, sizeof args, "train --resume %s --timesteps 4096", d);
+    CHECK(run(args, out, sizeof out, 1) == 1);
+    CHECK_MSG(strstr(out, "Acrobot-v1") && strstr(out, "6") && strstr(out, "4"),
+              "%s", out);
+    char *cfg2 = slurp(d, "config.json", &n2);
+    CHECK_MSG(cfg2 && !strcmp(cfg2, fixed), "config.json was rewritten");
+    free(cfg2);
+    char *csv2 = slurp(d, "progress.csv", &n2);
+    CHECK_MSG(csv && csv2 && n2 == ncsv && !memcmp(csv, csv2, ncsv),
+              "progress.csv was rewritten");
+    free(csv2);
+  }
+  free(text);
+  free(csv);
+}
+
 /* An existing run is not replaced without --force. */
 static void test_existing_run_dir(void) {
   const family *f = &families[0];
@@ -544,6 +580,7 @@ int main(int argc, char **argv) {
   test_interrupted_logs();
   test_sigint_sigkill();
   test_resume_writes_nothing_on_error();
+  test_resume_other_env();
   test_existing_run_dir();
   test_long_paths();
   test_eval_other_env();
