@@ -103,7 +103,7 @@ bench: build
 	$(BUILD)/bench --samples 512 --features 8 --outputs 4 --depth 4 --bins 256 --trees 2000 --threads 2
 
 C_FILES = include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h bench/*.c bench/*.h \
-  tests/*.c tests/*.h fuzz/*.c python/boostrl/_ext/*.c python/boostrl/_ext/*.h \
+  tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h fuzz/*.c python/boostrl/_ext/*.c python/boostrl/_ext/*.h \
   examples/*/*.c
 
 # The code is formatted with the committed .clang-format.
