@@ -116,12 +116,19 @@ class Counted(gym.Wrapper):
         return super().reset(**kw)
 
 
-def test_next_step_episode_count_is_true():
+@pytest.mark.parametrize(
+    "algo, kw",
+    [
+        (boostrl.PPO, dict(n_steps=64, batch_size=64, n_epochs=1)),
+        (boostrl.DQN, dict(train_freq=16, learning_starts=64, batch_size=32)),
+    ],
+)
+def test_next_step_episode_count_is_true(algo, kw):
     """CartPole through Gymnasium's SyncVectorEnv (next-step): the agent's
     episode count and lengths are the env's own, not one more one-step
     episode per reset."""
     venv = gym.vector.SyncVectorEnv([lambda: Counted(gym.make("CartPole-v1")) for _ in range(3)])
-    model = boostrl.PPO(venv, seed=0, n_steps=64, batch_size=64, n_epochs=1, n_threads=1).learn(3 * 64 * 3)
+    model = algo(venv, seed=0, n_threads=1, **kw).learn(3 * 64 * 3)
     lengths = sorted(n for w in venv.envs for n in w.lengths)
     assert 10 < len(lengths) <= 100  # all in the agent's window of 100
     s = model._agent.stats()
