@@ -124,7 +124,7 @@ static void write_replay(const brl_agent *a, brl_buf *b) {
 }
 
 /* The caches of chunk AGRC into the replay buffer; 1 when the file has
- * none. */
+ * none or they are not all finite (then they are recomputed). */
 static int read_replay_caches(const brl_container *c, brl_agent *a, int64_t n) {
   brl_reader r;
   if (!brl__container_find(c, "AGRC", &r))
@@ -142,9 +142,7 @@ static int read_replay_caches(const brl_container *c, brl_agent *a, int64_t n) {
     bad |= !isfinite(rb->qt[i] = brl__rd_f32(&r));
   if (r.err || r.off != r.len)
     return corrupt("chunk AGRC (the replay's caches) has the wrong length");
-  if (bad)
-    return corrupt("the replay's caches hold values that are not finite");
-  return 0;
+  return bad; /* not finite: recomputed from the ensembles */
 }
 
 static int read_replay(const brl_container *c, brl_agent *a) {
