@@ -940,10 +940,9 @@ BRL_API const brl_model *brl_agent_model(const brl_agent *a, int which);
 
 /* An agent file is one container (as model files) with the algorithm,
  * spaces, configuration, log_std and its Adam state, reward scaler, random
- * generator, counters and the ensembles (AWR / DQN: and the replay buffer,
- * whose prediction caches are recomputed on loading), so training resumes
- * exactly. Saving
- * in the middle of a rollout drops the partial rollout. */
+ * generator, counters, running episodes and the ensembles (AWR / DQN: and
+ * the replay buffer with its prediction caches), so training resumes
+ * exactly. Saving in the middle of a rollout drops the partial rollout. */
 BRL_API int brl_agent_save(const brl_agent *a, const char *path);
 BRL_API int brl_agent_load(const char *path, brl_agent **out);
 BRL_API int brl_agent_save_buffer(const brl_agent *a, void **buf, size_t *len);
