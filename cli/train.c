@@ -553,10 +553,6 @@ static void keep_row(void *user, const char *line, size_t n, const size_t *off,
   }
 }
 
-typedef struct curve_rows {
-  cli_curve *c;
-} curve_rows;
-
 static void curve_row(void *user, const char *line, size_t n, const size_t *off,
                       const size_t *fl) {
   (void)n;
@@ -1176,7 +1172,8 @@ int cli_train(int argc, char **argv) {
   double train_s = t_end - r.t0 - r.eval_s;
   /* After a library error the env may be mid-step: the agent is saved
    * without it (a resume starts fresh episodes). */
-  if (save_checkpoint(r.agent, lrc ? NULL : env, r.dir))
+  const int saved = !save_checkpoint(r.agent, lrc ? NULL : env, r.dir);
+  if (!saved)
     rc = 1;
 
   /* The final evaluation ran in the last update's callback; a run that had
@@ -1212,12 +1209,13 @@ int cli_train(int argc, char **argv) {
   if (r.have_final)
     fprintf(log, "eval: mean return %.2f +- %.2f over %d episodes\n",
             ev->mean_return, ev->std_return, ev->episodes);
-  fprintf(log,
-          "wrote %s/model.brl (the agent), %s%s%s/config.json, "
-          "%s/progress.csv%s%s%s\n",
-          r.dir, lrc ? "" : r.dir, lrc ? "" : "/env.brl (its episodes), ",
-          r.dir, r.dir, svg_rc ? "" : ", ", svg_rc ? "" : r.dir,
-          svg_rc ? "" : "/curve.svg");
+  if (saved)
+    fprintf(log,
+            "wrote %s/model.brl (the agent), %s%s%s/config.json, "
+            "%s/progress.csv%s%s%s\n",
+            r.dir, lrc ? "" : r.dir, lrc ? "" : "/env.brl (its episodes), ",
+            r.dir, r.dir, svg_rc ? "" : ", ", svg_rc ? "" : r.dir,
+            svg_rc ? "" : "/curve.svg");
   if (file_exists(r.dir, "best_model.brl") && o.eval_every > 0)
     fprintf(log, "best evaluated agent: %s/best_model.brl\n", r.dir);
   if (o.json)
