@@ -216,6 +216,16 @@ class BaseAlgorithm:
             self._env_view = view
         return view[1]
 
+    def get_vec_normalize_env(self):
+        """The ``VecNormalize`` wrapper (SB3's) around the training env, or
+        None (SB3's callbacks ask for it)."""
+        env = self.get_env()
+        while env is not None and hasattr(env, "num_envs"):
+            if type(env).__name__ == "VecNormalize":
+                return env
+            env = getattr(env, "venv", None)
+        return None
+
     def set_env(self, env, force_reset: bool = True) -> None:
         """Trains on env from now on (the same number of copies and
         observation layout); the next learn() starts new episodes."""

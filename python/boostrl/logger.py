@@ -12,6 +12,8 @@ from typing import Any
 
 
 class _Stdout:
+    name = "stdout"
+
     def write(self, kv: dict) -> None:
         if not kv:
             return
@@ -39,6 +41,8 @@ class _Stdout:
 
 
 class _CSV:
+    name = "csv"
+
     def __init__(self, path: str) -> None:
         self.path = path
         self.keys: list = []
@@ -68,6 +72,8 @@ class _CSV:
 
 
 class _TensorBoard:
+    name = "tensorboard"
+
     def __init__(self, folder: str) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -101,6 +107,8 @@ class Logger:
     def __init__(self, folder: str | None = None, formats=("stdout",)) -> None:
         self.folder = folder
         self.kv: dict = {}
+        self.excluded: dict = {}
+        self._means: dict = {}
         self.outputs: list = []
         self.tb = None
         for f in formats:
@@ -116,15 +124,31 @@ class Logger:
             else:
                 raise ValueError(f"unknown log format {f!r}: stdout, csv, tensorboard")
 
-    def record(self, key: str, value: Any) -> None:
+    def record(self, key: str, value: Any, exclude: str | tuple | None = None) -> None:
+        """Records key = value for the next dump; ``exclude`` names formats
+        ("stdout", "csv", "tensorboard") that leave it out, as SB3's."""
         self.kv[key] = value
+        self.excluded[key] = (exclude,) if isinstance(exclude, str) else tuple(exclude or ())
+
+    def record_mean(self, key: str, value: Any, exclude: str | tuple | None = None) -> None:
+        """Records the mean of the values given for key until the dump."""
+        n, mean = self._means.get(key, (0, 0.0))
+        n += 1
+        mean += (float(value) - mean) / n
+        self._means[key] = (n, mean)
+        self.record(key, mean, exclude)
+
+    def _for(self, name: str) -> dict:
+        return {k: v for k, v in self.kv.items() if name not in self.excluded.get(k, ())}
 
     def dump(self, step: int = 0) -> None:
         for o in self.outputs:
-            o.write(self.kv)
+            o.write(self._for(o.name))
         if self.tb is not None:
-            self.tb.write(self.kv, step)
+            self.tb.write(self._for("tensorboard"), step)
         self.kv = {}
+        self.excluded = {}
+        self._means = {}
 
     def close(self) -> None:
         for o in self.outputs:

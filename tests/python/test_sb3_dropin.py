@@ -7,6 +7,7 @@ classes are tried only where it is installed)."""
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 import numpy as np
@@ -447,3 +448,33 @@ def test_real_sb3_vecnormalize_and_callbacks(tmp_path):
     assert os.listdir(tmp_path / "ck")
     mean, _ = sb3.common.evaluation.evaluate_policy(m, eval_env, n_eval_episodes=2)
     assert mean > 0
+
+
+class VecNormalize(NormalizeObs):
+    """Named as SB3's: SB3's callbacks ask the model for it."""
+
+
+def test_get_vec_normalize_env():
+    inner = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    venv = VecNormalize(inner)
+    assert PPO("MlpPolicy", venv, seed=0, **SMALL).get_vec_normalize_env() is venv
+    assert PPO("MlpPolicy", inner, seed=0, **SMALL).get_vec_normalize_env() is None
+    assert PPO("MlpPolicy", "CartPole-v1", n_envs=2).get_vec_normalize_env() is None
+
+
+def test_logger_exclude_and_record_mean(capsys):
+    """SB3's EvalCallback records with exclude="tensorboard"."""
+    from boostrl.logger import configure
+
+    lg = configure(None, ["stdout"])
+    lg.record("eval/mean_reward", 1.5)
+    lg.record("time/total_timesteps", 7, exclude="stdout")
+    lg.record_mean("train/x", 1.0)
+    lg.record_mean("train/x", 3.0, exclude=("tensorboard",))
+    lg.dump(7)
+    out = capsys.readouterr().out
+    assert "mean_reward" in out and "total_timesteps" not in out
+    assert re.search(r"\|\s+x\s+\|\s+2\s+\|", out), out
+    lg.record("time/total_timesteps", 8)  # exclusions last one dump
+    lg.dump(8)
+    assert "total_timesteps" in capsys.readouterr().out
