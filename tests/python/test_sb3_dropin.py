@@ -441,10 +441,11 @@ def test_real_sb3_vecnormalize_and_callbacks(tmp_path):
     venv = VecNormalize(sb3_make_vec_env("CartPole-v1", n_envs=2, seed=0))
     eval_env = VecNormalize(sb3_make_vec_env("CartPole-v1", n_envs=1, seed=1), training=False, norm_reward=False)
     ck = CheckpointCallback(save_freq=32, save_path=str(tmp_path / "ck"))
-    ev = EvalCallback(eval_env, eval_freq=64, n_eval_episodes=2, verbose=0)
+    ev = EvalCallback(eval_env, eval_freq=64, n_eval_episodes=2, log_path=str(tmp_path / "ev"), verbose=0)
     m = PPO("MlpPolicy", venv, seed=0, **SMALL).learn(512, callback=[ck, ev])
     assert m.get_env() is venv and venv.obs_rms.count > 1
-    assert len(ev.evaluations_timesteps) >= 1
+    assert len(ev.evaluations_timesteps) == 4  # 256 calls, every 64
+    assert (tmp_path / "ev" / "evaluations.npz").exists()
     assert os.listdir(tmp_path / "ck")
     mean, _ = sb3.common.evaluation.evaluate_policy(m, eval_env, n_eval_episodes=2)
     assert mean > 0
@@ -478,3 +479,18 @@ def test_logger_exclude_and_record_mean(capsys):
     lg.record("time/total_timesteps", 8)  # exclusions last one dump
     lg.dump(8)
     assert "total_timesteps" in capsys.readouterr().out
+
+
+def test_real_sb3_wrappers_around_boostrl_vec_envs():
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.evaluation import evaluate_policy as sb3_evaluate_policy
+    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
+
+    venv = VecNormalize(make_vec_env("CartPole-v1", n_envs=2, seed=0))
+    m = PPO("MlpPolicy", venv, seed=0, **SMALL).learn(256)
+    assert m.get_vec_normalize_env() is venv and venv.obs_rms.count > 1
+    stacked = VecFrameStack(make_vec_env("CartPole-v1", n_envs=2, seed=0), n_stack=3)
+    m = PPO("MlpPolicy", stacked, seed=0, **SMALL).learn(256)
+    assert m._agent.obs_dim == 12
+    rets, _ = sb3_evaluate_policy(m, stacked, n_eval_episodes=2, return_episode_rewards=True)
+    assert len(rets) == 2 and min(rets) > 0
