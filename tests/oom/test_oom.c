@@ -267,14 +267,67 @@ static int call_load_json(void *ctx) {
   return brl_model_load_json(c->json, c->json_len, &c->out);
 }
 
+/* Calls that read the model: it must be unchanged whatever they return. */
+static int call_shap(void *ctx) {
+  mctx *c = ctx;
+  float out[8 * 6 * 2];
+  int rc =
+      brl_model_shap(c->m, c->X, c->p.n_cat_features ? c->Xc : NULL, 8, out);
+  return rc == BRL_EUNSUPPORTED ? BRL_OK : rc; /* Adam: refused */
+}
+static int call_dump_text(void *ctx) {
+  mctx *c = ctx;
+  return brl_model_dump_text(c->m, 0, -1, NULL, &c->json, &c->json_len);
+}
+static int call_dump_dot(void *ctx) {
+  mctx *c = ctx;
+  return brl_model_dump_dot(c->m, 0, -1, NULL, &c->json, &c->json_len);
+}
+static int call_export(void *ctx) {
+  mctx *c = ctx;
+  brl_export_options o;
+  brl_export_options_default(&o);
+  char *h = NULL, *src = NULL;
+  size_t lh, lc;
+  int rc = brl_model_export_c_buffer(c->m, &o, &h, &lh, &src, &lc, NULL);
+  brl_free(h);
+  brl_free(src);
+  return rc == BRL_EUNSUPPORTED ? BRL_OK : rc; /* Adam: refused */
+}
+static int check_text(void *ctx, int rc, int failed) {
+  mctx *c = ctx;
+  (void)failed;
+  return (rc ? c->json == NULL : c->json != NULL) && model_unchanged(c);
+}
+
+/* brl_fit adds its trees one by one: a failure keeps the trees fitted so
+ * far, each whole, and the model goes on fitting. */
+static int call_fit(void *ctx) {
+  mctx *c = ctx;
+  brl_fit_params fp;
+  brl_fit_params_default(&fp);
+  fp.iterations = 3;
+  return brl_fit(c->m, c->X, c->p.n_cat_features ? c->Xc : NULL, c->g, 64, &fp);
+}
+static int check_fit(void *ctx, int rc, int failed) {
+  mctx *c = ctx;
+  (void)failed;
+  int n = brl_model_n_trees(c->m);
+  if (rc)
+    return n >= c->n_trees && n < c->n_trees + 3 && call_fit(ctx) == BRL_OK;
+  return n == c->n_trees + 3;
+}
+
 static void model_ops(int grow, int optimizer, int n_cat, const char *tag) {
   mctx c;
   mctx_init(&c, grow, optimizer, n_cat);
-  char names[10][64];
-  const char *what[] = {"create",    "batch",    "step", "first step",
-                        "predict",   "save",     "load", "load file",
-                        "dump json", "load json"};
-  for (int i = 0; i < 10; i++)
+  char names[16][64];
+  const char *what[] = {"create",    "batch",     "step", "first step",
+                        "predict",   "save",      "load", "load file",
+                        "dump json", "load json", "shap", "dump text",
+                        "dump dot",  "export C",  "fit"};
+  const int n_ops = (int)(sizeof what / sizeof what[0]);
+  for (int i = 0; i < n_ops; i++)
     snprintf(names[i], sizeof names[i], "model %s %s", tag, what[i]);
   const op ops[] = {
       {names[0], NULL, call_create, check_create, model_teardown},
@@ -287,6 +340,11 @@ static void model_ops(int grow, int optimizer, int n_cat, const char *tag) {
       {names[7], model_setup, call_load_file, check_load, model_teardown},
       {names[8], model_setup, call_dump_json, check_dump_json, model_teardown},
       {names[9], setup_json, call_load_json, check_load, model_teardown},
+      {names[10], model_setup, call_shap, check_unchanged, model_teardown},
+      {names[11], model_setup, call_dump_text, check_text, model_teardown},
+      {names[12], model_setup, call_dump_dot, check_text, model_teardown},
+      {names[13], model_setup, call_export, check_unchanged, model_teardown},
+      {names[14], model_setup, call_fit, check_fit, model_teardown},
   };
   model_setup(&c);
   if (brl_model_save(c.m, "test_oom.brl"))
@@ -445,6 +503,23 @@ static int check_agent_load(void *ctx, int rc, int failed) {
   return same;
 }
 
+/* Compression: on error the agent is unchanged (boostrl.h). */
+static int call_compress(void *ctx) {
+  actx *c = ctx;
+  brl_compress_params cp;
+  brl_compress_params_default(&cp, 4);
+  cp.steps = 48;
+  cp.holdout_steps = 16;
+  cp.eval_episodes = 0;
+  int rc = brl_agent_compress(c->a, c->e, &cp, NULL);
+  return rc == BRL_EUNSUPPORTED ? BRL_OK : rc; /* DQN, AWR: refused */
+}
+
+static int check_compress(void *ctx, int rc, int failed) {
+  (void)failed;
+  return !rc || agent_unchanged(ctx);
+}
+
 static void agent_ops(brl_algo algo, const char *env_id, const char *tag) {
   actx c;
   memset(&c, 0, sizeof c);
@@ -464,9 +539,10 @@ static void agent_ops(brl_algo algo, const char *env_id, const char *tag) {
       brl_action_space_from_env(&c.spec, &c.sp))
     abort();
   brl_env_free(&e);
-  char names[6][64];
-  const char *what[] = {"create", "act", "learn", "update", "save", "load"};
-  for (int i = 0; i < 6; i++)
+  char names[7][64];
+  const char *what[] = {"create", "act",  "learn",   "update",
+                        "save",   "load", "compress"};
+  for (int i = 0; i < 7; i++)
     snprintf(names[i], sizeof names[i], "agent %s %s", tag, what[i]);
   const op ops[] = {
       {names[0], NULL, call_agent_create, check_agent_create, agent_teardown},
@@ -477,6 +553,7 @@ static void agent_ops(brl_algo algo, const char *env_id, const char *tag) {
        agent_teardown},
       {names[5], agent_setup, call_agent_load, check_agent_load,
        agent_teardown},
+      {names[6], agent_setup, call_compress, check_compress, agent_teardown},
   };
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     sweep(&ops[i], &c);
@@ -558,6 +635,7 @@ static void env_ops(void) {
 
 int main(void) {
   model_ops(BRL_GROW_OBLIVIOUS, BRL_OPTIMIZER_SGD, 0, "oblivious");
+  model_ops(BRL_GROW_GREEDY, BRL_OPTIMIZER_SGD, 2, "greedy-cat");
   model_ops(BRL_GROW_GREEDY, BRL_OPTIMIZER_ADAM, 2, "greedy-cat-adam");
   agent_ops(BRL_ALGO_PPO, "CartPole-v1", "ppo");
   agent_ops(BRL_ALGO_A2C, "Pendulum-v1", "a2c");
