@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build train test test-format test-c test-asan test-tsan test-oom test-fuzz \
+.PHONY: all setup build train test test-format test-arch test-c test-asan test-tsan test-oom test-fuzz \
         test-python test-python-gym-new test-cuda-emu bench format clean
 
 all: build
@@ -22,7 +22,7 @@ train:
 
 test:
 	scripts/setup.sh
-	$(MAKE) test-format test-c test-asan test-tsan test-oom test-fuzz test-python \
+	$(MAKE) test-format test-arch test-c test-asan test-tsan test-oom test-fuzz test-python \
 	  test-python-gym-new
 
 test-c: build
@@ -105,6 +105,12 @@ bench: build
 C_FILES = include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h bench/*.c bench/*.h \
   tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h fuzz/*.c python/boostrl/_ext/*.c python/boostrl/_ext/*.h \
   examples/*/*.c
+
+# The layer order of the includes (docs/DESIGN.md, "Layers"), and the
+# check's own test on a tree with wrong includes.
+test-arch:
+	python3 scripts/check_arch.py
+	bash tests/test_arch_check.sh
 
 # The code is formatted with the committed .clang-format.
 test-format:

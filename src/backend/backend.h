@@ -30,6 +30,9 @@ const brl_backend *brl__backend_cpu(void);
 const brl_backend *brl__backend_cuda(void);
 /* Why brl__backend_cuda() is NULL, for messages. */
 const char *brl__backend_cuda_reason(void);
+/* The CUDA backend's own reason (src/cuda, only in builds with
+ * BRL_HAVE_CUDA): "" when it is available. */
+const char *brl__cuda_unavailable(void);
 
 /* Device memory of the CUDA backend (cuda_backend.c): brl statuses, with
  * the CUDA error in the message. */

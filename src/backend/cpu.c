@@ -22,7 +22,6 @@ static const char *cuda_unavailable(void) {
          "(needs nvcc)";
 }
 #else
-#include "cuda/cuda_internal.h"
 static const char *cuda_unavailable(void) { return brl__cuda_unavailable(); }
 #endif
 

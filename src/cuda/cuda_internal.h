@@ -118,9 +118,6 @@ typedef struct brl_cu_predict {
   float *out;         /* n x K */
 } brl_cu_predict;
 
-/* Why brl__backend_cuda() is NULL ("" when it is not). */
-const char *brl__cuda_unavailable(void);
-
 /* Shared memory that staging the features of a block takes. */
 int brl__cu_predict_stage_bytes(int D, int C);
 /* Adds trees of the chunks to out (Xt, Xct: scratch for the transposed
