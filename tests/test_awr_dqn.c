@@ -26,7 +26,7 @@ static void test_awr_weight(void) {
   const double advs[] = {-10, -1, -0.1, 0, 0.05, 0.1, 0.2, 1, 1e6};
   for (size_t i = 0; i < sizeof advs / sizeof advs[0]; i++) {
     double direct = fmin(exp(advs[i] / beta), wmax);
-    double w = brl_awr_weight(advs[i], beta, wmax);
+    double w = brl__awr_weight(advs[i], beta, wmax);
     CHECK_MSG(isfinite(w) && fabs(w - direct) <= 1e-12 * (1 + direct),
               "awr weight(%g) = %g, direct %g", advs[i], w, direct);
   }
@@ -39,21 +39,21 @@ static double awr_loss(const brl_dist *d, const float *params,
                        double ent) {
   brl_policy_out pi = {params, log_std, NULL};
   double lp = 0, H = 0;
-  brl_dist_log_prob(d, &pi, act, &lp);
-  brl_dist_entropy(d, &pi, &H);
+  brl__dist_log_prob(d, &pi, act, &lp);
+  brl__dist_entropy(d, &pi, &H);
   return -w * lp - ent * H;
 }
 
 static void test_awr_grad(void) {
   brl_dist dc, dg;
-  CHECK_OK(brl_dist_init_categorical(&dc, 4));
-  CHECK_OK(brl_dist_init_gaussian(&dg, 2));
+  CHECK_OK(brl__dist_init_categorical(&dc, 4));
+  CHECK_OK(brl__dist_init_gaussian(&dg, 2));
   const double w = 3.7, ent = 0.05, h = 1e-3;
   /* Categorical. */
   float z[4] = {0.3f, -0.2f, 1.1f, 0.0f}, act = 2.0f, g[4];
   brl_policy_out pi = {z, NULL, NULL};
   brl_pg_info info;
-  CHECK_OK(brl_awr_policy_loss(&dc, &pi, &act, w, ent, g, NULL, &info));
+  CHECK_OK(brl__awr_policy_loss(&dc, &pi, &act, w, ent, g, NULL, &info));
   for (int j = 0; j < 4; j++) {
     float zp[4], zm[4];
     memcpy(zp, z, sizeof z);
@@ -71,7 +71,7 @@ static void test_awr_grad(void) {
   float mu[2] = {0.2f, -0.4f}, ls[2] = {-0.5f, 0.1f}, a2[2] = {0.5f, -1.0f};
   float gm[2], gs[2];
   brl_policy_out pg = {mu, ls, NULL};
-  CHECK_OK(brl_awr_policy_loss(&dg, &pg, a2, w, ent, gm, gs, &info));
+  CHECK_OK(brl__awr_policy_loss(&dg, &pg, a2, w, ent, gm, gs, &info));
   for (int j = 0; j < 2; j++) {
     float p[2], m[2];
     memcpy(p, mu, sizeof mu);
@@ -99,28 +99,28 @@ static void test_huber_dqn(void) {
   for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
     double x = xs[i];
     double direct = fabs(x) < 1 ? 0.5 * x * x : fabs(x) - 0.5;
-    CHECK(fabs(brl_huber(x) - direct) < 1e-12);
+    CHECK(fabs(brl__huber(x) - direct) < 1e-12);
     double h = 1e-6;
-    double fd = (brl_huber(x + h) - brl_huber(x - h)) / (2 * h);
-    CHECK_MSG(fabs(brl_huber_grad(x) - fd) < 1e-5, "huber'(%g) %g vs fd %g", x,
-              brl_huber_grad(x), fd);
+    double fd = (brl__huber(x + h) - brl__huber(x - h)) / (2 * h);
+    CHECK_MSG(fabs(brl__huber_grad(x) - fd) < 1e-5, "huber'(%g) %g vs fd %g", x,
+              brl__huber_grad(x), fd);
   }
   /* Targets: r + gamma (1 - term) max_a Q_target(s', a). */
   float qn[3] = {0.5f, 2.25f, -1.0f}, qo[3] = {3.0f, 0.0f, 1.0f};
   double y;
-  CHECK_OK(brl_dqn_target(qn, NULL, 3, 1.5, 0.9, 0, &y));
+  CHECK_OK(brl__dqn_target(qn, NULL, 3, 1.5, 0.9, 0, &y));
   CHECK(fabs(y - (1.5 + 0.9 * 2.25)) < 1e-6);
-  CHECK_OK(brl_dqn_target(qn, NULL, 3, 1.5, 0.9, 1, &y));
+  CHECK_OK(brl__dqn_target(qn, NULL, 3, 1.5, 0.9, 1, &y));
   CHECK(fabs(y - 1.5) < 1e-12);
-  CHECK_OK(brl_dqn_target(qn, qo, 3, 1.5, 0.9, 0, &y)); /* double DQN */
+  CHECK_OK(brl__dqn_target(qn, qo, 3, 1.5, 0.9, 0, &y)); /* double DQN */
   CHECK(fabs(y - (1.5 + 0.9 * 0.5)) < 1e-6);
   /* Loss gradient by central differences at the taken action. */
   float q[3] = {0.1f, -0.3f, 0.7f}, g[3];
   const double targets[] = {0.2, 3.0, -2.0};
   for (int t = 0; t < 3; t++) {
     double loss;
-    CHECK_OK(brl_dqn_loss(q, 3, 1, targets[t], g, &loss));
-    CHECK(fabs(loss - brl_huber(q[1] - targets[t])) < 1e-9);
+    CHECK_OK(brl__dqn_loss(q, 3, 1, targets[t], g, &loss));
+    CHECK(fabs(loss - brl__huber(q[1] - targets[t])) < 1e-9);
     CHECK(g[0] == 0.0f && g[2] == 0.0f);
     float p[3], m[3];
     memcpy(p, q, sizeof q);
@@ -129,8 +129,8 @@ static void test_huber_dqn(void) {
     m[1] -= 1e-3f;
     double lp, lm;
     float gg[3];
-    brl_dqn_loss(p, 3, 1, targets[t], gg, &lp);
-    brl_dqn_loss(m, 3, 1, targets[t], gg, &lm);
+    brl__dqn_loss(p, 3, 1, targets[t], gg, &lp);
+    brl__dqn_loss(m, 3, 1, targets[t], gg, &lm);
     double fd = (lp - lm) / (double)(p[1] - m[1]);
     CHECK_MSG(rel_err(g[1], fd) < 1e-3, "dqn grad %g vs fd %g", (double)g[1],
               fd);

@@ -230,25 +230,25 @@ static double run_policy_case(const char *what, int trial, pctx *c,
   case L_LOGP:
   case L_ENT: {
     double lp, h;
-    rc = brl_dist_grad(&c->d, &pi, c->loss == L_LOGP ? c->action : NULL,
-                       c->loss == L_LOGP ? 1.0 : 0.0,
-                       c->loss == L_ENT ? 1.0 : 0.0, g, gs, &lp, &h);
+    rc = brl__dist_grad(&c->d, &pi, c->loss == L_LOGP ? c->action : NULL,
+                        c->loss == L_LOGP ? 1.0 : 0.0,
+                        c->loss == L_ENT ? 1.0 : 0.0, g, gs, &lp, &h);
     info.loss = c->loss == L_LOGP ? lp : h;
     info.logp = c->loss == L_LOGP ? lp : ref_logp(c);
     info.entropy = h;
     break;
   }
   case L_PPO:
-    rc = brl_ppo_policy_loss(&c->d, &pi, c->action, c->old_logp, c->adv, c->eps,
-                             c->ent, g, gs, &info);
+    rc = brl__ppo_policy_loss(&c->d, &pi, c->action, c->old_logp, c->adv,
+                              c->eps, c->ent, g, gs, &info);
     break;
   case L_A2C:
-    rc = brl_a2c_policy_loss(&c->d, &pi, c->action, c->adv, c->ent, g, gs,
-                             &info);
+    rc = brl__a2c_policy_loss(&c->d, &pi, c->action, c->adv, c->ent, g, gs,
+                              &info);
     break;
   default:
-    rc = brl_awr_policy_loss(&c->d, &pi, c->action, c->weight, c->ent, g, gs,
-                             &info);
+    rc = brl__awr_policy_loss(&c->d, &pi, c->action, c->weight, c->ent, g, gs,
+                              &info);
   }
   CHECK_MSG(rc == BRL_OK, "%s trial %d: rc %d (%s)", what, trial, rc,
             brl_last_error());
@@ -284,8 +284,8 @@ static void test_categorical_helpers(void) {
   float z[5] = {0.5f, -1.0f, 2.0f, 2.0f, 0.0f};
   uint8_t m[5] = {1, 1, 0, 1, 1};
   double p[5], lp[5];
-  brl_cat_probs(z, m, 5, p);
-  brl_cat_log_softmax(z, m, 5, lp);
+  brl__cat_probs(z, m, 5, p);
+  brl__cat_log_softmax(z, m, 5, lp);
   double sum = 0.0;
   for (int j = 0; j < 5; j++)
     sum += p[j];
@@ -296,28 +296,28 @@ static void test_categorical_helpers(void) {
       CHECK(fabs(lp[j] - ref_cat_logp(z, m, 5, j)) < 1e-14);
       CHECK(fabs(p[j] - exp(lp[j])) < 1e-15);
     }
-  CHECK(fabs(brl_cat_entropy(z, m, 5) - ref_cat_entropy(z, m, 5)) < 1e-14);
-  CHECK(isinf(brl_cat_log_prob(z, m, 5, 2)));
-  CHECK(isinf(brl_cat_log_prob(z, m, 5, 5)));
+  CHECK(fabs(brl__cat_entropy(z, m, 5) - ref_cat_entropy(z, m, 5)) < 1e-14);
+  CHECK(isinf(brl__cat_log_prob(z, m, 5, 2)));
+  CHECK(isinf(brl__cat_log_prob(z, m, 5, 5)));
   /* argmax skips the masked maximum; ties go to the first. */
-  CHECK(brl_cat_argmax(z, m, 5) == 3);
-  CHECK(brl_cat_argmax(z, NULL, 5) == 2);
+  CHECK(brl__cat_argmax(z, m, 5) == 3);
+  CHECK(brl__cat_argmax(z, NULL, 5) == 2);
   uint8_t none[5] = {0};
-  CHECK(brl_cat_argmax(z, none, 5) == -1);
-  CHECK(brl_cat_sample(z, none, 5, 0.5) == -1);
-  CHECK(isinf(brl_cat_logsumexp(z, none, 5)));
+  CHECK(brl__cat_argmax(z, none, 5) == -1);
+  CHECK(brl__cat_sample(z, none, 5, 0.5) == -1);
+  CHECK(isinf(brl__cat_logsumexp(z, none, 5)));
   /* Uniform logits: entropy log(n allowed). */
   float u[4] = {0.3f, 0.3f, 0.3f, 0.3f};
   uint8_t m3[4] = {1, 0, 1, 1};
-  CHECK(fabs(brl_cat_entropy(u, NULL, 4) - log(4.0)) < 1e-14);
-  CHECK(fabs(brl_cat_entropy(u, m3, 4) - log(3.0)) < 1e-14);
+  CHECK(fabs(brl__cat_entropy(u, NULL, 4) - log(4.0)) < 1e-14);
+  CHECK(fabs(brl__cat_entropy(u, m3, 4) - log(3.0)) < 1e-14);
   /* Large logits stay finite. */
   float big[3] = {1000.0f, 999.0f, -1000.0f};
-  double lpb = brl_cat_log_prob(big, NULL, 3, 1);
+  double lpb = brl__cat_log_prob(big, NULL, 3, 1);
   CHECK(fabs(lpb - (-1.0 - log1p(exp(-1.0)))) < 1e-12);
-  CHECK(isfinite(brl_cat_entropy(big, NULL, 3)));
+  CHECK(isfinite(brl__cat_entropy(big, NULL, 3)));
   float gb[3];
-  double hb = brl_cat_grad(big, NULL, 3, 1, 1.0, 1.0, gb);
+  double hb = brl__cat_grad(big, NULL, 3, 1, 1.0, 1.0, gb);
   CHECK(isfinite(hb) && isfinite(gb[0]) && isfinite(gb[1]) && gb[2] == 0.0f);
 
   /* Inverse-CDF sampling on a fine grid of u reproduces the probabilities,
@@ -325,7 +325,7 @@ static void test_categorical_helpers(void) {
   enum { N = 100000 };
   int counts[5] = {0}, n_bad = 0;
   for (int i = 0; i < N; i++) {
-    int a = brl_cat_sample(z, m, 5, (i + 0.5) / N);
+    int a = brl__cat_sample(z, m, 5, (i + 0.5) / N);
     if (a >= 0 && a < 5 && m[a])
       counts[a]++;
     else
@@ -335,36 +335,36 @@ static void test_categorical_helpers(void) {
   for (int j = 0; j < 5; j++)
     CHECK_MSG(fabs((double)counts[j] / N - p[j]) <= 1.5 / N,
               "action %d freq %g p %g", j, (double)counts[j] / N, p[j]);
-  CHECK(brl_cat_sample(z, m, 5, 0.0) == 0);
-  CHECK(brl_cat_sample(z, m, 5, 0.999999999999) == 4);
+  CHECK(brl__cat_sample(z, m, 5, 0.0) == 0);
+  CHECK(brl__cat_sample(z, m, 5, 0.999999999999) == 4);
   uint8_t m_last[5] = {1, 1, 1, 1, 0};
-  CHECK(brl_cat_sample(z, m_last, 5, 0.9999999999999999) == 3);
+  CHECK(brl__cat_sample(z, m_last, 5, 0.9999999999999999) == 3);
 }
 
 static void test_gauss_helpers(void) {
   float mu[3] = {0.5f, -1.0f, 2.0f}, s[3] = {-0.5f, 0.0f, 0.3f};
   float a[3] = {0.7f, -1.5f, 2.0f};
-  CHECK(fabs(brl_gauss_log_prob(mu, s, a, 3) - ref_gauss_logp(mu, s, a, 3)) <
+  CHECK(fabs(brl__gauss_log_prob(mu, s, a, 3) - ref_gauss_logp(mu, s, a, 3)) <
         1e-13);
-  CHECK(fabs(brl_gauss_entropy(s, 3) - ref_gauss_entropy(s, 3)) < 1e-13);
+  CHECK(fabs(brl__gauss_entropy(s, 3) - ref_gauss_entropy(s, 3)) < 1e-13);
   double eps[3] = {1.0, -2.0, 0.0};
   float out[3];
-  brl_gauss_sample(mu, s, eps, 3, out);
+  brl__gauss_sample(mu, s, eps, 3, out);
   CHECK(fabs(out[0] - (0.5 + exp(-0.5))) < 1e-6);
   CHECK(fabs(out[1] - (-1.0 - 2.0)) < 1e-6);
   CHECK(out[2] == 2.0f);
   /* dH/ds = 1, dH/dmu = 0. */
   float gm[3], gs[3];
-  brl_gauss_grad(mu, s, NULL, 3, 5.0, 1.0, gm, gs);
+  brl__gauss_grad(mu, s, NULL, 3, 5.0, 1.0, gm, gs);
   for (int j = 0; j < 3; j++)
     CHECK(gm[j] == 0.0f && gs[j] == 1.0f);
   /* g_s may be NULL (fixed log-std). */
-  brl_gauss_grad(mu, s, a, 3, 1.0, 0.0, gm, NULL);
+  brl__gauss_grad(mu, s, a, 3, 1.0, 0.0, gm, NULL);
   CHECK(fabs(gm[1] - (-0.5)) < 1e-7);
 
-  /* brl_dist_sample: the sample mean and variance match mu and sigma^2. */
+  /* brl__dist_sample: the sample mean and variance match mu and sigma^2. */
   brl_dist d;
-  CHECK_OK(brl_dist_init_gaussian(&d, 3));
+  CHECK_OK(brl__dist_init_gaussian(&d, 3));
   brl_policy_out pi = {mu, s, NULL};
   brl_rng rng;
   brl_rng_seed(&rng, 7);
@@ -372,7 +372,7 @@ static void test_gauss_helpers(void) {
   enum { N = 40000 };
   for (int i = 0; i < N; i++) {
     float x[3];
-    CHECK_OK(brl_dist_sample(&d, &pi, &rng, x));
+    CHECK_OK(brl__dist_sample(&d, &pi, &rng, x));
     for (int j = 0; j < 3; j++) {
       m1[j] += x[j];
       m2[j] += (double)x[j] * x[j];
@@ -387,36 +387,36 @@ static void test_gauss_helpers(void) {
               sig2);
   }
   float mode[3];
-  CHECK_OK(brl_dist_mode(&d, &pi, mode));
+  CHECK_OK(brl__dist_mode(&d, &pi, mode));
   CHECK(memcmp(mode, mu, sizeof mu) == 0);
 }
 
 static void test_dist_generic(void) {
   brl_dist d;
   int nvec[3] = {3, 2, 4};
-  CHECK_OK(brl_dist_init_multi_discrete(&d, 3, nvec));
+  CHECK_OK(brl__dist_init_multi_discrete(&d, 3, nvec));
   CHECK(d.n_params == 9 && d.action_dim == 3);
   float z[9] = {0.1f, 0.9f, -0.3f, 2.0f, 1.0f, 0.0f, 0.5f, 0.5f, -2.0f};
   uint8_t m[9] = {1, 0, 1, 1, 1, 0, 1, 1, 1};
   brl_policy_out pi = {z, NULL, m};
   float act[3] = {2.0f, 0.0f, 3.0f};
   double lp, h;
-  CHECK_OK(brl_dist_log_prob(&d, &pi, act, &lp));
+  CHECK_OK(brl__dist_log_prob(&d, &pi, act, &lp));
   double ref = ref_cat_logp(z, m, 3, 2) + ref_cat_logp(z + 3, m + 3, 2, 0) +
                ref_cat_logp(z + 5, m + 5, 4, 3);
   CHECK(fabs(lp - ref) < 1e-13);
-  CHECK_OK(brl_dist_entropy(&d, &pi, &h));
+  CHECK_OK(brl__dist_entropy(&d, &pi, &h));
   double refh = ref_cat_entropy(z, m, 3) + ref_cat_entropy(z + 3, m + 3, 2) +
                 ref_cat_entropy(z + 5, m + 5, 4);
   CHECK(fabs(h - refh) < 1e-13);
   float mode[3];
-  CHECK_OK(brl_dist_mode(&d, &pi, mode));
+  CHECK_OK(brl__dist_mode(&d, &pi, mode));
   CHECK(mode[0] == 0.0f && mode[1] == 0.0f && mode[2] == 1.0f);
   brl_rng rng;
   brl_rng_seed(&rng, 3);
   for (int i = 0; i < 200; i++) {
     float s[3];
-    CHECK_OK(brl_dist_sample(&d, &pi, &rng, s));
+    CHECK_OK(brl__dist_sample(&d, &pi, &rng, s));
     CHECK(s[0] != 1.0f && s[2] != 0.0f && s[1] >= 0 && s[1] < 2);
   }
 
@@ -424,40 +424,40 @@ static void test_dist_generic(void) {
    * sub-space, a Gaussian without log_std, a bad distribution. */
   float g[9];
   float bad1[3] = {1.0f, 0.0f, 0.0f};
-  CHECK(brl_dist_log_prob(&d, &pi, bad1, &lp) == BRL_EINVAL);
+  CHECK(brl__dist_log_prob(&d, &pi, bad1, &lp) == BRL_EINVAL);
   CHECK(strstr(brl_last_error(), "masked") != NULL);
   float bad2[3] = {0.5f, 0.0f, 0.0f};
-  CHECK(brl_dist_grad(&d, &pi, bad2, 1.0, 0.0, g, NULL, NULL, NULL) ==
+  CHECK(brl__dist_grad(&d, &pi, bad2, 1.0, 0.0, g, NULL, NULL, NULL) ==
         BRL_EINVAL);
   float bad3[3] = {0.0f, 2.0f, 0.0f};
-  CHECK(brl_a2c_policy_loss(&d, &pi, bad3, 1.0, 0.0, g, NULL, NULL) ==
+  CHECK(brl__a2c_policy_loss(&d, &pi, bad3, 1.0, 0.0, g, NULL, NULL) ==
         BRL_EINVAL);
   float bad4[3] = {0.0f, NAN, 0.0f};
-  CHECK(brl_dist_log_prob(&d, &pi, bad4, &lp) == BRL_EINVAL);
+  CHECK(brl__dist_log_prob(&d, &pi, bad4, &lp) == BRL_EINVAL);
   uint8_t m_none[9] = {1, 1, 1, 0, 0, 1, 1, 1, 1};
   brl_policy_out pi_none = {z, NULL, m_none};
-  CHECK(brl_dist_entropy(&d, &pi_none, &h) == BRL_EINVAL);
-  CHECK(brl_ppo_policy_loss(&d, &pi, act, 0.0, 1.0, -0.1, 0.0, g, NULL, NULL) ==
+  CHECK(brl__dist_entropy(&d, &pi_none, &h) == BRL_EINVAL);
+  CHECK(brl__ppo_policy_loss(&d, &pi, act, 0.0, 1.0, -0.1, 0.0, g, NULL,
+                             NULL) == BRL_EINVAL);
+  CHECK(brl__ppo_policy_loss(&d, &pi, act, NAN, 1.0, 0.2, 0.0, g, NULL, NULL) ==
         BRL_EINVAL);
-  CHECK(brl_ppo_policy_loss(&d, &pi, act, NAN, 1.0, 0.2, 0.0, g, NULL, NULL) ==
-        BRL_EINVAL);
-  CHECK(brl_awr_policy_loss(&d, &pi, act, -1.0, 0.0, g, NULL, NULL) ==
+  CHECK(brl__awr_policy_loss(&d, &pi, act, -1.0, 0.0, g, NULL, NULL) ==
         BRL_EINVAL);
   brl_dist dg;
-  CHECK_OK(brl_dist_init_gaussian(&dg, 2));
+  CHECK_OK(brl__dist_init_gaussian(&dg, 2));
   brl_policy_out pg = {z, NULL, NULL};
-  CHECK(brl_dist_entropy(&dg, &pg, &h) == BRL_EINVAL);
-  CHECK(brl_dist_init_gaussian(&dg, 0) == BRL_EINVAL);
-  CHECK(brl_dist_init_gaussian(&dg, BRL_MAX_ACTION_DIM + 1) == BRL_EINVAL);
-  CHECK(brl_dist_init_categorical(&dg, 0) == BRL_EINVAL);
+  CHECK(brl__dist_entropy(&dg, &pg, &h) == BRL_EINVAL);
+  CHECK(brl__dist_init_gaussian(&dg, 0) == BRL_EINVAL);
+  CHECK(brl__dist_init_gaussian(&dg, BRL_MAX_ACTION_DIM + 1) == BRL_EINVAL);
+  CHECK(brl__dist_init_categorical(&dg, 0) == BRL_EINVAL);
   int nbad[2] = {3, 0};
-  CHECK(brl_dist_init_multi_discrete(&dg, 2, nbad) == BRL_EINVAL);
+  CHECK(brl__dist_init_multi_discrete(&dg, 2, nbad) == BRL_EINVAL);
   brl_dist broken = d;
   broken.n_params = 8;
-  CHECK(brl_dist_check(&broken) == BRL_EINVAL);
+  CHECK(brl__dist_check(&broken) == BRL_EINVAL);
   broken = d;
   broken.kind = (brl_dist_kind)7;
-  CHECK(brl_dist_check(&broken) == BRL_EINVAL);
+  CHECK(brl__dist_check(&broken) == BRL_EINVAL);
 }
 
 /* Gradient of log pi and of H alone, for every kind, with and without
@@ -470,14 +470,14 @@ static void test_logp_entropy_grads(void) {
     memset(&c, 0, sizeof c);
     int kind = trial % 3;
     if (kind == 0) {
-      CHECK_OK(brl_dist_init_categorical(&c.d, 2 + trial % 6));
+      CHECK_OK(brl__dist_init_categorical(&c.d, 2 + trial % 6));
       make_discrete(&c, &r, trial % 2);
     } else if (kind == 1) {
       int nvec[3] = {3, 1 + trial % 4, 5};
-      CHECK_OK(brl_dist_init_multi_discrete(&c.d, 3, nvec));
+      CHECK_OK(brl__dist_init_multi_discrete(&c.d, 3, nvec));
       make_discrete(&c, &r, trial % 2);
     } else {
-      CHECK_OK(brl_dist_init_gaussian(&c.d, 1 + trial % 4));
+      CHECK_OK(brl__dist_init_gaussian(&c.d, 1 + trial % 4));
       make_gauss(&c, &r);
     }
     c.loss = L_LOGP;
@@ -506,14 +506,14 @@ static void test_ppo(void) {
     pctx c;
     memset(&c, 0, sizeof c);
     if (kind == 0) {
-      CHECK_OK(brl_dist_init_categorical(&c.d, 4 + trial % 3));
+      CHECK_OK(brl__dist_init_categorical(&c.d, 4 + trial % 3));
       make_discrete(&c, &r, trial % 2);
     } else if (kind == 1) {
       int nvec[2] = {3, 4};
-      CHECK_OK(brl_dist_init_multi_discrete(&c.d, 2, nvec));
+      CHECK_OK(brl__dist_init_multi_discrete(&c.d, 2, nvec));
       make_discrete(&c, &r, trial % 2);
     } else {
-      CHECK_OK(brl_dist_init_gaussian(&c.d, 2));
+      CHECK_OK(brl__dist_init_gaussian(&c.d, 2));
       make_gauss(&c, &r);
     }
     c.loss = L_PPO;
@@ -561,10 +561,10 @@ static void test_ppo(void) {
       /* Clipped: the gradient is the entropy term's alone (0 without it). */
       brl_policy_out pi = pi_of(&c);
       float g[MAXP], gs[MAXP], ge[MAXP], ges[MAXP];
-      CHECK_OK(brl_ppo_policy_loss(&c.d, &pi, c.action, c.old_logp, c.adv,
-                                   c.eps, c.ent, g, gs, NULL));
+      CHECK_OK(brl__ppo_policy_loss(&c.d, &pi, c.action, c.old_logp, c.adv,
+                                    c.eps, c.ent, g, gs, NULL));
       CHECK_OK(
-          brl_dist_grad(&c.d, &pi, NULL, 0.0, -c.ent, ge, ges, NULL, NULL));
+          brl__dist_grad(&c.d, &pi, NULL, 0.0, -c.ent, ge, ges, NULL, NULL));
       for (int j = 0; j < c.d.n_params; j++)
         CHECK(g[j] == ge[j]);
       if (c.ent == 0.0) {
@@ -588,14 +588,14 @@ static void test_a2c_awr(void) {
     memset(&c, 0, sizeof c);
     int kind = trial % 3;
     if (kind == 0) {
-      CHECK_OK(brl_dist_init_categorical(&c.d, 3 + trial % 5));
+      CHECK_OK(brl__dist_init_categorical(&c.d, 3 + trial % 5));
       make_discrete(&c, &r, (trial / 3) % 2);
     } else if (kind == 1) {
       int nvec[2] = {2, 5};
-      CHECK_OK(brl_dist_init_multi_discrete(&c.d, 2, nvec));
+      CHECK_OK(brl__dist_init_multi_discrete(&c.d, 2, nvec));
       make_discrete(&c, &r, (trial / 3) % 2);
     } else {
-      CHECK_OK(brl_dist_init_gaussian(&c.d, 3));
+      CHECK_OK(brl__dist_init_gaussian(&c.d, 3));
       make_gauss(&c, &r);
     }
     c.ent = trial % 2 ? 0.05 : 0.0;
@@ -605,15 +605,15 @@ static void test_a2c_awr(void) {
     CHECK(run_policy_case("a2c", trial, &c, &info) > 1e-4);
     CHECK(info.ratio == 1.0 && info.approx_kl == 0.0 && !info.clipped);
     c.loss = L_AWR;
-    c.weight = brl_awr_weight(c.adv, 0.5, 20.0);
+    c.weight = brl__awr_weight(c.adv, 0.5, 20.0);
     CHECK(run_policy_case("awr", trial, &c, &info) > 1e-6);
   }
   /* The weight: exp(A / beta) capped at w_max, without overflow. */
-  CHECK(fabs(brl_awr_weight(1.0, 0.5, 20.0) - exp(2.0)) < 1e-12);
-  CHECK(brl_awr_weight(2.0, 0.5, 20.0) == 20.0);
-  CHECK(brl_awr_weight(1e6, 1e-3, 20.0) == 20.0);
-  CHECK(fabs(brl_awr_weight(-1.0, 1.0, 20.0) - exp(-1.0)) < 1e-15);
-  CHECK(brl_awr_weight(-1e6, 1e-3, 20.0) == 0.0);
+  CHECK(fabs(brl__awr_weight(1.0, 0.5, 20.0) - exp(2.0)) < 1e-12);
+  CHECK(brl__awr_weight(2.0, 0.5, 20.0) == 20.0);
+  CHECK(brl__awr_weight(1e6, 1e-3, 20.0) == 20.0);
+  CHECK(fabs(brl__awr_weight(-1.0, 1.0, 20.0) - exp(-1.0)) < 1e-15);
+  CHECK(brl__awr_weight(-1e6, 1e-3, 20.0) == 0.0);
 }
 
 typedef struct vctx {
@@ -648,14 +648,15 @@ static void test_value(void) {
     float g;
     double loss, fd;
     /* Plain value loss. */
-    CHECK_OK(brl_value_loss(c.v, c.ret, c.vf, &g, &loss));
+    CHECK_OK(brl__value_loss(c.v, c.ret, c.vf, &g, &loss));
     CHECK(rel_err(loss, ref_value_loss(&c)) < 1e-14);
     fd_grad(ref_value_loss, &c, &c.v, 1, &fd);
     check_grad("value", i, &g, &fd, 1);
     CHECK(fabs(g - c.vf * (c.v - c.ret)) < 1e-6);
     /* Clipped. */
     c.clipped = 1;
-    CHECK_OK(brl_value_loss_clipped(c.v, c.v_old, c.ret, c.c, c.vf, &g, &loss));
+    CHECK_OK(
+        brl__value_loss_clipped(c.v, c.v_old, c.ret, c.c, c.vf, &g, &loss));
     CHECK_MSG(rel_err(loss, ref_value_loss(&c)) < 1e-14, "case %d", i);
     fd_grad(ref_value_loss, &c, &c.v, 1, &fd);
     check_grad("value clipped", i, &g, &fd, 1);
@@ -666,9 +667,9 @@ static void test_value(void) {
                 i);
   }
   float g;
-  CHECK(brl_value_loss_clipped(0.0f, 0.0f, 1.0, -0.1, 0.5, &g, NULL) ==
+  CHECK(brl__value_loss_clipped(0.0f, 0.0f, 1.0, -0.1, 0.5, &g, NULL) ==
         BRL_EINVAL);
-  CHECK(brl_value_loss(0.0f, 1.0, 0.5, NULL, NULL) == BRL_EINVAL);
+  CHECK(brl__value_loss(0.0f, 1.0, 0.5, NULL, NULL) == BRL_EINVAL);
 }
 
 typedef struct qctx {
@@ -684,16 +685,16 @@ static double ref_dqn_loss(void *p) {
 }
 
 static void test_dqn(void) {
-  CHECK(brl_huber(0.5) == 0.125 && brl_huber(-3.0) == 2.5);
-  CHECK(brl_huber_grad(0.5) == 0.5 && brl_huber_grad(-3.0) == -1.0);
-  CHECK(brl_huber_grad(2.0) == 1.0);
+  CHECK(brl__huber(0.5) == 0.125 && brl__huber(-3.0) == 2.5);
+  CHECK(brl__huber_grad(0.5) == 0.5 && brl__huber_grad(-3.0) == -1.0);
+  CHECK(brl__huber_grad(2.0) == 1.0);
   double xs[] = {0.3, -0.7, 2.5, -3.0, 1.6, -1.2};
   for (int i = 0; i < 6; i++) {
     qctx c = {{0.5f, -0.25f, 1.0f, 2.0f, -1.5f, 0.75f}, i % 6, 0.0};
     c.target = (double)c.q[c.a] - xs[i];
     float g[6];
     double loss, fd[6];
-    CHECK_OK(brl_dqn_loss(c.q, 6, c.a, c.target, g, &loss));
+    CHECK_OK(brl__dqn_loss(c.q, 6, c.a, c.target, g, &loss));
     CHECK(rel_err(loss, ref_dqn_loss(&c)) < 1e-12);
     fd_grad(ref_dqn_loss, &c, c.q, 6, fd);
     CHECK(check_grad("dqn", i, g, fd, 6) > 0.2);
@@ -705,31 +706,31 @@ static void test_dqn(void) {
   }
   float qn[4] = {1.0f, 3.0f, -2.0f, 2.5f}, qo[4] = {0.0f, 0.0f, 0.0f, 1.0f};
   double t;
-  CHECK_OK(brl_dqn_target(qn, NULL, 4, 0.5, 0.9, 0, &t));
+  CHECK_OK(brl__dqn_target(qn, NULL, 4, 0.5, 0.9, 0, &t));
   CHECK(fabs(t - (0.5 + 0.9 * 3.0)) < 1e-12);
-  CHECK_OK(brl_dqn_target(qn, NULL, 4, 0.5, 0.9, 1, &t));
+  CHECK_OK(brl__dqn_target(qn, NULL, 4, 0.5, 0.9, 1, &t));
   CHECK(t == 0.5);
-  CHECK_OK(brl_dqn_target(qn, qo, 4, 0.5, 0.9, 0, &t)); /* double DQN */
+  CHECK_OK(brl__dqn_target(qn, qo, 4, 0.5, 0.9, 0, &t)); /* double DQN */
   CHECK(fabs(t - (0.5 + 0.9 * 2.5)) < 1e-12);
   float g[4];
-  CHECK(brl_dqn_loss(qn, 4, 4, 0.0, g, NULL) == BRL_EINVAL);
-  CHECK(brl_dqn_target(qn, NULL, 0, 0.5, 0.9, 0, &t) == BRL_EINVAL);
+  CHECK(brl__dqn_loss(qn, 4, 4, 0.0, g, NULL) == BRL_EINVAL);
+  CHECK(brl__dqn_target(qn, NULL, 0, 0.5, 0.9, 0, &t) == BRL_EINVAL);
 }
 
 static void test_clip_grad_norm(void) {
   float g[4] = {3.0f, 0.0f, -4.0f, 0.0f};
   float orig[4];
   memcpy(orig, g, sizeof g);
-  double n0 = brl_clip_grad_norm(g, 4, 1.0);
+  double n0 = brl__clip_grad_norm(g, 4, 1.0);
   CHECK(fabs(n0 - 5.0) < 1e-12);
   double n1 = sqrt((double)g[0] * g[0] + (double)g[2] * g[2]);
   CHECK_MSG(n1 <= 1.0 && n1 > 1.0 - 1e-5, "norm after %g", n1);
   CHECK(fabs(g[0] / g[2] - (-0.75)) < 1e-6 && g[1] == 0.0f);
   memcpy(g, orig, sizeof g);
-  CHECK(fabs(brl_clip_grad_norm(g, 4, 10.0) - 5.0) < 1e-12);
+  CHECK(fabs(brl__clip_grad_norm(g, 4, 10.0) - 5.0) < 1e-12);
   CHECK(memcmp(g, orig, sizeof g) == 0);
-  CHECK(fabs(brl_clip_grad_norm(g, 4, 0.0) - 5.0) < 1e-12);
-  CHECK(fabs(brl_clip_grad_norm(g, 4, -1.0) - 5.0) < 1e-12);
+  CHECK(fabs(brl__clip_grad_norm(g, 4, 0.0) - 5.0) < 1e-12);
+  CHECK(fabs(brl__clip_grad_norm(g, 4, -1.0) - 5.0) < 1e-12);
   CHECK(memcmp(g, orig, sizeof g) == 0);
   /* Random vectors: after clipping the norm never exceeds max_norm. */
   brl_rng r;
@@ -739,7 +740,7 @@ static void test_clip_grad_norm(void) {
     for (int j = 0; j < 16; j++)
       v[j] = (float)unif(&r, -10.0, 10.0);
     double mx = unif(&r, 0.1, 30.0);
-    brl_clip_grad_norm(v, 16, mx);
+    brl__clip_grad_norm(v, 16, mx);
     double s = 0.0;
     for (int j = 0; j < 16; j++)
       s += (double)v[j] * v[j];
@@ -754,7 +755,7 @@ static void test_shared_log_std(void) {
   brl_rng r;
   brl_rng_seed(&r, 41);
   brl_dist d;
-  CHECK_OK(brl_dist_init_gaussian(&d, D));
+  CHECK_OK(brl__dist_init_gaussian(&d, D));
   float mu[B][D], act[B][D], s[D] = {-0.3f, 0.2f};
   double adv[B];
   for (int i = 0; i < B; i++) {
@@ -768,7 +769,7 @@ static void test_shared_log_std(void) {
   for (int i = 0; i < B; i++) {
     brl_policy_out pi = {mu[i], s, NULL};
     float gm[D], gs[D];
-    CHECK_OK(brl_a2c_policy_loss(&d, &pi, act[i], adv[i], 0.01, gm, gs, NULL));
+    CHECK_OK(brl__a2c_policy_loss(&d, &pi, act[i], adv[i], 0.01, gm, gs, NULL));
     for (int j = 0; j < D; j++)
       gmean[j] += gs[j] / (double)B;
   }

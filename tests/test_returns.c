@@ -101,8 +101,8 @@ static void test_gae(void) {
     }
     double gamma = params[trial % 5][0], lambda = params[trial % 5][1];
     float adv[T * E], ret[T * E];
-    CHECK_OK(brl_gae(T, E, ro.rew, ro.val, ro.term, ro.trunc, ro.fin, ro.last,
-                     gamma, lambda, adv, ret));
+    CHECK_OK(brl__gae(T, E, ro.rew, ro.val, ro.term, ro.trunc, ro.fin, ro.last,
+                      gamma, lambda, adv, ret));
     for (int t = 0; t < T; t++)
       for (int e = 0; e < E; e++) {
         int i = IDX(t, e);
@@ -119,10 +119,10 @@ static void test_gae(void) {
     /* lambda = 1: the returns are Monte-Carlo returns, whatever the values,
      * also with values NULL (only returns wanted). */
     float ret1[T * E], ret0[T * E];
-    CHECK_OK(brl_gae(T, E, ro.rew, ro.val, ro.term, ro.trunc, ro.fin, ro.last,
-                     gamma, 1.0, NULL, ret1));
-    CHECK_OK(brl_gae(T, E, ro.rew, NULL, ro.term, ro.trunc, ro.fin, ro.last,
-                     gamma, 1.0, NULL, ret0));
+    CHECK_OK(brl__gae(T, E, ro.rew, ro.val, ro.term, ro.trunc, ro.fin, ro.last,
+                      gamma, 1.0, NULL, ret1));
+    CHECK_OK(brl__gae(T, E, ro.rew, NULL, ro.term, ro.trunc, ro.fin, ro.last,
+                      gamma, 1.0, NULL, ret0));
     for (int t = 0; t < T; t++)
       for (int e = 0; e < E; e++) {
         int i = IDX(t, e);
@@ -143,25 +143,27 @@ static void test_gae(void) {
   float last[1] = {8};
   uint8_t term[3] = {0, 0, 0}, trunc[3] = {0, 1, 0};
   float adv[3], ret[3];
-  CHECK_OK(brl_gae(3, 1, rew, val, term, trunc, fin, last, 0.5, 1.0, adv, ret));
+  CHECK_OK(
+      brl__gae(3, 1, rew, val, term, trunc, fin, last, 0.5, 1.0, adv, ret));
   CHECK(ret[2] == 5.0f && adv[2] == 4.0f); /* 1 + 0.5 * 8 */
   CHECK(ret[1] == 4.0f);                   /* 2 + 0.5 * 4 */
   CHECK(ret[0] == 3.0f);                   /* 1 + 0.5 * 4 */
   term[2] = 1;
-  CHECK_OK(brl_gae(3, 1, rew, val, term, trunc, fin, last, 0.5, 1.0, adv, ret));
+  CHECK_OK(
+      brl__gae(3, 1, rew, val, term, trunc, fin, last, 0.5, 1.0, adv, ret));
   CHECK(ret[2] == 1.0f && adv[2] == 0.0f);
 
   /* Errors. */
-  CHECK(brl_gae(3, 1, rew, val, term, trunc, NULL, last, 0.5, 1.0, adv, ret) ==
+  CHECK(brl__gae(3, 1, rew, val, term, trunc, NULL, last, 0.5, 1.0, adv, ret) ==
         BRL_EINVAL);
   CHECK(strstr(brl_last_error(), "final_values") != NULL);
-  CHECK(brl_gae(3, 1, rew, val, term, trunc, fin, last, 1.5, 1.0, adv, ret) ==
+  CHECK(brl__gae(3, 1, rew, val, term, trunc, fin, last, 1.5, 1.0, adv, ret) ==
         BRL_EINVAL);
-  CHECK(brl_gae(0, 1, rew, val, term, trunc, fin, last, 0.5, 1.0, adv, ret) ==
+  CHECK(brl__gae(0, 1, rew, val, term, trunc, fin, last, 0.5, 1.0, adv, ret) ==
         BRL_EINVAL);
   trunc[1] = 0;
   CHECK_OK(
-      brl_gae(3, 1, rew, val, term, trunc, NULL, last, 0.5, 1.0, adv, ret));
+      brl__gae(3, 1, rew, val, term, trunc, NULL, last, 0.5, 1.0, adv, ret));
 }
 
 static void test_normalize(void) {
@@ -175,7 +177,7 @@ static void test_normalize(void) {
   for (int k = 0; k < M; k++)
     idx[k] = (int32_t)brl_rng_below(&r, N);
   float out[M];
-  CHECK_OK(brl_normalize_advantages(adv, idx, M, out));
+  CHECK_OK(brl__normalize_advantages(adv, idx, M, out));
   double mean = 0.0, ss = 0.0;
   for (int k = 0; k < M; k++)
     mean += adv[idx[k]];
@@ -198,7 +200,7 @@ static void test_normalize(void) {
   /* All rows, in place. */
   float copy[N];
   memcpy(copy, adv, sizeof adv);
-  CHECK_OK(brl_normalize_advantages(copy, NULL, N, copy));
+  CHECK_OK(brl__normalize_advantages(copy, NULL, N, copy));
   double s2 = 0.0, m2 = 0.0;
   for (int i = 0; i < N; i++)
     m2 += copy[i];
@@ -208,14 +210,14 @@ static void test_normalize(void) {
   CHECK(fabs(m2) < 1e-6 && fabs(sqrt(s2 / (N - 1)) - 1.0) < 1e-6);
   /* Constant advantages: zeros, not NaN. One sample: copied. */
   float cst[4] = {2.5f, 2.5f, 2.5f, 2.5f}, o4[4];
-  CHECK_OK(brl_normalize_advantages(cst, NULL, 4, o4));
+  CHECK_OK(brl__normalize_advantages(cst, NULL, 4, o4));
   CHECK(o4[0] == 0.0f && o4[3] == 0.0f);
   int32_t one = 7;
-  CHECK_OK(brl_normalize_advantages(adv, &one, 1, o4));
+  CHECK_OK(brl__normalize_advantages(adv, &one, 1, o4));
   CHECK(o4[0] == adv[7]);
-  CHECK(brl_normalize_advantages(adv, NULL, 0, o4) == BRL_EINVAL);
+  CHECK(brl__normalize_advantages(adv, NULL, 0, o4) == BRL_EINVAL);
   int32_t neg = -1;
-  CHECK(brl_normalize_advantages(adv, &neg, 1, o4) == BRL_EINVAL);
+  CHECK(brl__normalize_advantages(adv, &neg, 1, o4) == BRL_EINVAL);
 }
 
 /* RunningMeanStd merged batch by batch equals the pooled statistics of the
@@ -236,7 +238,7 @@ static void test_rms(void) {
   brl_rng r;
   brl_rng_seed(&r, 3);
   brl_rms rms;
-  brl_rms_init(&rms, 1e-4);
+  brl__rms_init(&rms, 1e-4);
   CHECK(rms.mean == 0.0 && rms.var == 1.0 && rms.count == 1e-4);
   double all[200];
   int n = 0;
@@ -244,7 +246,7 @@ static void test_rms(void) {
     int bn = 1 + b % 7;
     for (int i = 0; i < bn; i++)
       all[n + i] = unif(&r, -2.0, 6.0);
-    brl_rms_update(&rms, all + n, bn);
+    brl__rms_update(&rms, all + n, bn);
     n += bn;
     double m, v;
     pooled(all, n, &m, &v);
@@ -253,7 +255,7 @@ static void test_rms(void) {
     CHECK(fabs(rms.count - (n + 1e-4)) < 1e-9);
   }
   brl_rms before = rms;
-  brl_rms_update(&rms, all, 0);
+  brl__rms_update(&rms, all, 0);
   CHECK(memcmp(&before, &rms, sizeof rms) == 0);
 }
 
@@ -263,7 +265,7 @@ static void test_reward_scaler(void) {
   brl_rng r;
   brl_rng_seed(&r, 4);
   static brl_reward_scaler s, saved;
-  CHECK_OK(brl_reward_scaler_init(&s, NE, gamma));
+  CHECK_OK(brl__reward_scaler_init(&s, NE, gamma));
   static double hist[STEPS * NE];
   int n_hist = 0;
   double ret[NE] = {0};
@@ -284,7 +286,7 @@ static void test_reward_scaler(void) {
     int update = step % 10 != 9; /* some steps in evaluation mode */
     if (step == 150)
       saved = s; /* a plain copy is a checkpoint */
-    CHECK_OK(brl_reward_scaler_step(&s, rew, term, trunc, update, scaled));
+    CHECK_OK(brl__reward_scaler_step(&s, rew, term, trunc, update, scaled));
     for (int e = 0; e < NE; e++) {
       ret[e] = ret[e] * gamma + rew[e];
       if (update)
@@ -329,17 +331,17 @@ static void test_reward_scaler(void) {
       inplace[e] = rew[e];
       term[e] = brl_rng_uniform(&r) < 0.1;
     }
-    CHECK_OK(brl_reward_scaler_step(&a, rew, term, NULL, 1, out));
-    CHECK_OK(brl_reward_scaler_step(&b, inplace, term, NULL, 1, inplace));
+    CHECK_OK(brl__reward_scaler_step(&a, rew, term, NULL, 1, out));
+    CHECK_OK(brl__reward_scaler_step(&b, inplace, term, NULL, 1, inplace));
     CHECK(memcmp(out, inplace, sizeof out) == 0);
-    CHECK(fabs(brl_reward_scaler_scale(&a, rew[0]) - out[0]) < 1e-6);
+    CHECK(fabs(brl__reward_scaler_scale(&a, rew[0]) - out[0]) < 1e-6);
   }
   CHECK(memcmp(&a, &b, sizeof a) == 0);
 
-  CHECK(brl_reward_scaler_init(&a, 0, 0.99) == BRL_EINVAL);
-  CHECK(brl_reward_scaler_init(&a, BRL_REWARD_SCALER_MAX_ENVS + 1, 0.99) ==
+  CHECK(brl__reward_scaler_init(&a, 0, 0.99) == BRL_EINVAL);
+  CHECK(brl__reward_scaler_init(&a, BRL_REWARD_SCALER_MAX_ENVS + 1, 0.99) ==
         BRL_EINVAL);
-  CHECK(brl_reward_scaler_init(&a, 2, 1.5) == BRL_EINVAL);
+  CHECK(brl__reward_scaler_init(&a, 2, 1.5) == BRL_EINVAL);
 }
 
 int main(void) {

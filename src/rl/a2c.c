@@ -14,7 +14,7 @@ int brl__a2c_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
     rc = brl_batch_predictions(bvf, a->vf, &pvf);
   if (!rc) {
     if (c->normalize_advantage)
-      rc = brl_normalize_advantages(a->adv, NULL, N, a->adv_mb);
+      rc = brl__normalize_advantages(a->adv, NULL, N, a->adv_mb);
     else
       for (int64_t k = 0; k < N; k++)
         a->adv_mb[k] = a->adv[k];

@@ -115,13 +115,13 @@ int brl__agent_init(brl_agent *a) {
   a->n_num = a->obs_dim - a->n_cat;
   switch (a->space.kind) {
   case BRL_SPACE_DISCRETE:
-    rc = brl_dist_init_categorical(&a->dist, a->space.nvec[0]);
+    rc = brl__dist_init_categorical(&a->dist, a->space.nvec[0]);
     break;
   case BRL_SPACE_MULTI_DISCRETE:
-    rc = brl_dist_init_multi_discrete(&a->dist, a->space.dim, a->space.nvec);
+    rc = brl__dist_init_multi_discrete(&a->dist, a->space.dim, a->space.nvec);
     break;
   default:
-    rc = brl_dist_init_gaussian(&a->dist, a->space.dim);
+    rc = brl__dist_init_gaussian(&a->dist, a->space.dim);
     break;
   }
   if (rc)
@@ -197,7 +197,7 @@ int brl__agent_alloc_buffers(brl_agent *a) {
     a->scaler = malloc(sizeof *a->scaler);
     if (!a->scaler)
       return brl__fail(BRL_ENOMEM, "out of memory for the reward scaler");
-    int rc = brl_reward_scaler_init(a->scaler, c->n_envs, c->gamma);
+    int rc = brl__reward_scaler_init(a->scaler, c->n_envs, c->gamma);
     if (rc)
       return rc;
     a->scaler->clip = c->clip_reward;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* rb->w = the advantages normalised as brl_normalize_advantages does, over
+/* rb->w = the advantages normalised as brl__normalize_advantages does, over
  * the rows that are transitions (the others get 0: never sampled). */
 static void normalize_valid(brl_replay *rb, int64_t n) {
   int64_t m = 0;
@@ -27,7 +27,7 @@ static void normalize_valid(brl_replay *rb, int64_t n) {
   for (int64_t r = 0; r < n; r++)
     if (!brl__replay_invalid(rb, r))
       ss += ((double)rb->adv[r] - mean) * ((double)rb->adv[r] - mean);
-  /* One transition is left as it is (as brl_normalize_advantages). */
+  /* One transition is left as it is (as brl__normalize_advantages). */
   const double inv = m > 1 ? 1.0 / (sqrt(ss / (double)(m - 1)) + 1e-8) : 1.0;
   for (int64_t r = 0; r < n; r++)
     rb->w[r] = brl__replay_invalid(rb, r)
@@ -73,14 +73,14 @@ static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
   if (c->normalize_advantage && n_invalid > 0) {
     normalize_valid(rb, n);
   } else if (c->normalize_advantage && n > 1) {
-    int rc = brl_normalize_advantages(rb->adv, NULL, n, rb->w);
+    int rc = brl__normalize_advantages(rb->adv, NULL, n, rb->w);
     if (rc)
       return rc;
   } else {
     memcpy(rb->w, rb->adv, (size_t)n * sizeof(float));
   }
   for (int64_t r = 0; r < n; r++)
-    rb->w[r] = (float)brl_awr_weight(rb->w[r], c->beta, c->weights_max);
+    rb->w[r] = (float)brl__awr_weight(rb->w[r], c->beta, c->weights_max);
   return BRL_OK;
 }
 
@@ -105,8 +105,8 @@ static int awr_grads(brl_agent *a, const float *ppi, const float *pvf,
     float *g_ls =
         a->tree_log_std ? g + a->col_log_std : (a->gauss ? gls : NULL);
     brl_pg_info info;
-    int rc = brl_awr_policy_loss(&a->dist, &pi, rb->act + i * a->act_dim,
-                                 rb->w[i], c->ent_coef, g, g_ls, &info);
+    int rc = brl__awr_policy_loss(&a->dist, &pi, rb->act + i * a->act_dim,
+                                  rb->w[i], c->ent_coef, g, g_ls, &info);
     if (rc)
       return rc;
     if (a->tree_log_std)
@@ -116,13 +116,13 @@ static int awr_grads(brl_agent *a, const float *ppi, const float *pvf,
     if (lsg)
       for (int j = 0; j < ns; j++)
         lsg[j] += gls[j];
-    brl_clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
+    brl__clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
     const float v = pvf ? pvf[i] : row[a->col_value];
     float gv;
     double vl;
-    if ((rc = brl_value_loss(v, rb->ret[i], c->vf_coef, &gv, &vl)))
+    if ((rc = brl__value_loss(v, rb->ret[i], c->vf_coef, &gv, &vl)))
       return rc;
-    brl_clip_grad_norm(&gv, 1, c->max_value_grad_norm);
+    brl__clip_grad_norm(&gv, 1, c->max_value_grad_norm);
     if (a->vf)
       a->g_vf[k] = gv;
     else

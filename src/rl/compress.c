@@ -306,8 +306,8 @@ static int record(brl_agent *a, brl_env *env, int64_t n_rows, double frac,
       brl_policy_out pi;
       brl__agent_policy(a, a->out_pi + (size_t)e * (size_t)a->pi_K, NULL, ls,
                         &pi);
-      rc = stoch[e] ? brl_dist_sample(&a->dist, &pi, rng, raw)
-                    : brl_dist_mode(&a->dist, &pi, raw);
+      rc = stoch[e] ? brl__dist_sample(&a->dist, &pi, rng, raw)
+                    : brl__dist_mode(&a->dist, &pi, raw);
       if (rc)
         goto done;
       brl__agent_clip_action(a, raw, act + (size_t)e * (size_t)a->act_dim);
@@ -391,8 +391,8 @@ static int compare(const brl_agent *a, const float *Pt, const float *Vt,
     brl__agent_policy(a, t, NULL, ls, &pt);
     brl__agent_policy(a, s, NULL, ls, &ps);
     int rc;
-    if ((rc = brl_dist_mode(&a->dist, &pt, at)) ||
-        (rc = brl_dist_mode(&a->dist, &ps, as)))
+    if ((rc = brl__dist_mode(&a->dist, &pt, at)) ||
+        (rc = brl__dist_mode(&a->dist, &ps, as)))
       return rc;
     agree += !memcmp(at, as, (size_t)a->act_dim * sizeof(float));
     tv += row_tv(a, t, s);

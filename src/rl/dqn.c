@@ -26,10 +26,10 @@ int brl__dqn_train(brl_agent *a, brl_batch *bq, int64_t n, float progress,
     for (int64_t k = 0; k < bs; k++) {
       const int64_t i = a->perm[k];
       double y, loss;
-      if ((rc = brl_dqn_target(rb->qt + i * K, NULL, K, rb->rew[i], c->gamma,
-                               rb->term[i], &y)) ||
-          (rc = brl_dqn_loss(q + i * K, K, (int)rb->act[i], y, a->g_pi + k * K,
-                             &loss)))
+      if ((rc = brl__dqn_target(rb->qt + i * K, NULL, K, rb->rew[i], c->gamma,
+                                rb->term[i], &y)) ||
+          (rc = brl__dqn_loss(q + i * K, K, (int)rb->act[i], y, a->g_pi + k * K,
+                              &loss)))
         return rc;
       acc->pg_loss += loss;
       acc->v_loss += q[i * K + (int)rb->act[i]];

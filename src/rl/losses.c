@@ -12,7 +12,7 @@ static int allowed(const uint8_t *mask, int j) { return !mask || mask[j]; }
 
 /* ------------------------------------------------------------ categorical */
 
-double brl_cat_logsumexp(const float *z, const uint8_t *mask, int n) {
+double brl__cat_logsumexp(const float *z, const uint8_t *mask, int n) {
   double m = -INFINITY;
   int any = 0;
   for (int j = 0; j < n; j++) {
@@ -33,23 +33,23 @@ double brl_cat_logsumexp(const float *z, const uint8_t *mask, int n) {
   return m + log(s);
 }
 
-void brl_cat_log_softmax(const float *z, const uint8_t *mask, int n,
-                         double *logp) {
-  double lse = brl_cat_logsumexp(z, mask, n);
+void brl__cat_log_softmax(const float *z, const uint8_t *mask, int n,
+                          double *logp) {
+  double lse = brl__cat_logsumexp(z, mask, n);
   for (int j = 0; j < n; j++)
     logp[j] = allowed(mask, j) ? (double)z[j] - lse : -INFINITY;
 }
 
-void brl_cat_probs(const float *z, const uint8_t *mask, int n, double *p) {
-  double lse = brl_cat_logsumexp(z, mask, n);
+void brl__cat_probs(const float *z, const uint8_t *mask, int n, double *p) {
+  double lse = brl__cat_logsumexp(z, mask, n);
   for (int j = 0; j < n; j++)
     p[j] = allowed(mask, j) ? exp((double)z[j] - lse) : 0.0;
 }
 
-double brl_cat_log_prob(const float *z, const uint8_t *mask, int n, int a) {
+double brl__cat_log_prob(const float *z, const uint8_t *mask, int n, int a) {
   if (a < 0 || a >= n || !allowed(mask, a))
     return -INFINITY;
-  return (double)z[a] - brl_cat_logsumexp(z, mask, n);
+  return (double)z[a] - brl__cat_logsumexp(z, mask, n);
 }
 
 /* Entropy given the log-sum-exp: -sum p_j (z_j - lse). Using z_j - lse
@@ -66,12 +66,12 @@ static double cat_entropy_lse(const float *z, const uint8_t *mask, int n,
   return h;
 }
 
-double brl_cat_entropy(const float *z, const uint8_t *mask, int n) {
-  return cat_entropy_lse(z, mask, n, brl_cat_logsumexp(z, mask, n));
+double brl__cat_entropy(const float *z, const uint8_t *mask, int n) {
+  return cat_entropy_lse(z, mask, n, brl__cat_logsumexp(z, mask, n));
 }
 
-int brl_cat_sample(const float *z, const uint8_t *mask, int n, double u) {
-  double lse = brl_cat_logsumexp(z, mask, n);
+int brl__cat_sample(const float *z, const uint8_t *mask, int n, double u) {
+  double lse = brl__cat_logsumexp(z, mask, n);
   int last = -1;
   double c = 0.0;
   for (int j = 0; j < n; j++) {
@@ -85,7 +85,7 @@ int brl_cat_sample(const float *z, const uint8_t *mask, int n, double u) {
   return last;
 }
 
-int brl_cat_argmax(const float *z, const uint8_t *mask, int n) {
+int brl__cat_argmax(const float *z, const uint8_t *mask, int n) {
   int best = -1;
   for (int j = 0; j < n; j++) {
     if (!allowed(mask, j))
@@ -96,9 +96,9 @@ int brl_cat_argmax(const float *z, const uint8_t *mask, int n) {
   return best;
 }
 
-double brl_cat_grad(const float *z, const uint8_t *mask, int n, int a,
-                    double k_logp, double k_ent, float *g) {
-  double lse = brl_cat_logsumexp(z, mask, n);
+double brl__cat_grad(const float *z, const uint8_t *mask, int n, int a,
+                     double k_logp, double k_ent, float *g) {
+  double lse = brl__cat_logsumexp(z, mask, n);
   double h = cat_entropy_lse(z, mask, n, lse);
   for (int j = 0; j < n; j++) {
     if (!allowed(mask, j)) {
@@ -117,8 +117,8 @@ double brl_cat_grad(const float *z, const uint8_t *mask, int n, int a,
 
 /* ------------------------------------------------------- diagonal Gaussian */
 
-double brl_gauss_log_prob(const float *mu, const float *log_std, const float *a,
-                          int d) {
+double brl__gauss_log_prob(const float *mu, const float *log_std,
+                           const float *a, int d) {
   double lp = 0.0;
   for (int j = 0; j < d; j++) {
     double s = (double)log_std[j];
@@ -128,22 +128,22 @@ double brl_gauss_log_prob(const float *mu, const float *log_std, const float *a,
   return lp;
 }
 
-double brl_gauss_entropy(const float *log_std, int d) {
+double brl__gauss_entropy(const float *log_std, int d) {
   double h = 0.0;
   for (int j = 0; j < d; j++)
     h += (double)log_std[j] + BRL_HALF_LOG_2PIE;
   return h;
 }
 
-void brl_gauss_sample(const float *mu, const float *log_std, const double *eps,
-                      int d, float *a) {
+void brl__gauss_sample(const float *mu, const float *log_std, const double *eps,
+                       int d, float *a) {
   for (int j = 0; j < d; j++)
     a[j] = (float)((double)mu[j] + exp((double)log_std[j]) * eps[j]);
 }
 
-void brl_gauss_grad(const float *mu, const float *log_std, const float *a,
-                    int d, double k_logp, double k_ent, float *g_mu,
-                    float *g_s) {
+void brl__gauss_grad(const float *mu, const float *log_std, const float *a,
+                     int d, double k_logp, double k_ent, float *g_mu,
+                     float *g_s) {
   for (int j = 0; j < d; j++) {
     double gm = 0.0, gs = k_ent;
     if (a) {
@@ -161,11 +161,11 @@ void brl_gauss_grad(const float *mu, const float *log_std, const float *a,
 
 /* ----------------------------------------------- distributions in general */
 
-int brl_dist_init_categorical(brl_dist *d, int n_actions) {
+int brl__dist_init_categorical(brl_dist *d, int n_actions) {
   BRL_CHECK_ARG(d);
   if (n_actions < 1)
     return brl__fail(BRL_EINVAL,
-                     "brl_dist_init_categorical: n_actions is %d; it must be "
+                     "brl__dist_init_categorical: n_actions is %d; it must be "
                      ">= 1",
                      n_actions);
   *d = (brl_dist){0};
@@ -177,12 +177,12 @@ int brl_dist_init_categorical(brl_dist *d, int n_actions) {
   return BRL_OK;
 }
 
-int brl_dist_init_multi_discrete(brl_dist *d, int n_sub, const int *nvec) {
+int brl__dist_init_multi_discrete(brl_dist *d, int n_sub, const int *nvec) {
   BRL_CHECK_ARG(d);
   BRL_CHECK_ARG(nvec);
   if (n_sub < 1 || n_sub > BRL_MAX_ACTION_DIM)
     return brl__fail(BRL_EINVAL,
-                     "brl_dist_init_multi_discrete: n_sub is %d; it must be "
+                     "brl__dist_init_multi_discrete: n_sub is %d; it must be "
                      "in [1, %d]",
                      n_sub, BRL_MAX_ACTION_DIM);
   *d = (brl_dist){0};
@@ -192,7 +192,7 @@ int brl_dist_init_multi_discrete(brl_dist *d, int n_sub, const int *nvec) {
   for (int k = 0; k < n_sub; k++) {
     if (nvec[k] < 1 || nvec[k] > (1 << 24))
       return brl__fail(BRL_EINVAL,
-                       "brl_dist_init_multi_discrete: nvec[%d] is %d; it "
+                       "brl__dist_init_multi_discrete: nvec[%d] is %d; it "
                        "must be in [1, 2^24]",
                        k, nvec[k]);
     d->nvec[k] = nvec[k];
@@ -201,11 +201,11 @@ int brl_dist_init_multi_discrete(brl_dist *d, int n_sub, const int *nvec) {
   return BRL_OK;
 }
 
-int brl_dist_init_gaussian(brl_dist *d, int dim) {
+int brl__dist_init_gaussian(brl_dist *d, int dim) {
   BRL_CHECK_ARG(d);
   if (dim < 1 || dim > BRL_MAX_ACTION_DIM)
     return brl__fail(BRL_EINVAL,
-                     "brl_dist_init_gaussian: dim is %d; it must be in "
+                     "brl__dist_init_gaussian: dim is %d; it must be in "
                      "[1, %d]",
                      dim, BRL_MAX_ACTION_DIM);
   *d = (brl_dist){0};
@@ -216,7 +216,7 @@ int brl_dist_init_gaussian(brl_dist *d, int dim) {
   return BRL_OK;
 }
 
-int brl_dist_check(const brl_dist *d) {
+int brl__dist_check(const brl_dist *d) {
   BRL_CHECK_ARG(d);
   if (d->n_sub < 1 || d->n_sub > BRL_MAX_ACTION_DIM)
     return brl__fail(BRL_EINVAL, "brl_dist: n_sub is %d; it must be in [1, %d]",
@@ -258,7 +258,7 @@ int brl_dist_check(const brl_dist *d) {
 /* Checks d and the pointers of pi that d needs. */
 static int check_pi(const char *fn, const brl_dist *d,
                     const brl_policy_out *pi) {
-  int rc = brl_dist_check(d);
+  int rc = brl__dist_check(d);
   if (rc)
     return rc;
   if (!pi || !pi->params)
@@ -298,10 +298,10 @@ static int discrete_action(const char *fn, const brl_dist *d,
   return BRL_OK;
 }
 
-int brl_dist_grad(const brl_dist *d, const brl_policy_out *pi,
-                  const float *action, double k_logp, double k_ent,
-                  float *g_params, float *g_log_std, double *logp, double *H) {
-  static const char fn[] = "brl_dist_grad";
+int brl__dist_grad(const brl_dist *d, const brl_policy_out *pi,
+                   const float *action, double k_logp, double k_ent,
+                   float *g_params, float *g_log_std, double *logp, double *H) {
+  static const char fn[] = "brl__dist_grad";
   int rc = check_pi(fn, d, pi);
   if (rc)
     return rc;
@@ -312,10 +312,10 @@ int brl_dist_grad(const brl_dist *d, const brl_policy_out *pi,
   double lp = 0.0, h = 0.0;
   if (d->kind == BRL_DIST_GAUSSIAN) {
     if (action)
-      lp = brl_gauss_log_prob(pi->params, pi->log_std, action, d->n_sub);
-    h = brl_gauss_entropy(pi->log_std, d->n_sub);
-    brl_gauss_grad(pi->params, pi->log_std, action, d->n_sub, k_logp, k_ent,
-                   g_params, g_log_std);
+      lp = brl__gauss_log_prob(pi->params, pi->log_std, action, d->n_sub);
+    h = brl__gauss_entropy(pi->log_std, d->n_sub);
+    brl__gauss_grad(pi->params, pi->log_std, action, d->n_sub, k_logp, k_ent,
+                    g_params, g_log_std);
   } else {
     /* Validate every action before writing any gradient. */
     int acts[BRL_MAX_ACTION_DIM];
@@ -330,10 +330,10 @@ int brl_dist_grad(const brl_dist *d, const brl_policy_out *pi,
     for (int k = 0; k < d->n_sub; k++) {
       const float *z = pi->params + off;
       const uint8_t *m = pi->mask ? pi->mask + off : NULL;
-      h += brl_cat_grad(z, m, d->nvec[k], acts[k], k_logp, k_ent,
-                        g_params + off);
+      h += brl__cat_grad(z, m, d->nvec[k], acts[k], k_logp, k_ent,
+                         g_params + off);
       if (acts[k] >= 0)
-        lp += brl_cat_log_prob(z, m, d->nvec[k], acts[k]);
+        lp += brl__cat_log_prob(z, m, d->nvec[k], acts[k]);
       off += d->nvec[k];
     }
   }
@@ -344,16 +344,16 @@ int brl_dist_grad(const brl_dist *d, const brl_policy_out *pi,
   return BRL_OK;
 }
 
-int brl_dist_log_prob(const brl_dist *d, const brl_policy_out *pi,
-                      const float *action, double *logp) {
-  static const char fn[] = "brl_dist_log_prob";
+int brl__dist_log_prob(const brl_dist *d, const brl_policy_out *pi,
+                       const float *action, double *logp) {
+  static const char fn[] = "brl__dist_log_prob";
   int rc = check_pi(fn, d, pi);
   if (rc)
     return rc;
   BRL_CHECK_ARG(action);
   BRL_CHECK_ARG(logp);
   if (d->kind == BRL_DIST_GAUSSIAN) {
-    *logp = brl_gauss_log_prob(pi->params, pi->log_std, action, d->n_sub);
+    *logp = brl__gauss_log_prob(pi->params, pi->log_std, action, d->n_sub);
     return BRL_OK;
   }
   double lp = 0.0;
@@ -362,37 +362,37 @@ int brl_dist_log_prob(const brl_dist *d, const brl_policy_out *pi,
     int a = 0;
     if ((rc = discrete_action(fn, d, pi, action, k, off, &a)))
       return rc;
-    lp += brl_cat_log_prob(pi->params + off, pi->mask ? pi->mask + off : NULL,
-                           d->nvec[k], a);
+    lp += brl__cat_log_prob(pi->params + off, pi->mask ? pi->mask + off : NULL,
+                            d->nvec[k], a);
     off += d->nvec[k];
   }
   *logp = lp;
   return BRL_OK;
 }
 
-int brl_dist_entropy(const brl_dist *d, const brl_policy_out *pi, double *H) {
-  int rc = check_pi("brl_dist_entropy", d, pi);
+int brl__dist_entropy(const brl_dist *d, const brl_policy_out *pi, double *H) {
+  int rc = check_pi("brl__dist_entropy", d, pi);
   if (rc)
     return rc;
   BRL_CHECK_ARG(H);
   if (d->kind == BRL_DIST_GAUSSIAN) {
-    *H = brl_gauss_entropy(pi->log_std, d->n_sub);
+    *H = brl__gauss_entropy(pi->log_std, d->n_sub);
     return BRL_OK;
   }
   double h = 0.0;
   int off = 0;
   for (int k = 0; k < d->n_sub; k++) {
-    h += brl_cat_entropy(pi->params + off, pi->mask ? pi->mask + off : NULL,
-                         d->nvec[k]);
+    h += brl__cat_entropy(pi->params + off, pi->mask ? pi->mask + off : NULL,
+                          d->nvec[k]);
     off += d->nvec[k];
   }
   *H = h;
   return BRL_OK;
 }
 
-int brl_dist_sample(const brl_dist *d, const brl_policy_out *pi, brl_rng *rng,
-                    float *action) {
-  int rc = check_pi("brl_dist_sample", d, pi);
+int brl__dist_sample(const brl_dist *d, const brl_policy_out *pi, brl_rng *rng,
+                     float *action) {
+  int rc = check_pi("brl__dist_sample", d, pi);
   if (rc)
     return rc;
   BRL_CHECK_ARG(rng);
@@ -400,22 +400,22 @@ int brl_dist_sample(const brl_dist *d, const brl_policy_out *pi, brl_rng *rng,
   if (d->kind == BRL_DIST_GAUSSIAN) {
     for (int j = 0; j < d->n_sub; j++) {
       double eps = brl_rng_normal(rng);
-      brl_gauss_sample(pi->params + j, pi->log_std + j, &eps, 1, action + j);
+      brl__gauss_sample(pi->params + j, pi->log_std + j, &eps, 1, action + j);
     }
     return BRL_OK;
   }
   int off = 0;
   for (int k = 0; k < d->n_sub; k++) {
     double u = brl_rng_uniform(rng);
-    action[k] = (float)brl_cat_sample(
+    action[k] = (float)brl__cat_sample(
         pi->params + off, pi->mask ? pi->mask + off : NULL, d->nvec[k], u);
     off += d->nvec[k];
   }
   return BRL_OK;
 }
 
-int brl_dist_mode(const brl_dist *d, const brl_policy_out *pi, float *action) {
-  int rc = check_pi("brl_dist_mode", d, pi);
+int brl__dist_mode(const brl_dist *d, const brl_policy_out *pi, float *action) {
+  int rc = check_pi("brl__dist_mode", d, pi);
   if (rc)
     return rc;
   BRL_CHECK_ARG(action);
@@ -426,7 +426,7 @@ int brl_dist_mode(const brl_dist *d, const brl_policy_out *pi, float *action) {
   }
   int off = 0;
   for (int k = 0; k < d->n_sub; k++) {
-    action[k] = (float)brl_cat_argmax(
+    action[k] = (float)brl__cat_argmax(
         pi->params + off, pi->mask ? pi->mask + off : NULL, d->nvec[k]);
     off += d->nvec[k];
   }
@@ -442,11 +442,11 @@ static int check_coef(const char *fn, const char *name, double v) {
   return BRL_OK;
 }
 
-int brl_ppo_policy_loss(const brl_dist *d, const brl_policy_out *pi,
-                        const float *action, double old_logp, double adv,
-                        double clip_eps, double ent_coef, float *g_params,
-                        float *g_log_std, brl_pg_info *info) {
-  static const char fn[] = "brl_ppo_policy_loss";
+int brl__ppo_policy_loss(const brl_dist *d, const brl_policy_out *pi,
+                         const float *action, double old_logp, double adv,
+                         double clip_eps, double ent_coef, float *g_params,
+                         float *g_log_std, brl_pg_info *info) {
+  static const char fn[] = "brl__ppo_policy_loss";
   int rc;
   if ((rc = check_coef(fn, "clip_eps", clip_eps)) ||
       (rc = check_coef(fn, "ent_coef", ent_coef)))
@@ -458,7 +458,7 @@ int brl_ppo_policy_loss(const brl_dist *d, const brl_policy_out *pi,
   BRL_CHECK_ARG(action);
   double logp, h;
   /* The log-probability first: the gradient's coefficient needs the ratio. */
-  if ((rc = brl_dist_log_prob(d, pi, action, &logp)))
+  if ((rc = brl__dist_log_prob(d, pi, action, &logp)))
     return rc;
   double log_ratio = logp - old_logp;
   double ratio = exp(log_ratio);
@@ -468,8 +468,8 @@ int brl_ppo_policy_loss(const brl_dist *d, const brl_policy_out *pi,
   int clipped = s2 < s1; /* the min is the clipped term, strictly */
   double surr = clipped ? s2 : s1;
   double k_logp = clipped ? 0.0 : -adv * ratio;
-  if ((rc = brl_dist_grad(d, pi, action, k_logp, -ent_coef, g_params, g_log_std,
-                          NULL, &h)))
+  if ((rc = brl__dist_grad(d, pi, action, k_logp, -ent_coef, g_params,
+                           g_log_std, NULL, &h)))
     return rc;
   if (info) {
     info->pg_loss = -surr;
@@ -494,8 +494,8 @@ static int weighted_pg(const char *fn, const brl_dist *d,
     return rc;
   BRL_CHECK_ARG(action);
   double logp, h;
-  if ((rc = brl_dist_grad(d, pi, action, -k, -ent_coef, g_params, g_log_std,
-                          &logp, &h)))
+  if ((rc = brl__dist_grad(d, pi, action, -k, -ent_coef, g_params, g_log_std,
+                           &logp, &h)))
     return rc;
   if (info) {
     info->pg_loss = -k * logp;
@@ -510,17 +510,17 @@ static int weighted_pg(const char *fn, const brl_dist *d,
   return BRL_OK;
 }
 
-int brl_a2c_policy_loss(const brl_dist *d, const brl_policy_out *pi,
-                        const float *action, double adv, double ent_coef,
-                        float *g_params, float *g_log_std, brl_pg_info *info) {
-  static const char fn[] = "brl_a2c_policy_loss";
+int brl__a2c_policy_loss(const brl_dist *d, const brl_policy_out *pi,
+                         const float *action, double adv, double ent_coef,
+                         float *g_params, float *g_log_std, brl_pg_info *info) {
+  static const char fn[] = "brl__a2c_policy_loss";
   if (!isfinite(adv))
     return brl__fail(BRL_EINVAL, "%s: adv (%g) must be finite", fn, adv);
   return weighted_pg(fn, d, pi, action, adv, ent_coef, g_params, g_log_std,
                      info);
 }
 
-double brl_awr_weight(double adv, double beta, double w_max) {
+double brl__awr_weight(double adv, double beta, double w_max) {
   double x = adv / beta;
   /* exp(x) >= w_max exactly when x >= log(w_max): no overflow for big x. */
   if (x >= log(w_max))
@@ -528,10 +528,10 @@ double brl_awr_weight(double adv, double beta, double w_max) {
   return exp(x);
 }
 
-int brl_awr_policy_loss(const brl_dist *d, const brl_policy_out *pi,
-                        const float *action, double weight, double ent_coef,
-                        float *g_params, float *g_log_std, brl_pg_info *info) {
-  static const char fn[] = "brl_awr_policy_loss";
+int brl__awr_policy_loss(const brl_dist *d, const brl_policy_out *pi,
+                         const float *action, double weight, double ent_coef,
+                         float *g_params, float *g_log_std, brl_pg_info *info) {
+  static const char fn[] = "brl__awr_policy_loss";
   int rc = check_coef(fn, "weight", weight);
   if (rc)
     return rc;
@@ -541,10 +541,10 @@ int brl_awr_policy_loss(const brl_dist *d, const brl_policy_out *pi,
 
 /* ----------------------------------------------------------- value losses */
 
-int brl_value_loss(float v, double ret, double vf_coef, float *g,
-                   double *loss) {
+int brl__value_loss(float v, double ret, double vf_coef, float *g,
+                    double *loss) {
   BRL_CHECK_ARG(g);
-  int rc = check_coef("brl_value_loss", "vf_coef", vf_coef);
+  int rc = check_coef("brl__value_loss", "vf_coef", vf_coef);
   if (rc)
     return rc;
   double e = (double)v - ret;
@@ -554,9 +554,9 @@ int brl_value_loss(float v, double ret, double vf_coef, float *g,
   return BRL_OK;
 }
 
-int brl_value_loss_clipped(float v, float v_old, double ret, double clip_c,
-                           double vf_coef, float *g, double *loss) {
-  static const char fn[] = "brl_value_loss_clipped";
+int brl__value_loss_clipped(float v, float v_old, double ret, double clip_c,
+                            double vf_coef, float *g, double *loss) {
+  static const char fn[] = "brl__value_loss_clipped";
   BRL_CHECK_ARG(g);
   int rc;
   if ((rc = check_coef(fn, "vf_coef", vf_coef)) ||
@@ -581,12 +581,12 @@ int brl_value_loss_clipped(float v, float v_old, double ret, double clip_c,
 
 /* ------------------------------------------------------------------- DQN */
 
-double brl_huber(double x) {
+double brl__huber(double x) {
   double ax = fabs(x);
   return ax < 1.0 ? 0.5 * x * x : ax - 0.5;
 }
 
-double brl_huber_grad(double x) {
+double brl__huber_grad(double x) {
   if (x >= 1.0)
     return 1.0;
   if (x <= -1.0)
@@ -594,10 +594,10 @@ double brl_huber_grad(double x) {
   return x;
 }
 
-int brl_dqn_target(const float *q_next_target, const float *q_next_online,
-                   int n_actions, double reward, double gamma, int terminated,
-                   double *target) {
-  static const char fn[] = "brl_dqn_target";
+int brl__dqn_target(const float *q_next_target, const float *q_next_online,
+                    int n_actions, double reward, double gamma, int terminated,
+                    double *target) {
+  static const char fn[] = "brl__dqn_target";
   BRL_CHECK_ARG(q_next_target);
   BRL_CHECK_ARG(target);
   if (n_actions < 1)
@@ -607,15 +607,15 @@ int brl_dqn_target(const float *q_next_target, const float *q_next_online,
     *target = reward;
     return BRL_OK;
   }
-  int a = brl_cat_argmax(q_next_online ? q_next_online : q_next_target, NULL,
-                         n_actions);
+  int a = brl__cat_argmax(q_next_online ? q_next_online : q_next_target, NULL,
+                          n_actions);
   *target = reward + gamma * (double)q_next_target[a];
   return BRL_OK;
 }
 
-int brl_dqn_loss(const float *q, int n_actions, int action, double target,
-                 float *g, double *loss) {
-  static const char fn[] = "brl_dqn_loss";
+int brl__dqn_loss(const float *q, int n_actions, int action, double target,
+                  float *g, double *loss) {
+  static const char fn[] = "brl__dqn_loss";
   BRL_CHECK_ARG(q);
   BRL_CHECK_ARG(g);
   if (n_actions < 1 || action < 0 || action >= n_actions)
@@ -624,15 +624,15 @@ int brl_dqn_loss(const float *q, int n_actions, int action, double target,
   double x = (double)q[action] - target;
   for (int j = 0; j < n_actions; j++)
     g[j] = 0.0f;
-  g[action] = (float)brl_huber_grad(x);
+  g[action] = (float)brl__huber_grad(x);
   if (loss)
-    *loss = brl_huber(x);
+    *loss = brl__huber(x);
   return BRL_OK;
 }
 
 /* ------------------------------------------------------------- utilities */
 
-double brl_clip_grad_norm(float *g, int n, double max_norm) {
+double brl__clip_grad_norm(float *g, int n, double max_norm) {
   double ss = 0.0;
   for (int j = 0; j < n; j++)
     ss += (double)g[j] * (double)g[j];

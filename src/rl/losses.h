@@ -14,7 +14,7 @@
  *  - No function allocates, prints or keeps state.
  *  - Functions that validate their arguments return an int status (BRL_OK or
  *    BRL_EINVAL with a message for brl_last_error()); the plain math helpers
- *    (brl_cat_*, brl_gauss_*, brl_huber*, brl_awr_weight, ...) return values
+ *    (brl_cat_*, brl_gauss_*, brl__huber*, brl__awr_weight, ...) return values
  *    and document their preconditions instead.
  *  - Losses are per sample and unaveraged: the mean over a minibatch that a
  *    deep-learning library would take is the trees' business (each leaf
@@ -40,29 +40,29 @@
 
 /* log(sum over allowed j of exp(z_j)), computed stably; -INFINITY when no
  * action is allowed. */
-double brl_cat_logsumexp(const float *z, const uint8_t *mask, int n);
+double brl__cat_logsumexp(const float *z, const uint8_t *mask, int n);
 /* logp[j] = z_j - logsumexp(z) for allowed j, -INFINITY for masked j. */
-void brl_cat_log_softmax(const float *z, const uint8_t *mask, int n,
-                         double *logp);
+void brl__cat_log_softmax(const float *z, const uint8_t *mask, int n,
+                          double *logp);
 /* p[j] = softmax(z)_j for allowed j, 0 for masked j. */
-void brl_cat_probs(const float *z, const uint8_t *mask, int n, double *p);
+void brl__cat_probs(const float *z, const uint8_t *mask, int n, double *p);
 /* log p(a); -INFINITY if a is masked or out of [0, n). */
-double brl_cat_log_prob(const float *z, const uint8_t *mask, int n, int a);
+double brl__cat_log_prob(const float *z, const uint8_t *mask, int n, int a);
 /* Entropy H = -sum_j p_j log p_j over allowed j (in nats). */
-double brl_cat_entropy(const float *z, const uint8_t *mask, int n);
+double brl__cat_entropy(const float *z, const uint8_t *mask, int n);
 /* Inverse-CDF sample from a uniform u in [0, 1): the first allowed j whose
  * cumulative probability exceeds u (the last allowed action if rounding
  * leaves u above the total). -1 when no action is allowed. */
-int brl_cat_sample(const float *z, const uint8_t *mask, int n, double u);
+int brl__cat_sample(const float *z, const uint8_t *mask, int n, double u);
 /* The allowed action with the largest logit (the first one on ties); -1
  * when no action is allowed. */
-int brl_cat_argmax(const float *z, const uint8_t *mask, int n);
+int brl__cat_argmax(const float *z, const uint8_t *mask, int n);
 /* g[j] = k_logp * d log p(a) / dz_j + k_ent * dH / dz_j, where
  *   d log p(a) / dz_j = [j == a] - p_j   and   dH / dz_j = -p_j (log p_j + H).
  * Pass a < 0 to leave out the log-probability term. g[j] = 0 for masked j.
  * Returns the entropy H (reused by the losses). */
-double brl_cat_grad(const float *z, const uint8_t *mask, int n, int a,
-                    double k_logp, double k_ent, float *g);
+double brl__cat_grad(const float *z, const uint8_t *mask, int n, int a,
+                     double k_logp, double k_ent, float *g);
 
 /* ------------------------------------------------------- diagonal Gaussian */
 
@@ -72,12 +72,12 @@ double brl_cat_grad(const float *z, const uint8_t *mask, int n, int a,
  *   H        = sum_j s_j + 0.5 log(2 pi e).
  * The log-probability is of the action as sampled (before any clipping to
  * the action box), as stable-baselines3 stores it. */
-double brl_gauss_log_prob(const float *mu, const float *log_std, const float *a,
-                          int d);
-double brl_gauss_entropy(const float *log_std, int d);
+double brl__gauss_log_prob(const float *mu, const float *log_std,
+                           const float *a, int d);
+double brl__gauss_entropy(const float *log_std, int d);
 /* a_j = mu_j + exp(s_j) * eps_j for standard-normal noise eps[d]. */
-void brl_gauss_sample(const float *mu, const float *log_std, const double *eps,
-                      int d, float *a);
+void brl__gauss_sample(const float *mu, const float *log_std, const double *eps,
+                       int d, float *a);
 /* Gradient of k_logp * log N(a) + k_ent * H:
  *   g_mu[j] = k_logp * (a_j - mu_j) / sigma_j^2
  *   g_s[j]  = k_logp * ((a_j - mu_j)^2 / sigma_j^2 - 1) + k_ent.
@@ -86,9 +86,9 @@ void brl_gauss_sample(const float *mu, const float *log_std, const double *eps,
  * may be tree outputs or one state-independent vector; the gradient is per
  * sample either way (for a shared vector the caller averages it over the
  * batch). */
-void brl_gauss_grad(const float *mu, const float *log_std, const float *a,
-                    int d, double k_logp, double k_ent, float *g_mu,
-                    float *g_s);
+void brl__gauss_grad(const float *mu, const float *log_std, const float *a,
+                     int d, double k_logp, double k_ent, float *g_mu,
+                     float *g_s);
 
 /* ----------------------------------------------- distributions in general */
 
@@ -108,11 +108,11 @@ typedef struct brl_dist {
   int action_dim; /* floats per action: 1, n_sub, n_sub */
 } brl_dist;
 
-int brl_dist_init_categorical(brl_dist *d, int n_actions);
-int brl_dist_init_multi_discrete(brl_dist *d, int n_sub, const int *nvec);
-int brl_dist_init_gaussian(brl_dist *d, int dim);
+int brl__dist_init_categorical(brl_dist *d, int n_actions);
+int brl__dist_init_multi_discrete(brl_dist *d, int n_sub, const int *nvec);
+int brl__dist_init_gaussian(brl_dist *d, int dim);
 /* BRL_OK if d is a consistent distribution (as the init functions make). */
-int brl_dist_check(const brl_dist *d);
+int brl__dist_check(const brl_dist *d);
 
 /* The policy outputs of one sample. */
 typedef struct brl_policy_out {
@@ -132,25 +132,25 @@ typedef struct brl_policy_out {
  * a Gaussian action is the unclipped sample. */
 
 /* log pi(action): the sum over sub-spaces / dimensions. */
-int brl_dist_log_prob(const brl_dist *d, const brl_policy_out *pi,
-                      const float *action, double *logp);
+int brl__dist_log_prob(const brl_dist *d, const brl_policy_out *pi,
+                       const float *action, double *logp);
 /* Entropy: the sum over sub-spaces / dimensions. */
-int brl_dist_entropy(const brl_dist *d, const brl_policy_out *pi, double *H);
+int brl__dist_entropy(const brl_dist *d, const brl_policy_out *pi, double *H);
 /* Draws an action: one uniform per categorical, one standard normal per
  * Gaussian dimension, taken from rng in order. */
-int brl_dist_sample(const brl_dist *d, const brl_policy_out *pi, brl_rng *rng,
-                    float *action);
+int brl__dist_sample(const brl_dist *d, const brl_policy_out *pi, brl_rng *rng,
+                     float *action);
 /* The deterministic action: argmax of each categorical, or the means. */
-int brl_dist_mode(const brl_dist *d, const brl_policy_out *pi, float *action);
+int brl__dist_mode(const brl_dist *d, const brl_policy_out *pi, float *action);
 /* Gradient of k_logp * log pi(action) + k_ent * H with respect to the policy
  * outputs: g_params (n_params floats, same layout as pi->params) and, for a
  * Gaussian, g_log_std (n_sub floats; may be NULL, e.g. for a fixed log-std;
  * ignored for discrete kinds). action may be NULL when k_logp == 0. Also
  * returns log pi(action) (0 when action is NULL) and H when the pointers are
  * not NULL. */
-int brl_dist_grad(const brl_dist *d, const brl_policy_out *pi,
-                  const float *action, double k_logp, double k_ent,
-                  float *g_params, float *g_log_std, double *logp, double *H);
+int brl__dist_grad(const brl_dist *d, const brl_policy_out *pi,
+                   const float *action, double k_logp, double k_ent,
+                   float *g_params, float *g_log_std, double *logp, double *H);
 
 /* ---------------------------------------------------------- policy losses */
 
@@ -174,56 +174,57 @@ typedef struct brl_pg_info {
  * dL/d(outputs) = (clipped ? 0 : -A * ratio) * dlogp - ent_coef * dH.
  * When the two terms tie (ratio inside the clip range, or A == 0) the
  * unclipped term's gradient is used. clip_eps >= 0; info may be NULL. */
-int brl_ppo_policy_loss(const brl_dist *d, const brl_policy_out *pi,
-                        const float *action, double old_logp, double adv,
-                        double clip_eps, double ent_coef, float *g_params,
-                        float *g_log_std, brl_pg_info *info);
+int brl__ppo_policy_loss(const brl_dist *d, const brl_policy_out *pi,
+                         const float *action, double old_logp, double adv,
+                         double clip_eps, double ent_coef, float *g_params,
+                         float *g_log_std, brl_pg_info *info);
 
 /* A2C: L = -logp * A - ent_coef * H. */
-int brl_a2c_policy_loss(const brl_dist *d, const brl_policy_out *pi,
-                        const float *action, double adv, double ent_coef,
-                        float *g_params, float *g_log_std, brl_pg_info *info);
+int brl__a2c_policy_loss(const brl_dist *d, const brl_policy_out *pi,
+                         const float *action, double adv, double ent_coef,
+                         float *g_params, float *g_log_std, brl_pg_info *info);
 
 /* AWR sample weight w = min(exp(A / beta), w_max), computed without
  * overflow (beta > 0, w_max > 0). */
-double brl_awr_weight(double adv, double beta, double w_max);
-/* AWR: L = -w * logp - ent_coef * H, with w from brl_awr_weight() (a
+double brl__awr_weight(double adv, double beta, double w_max);
+/* AWR: L = -w * logp - ent_coef * H, with w from brl__awr_weight() (a
  * constant of the loss: no gradient flows through it). w >= 0. */
-int brl_awr_policy_loss(const brl_dist *d, const brl_policy_out *pi,
-                        const float *action, double weight, double ent_coef,
-                        float *g_params, float *g_log_std, brl_pg_info *info);
+int brl__awr_policy_loss(const brl_dist *d, const brl_policy_out *pi,
+                         const float *action, double weight, double ent_coef,
+                         float *g_params, float *g_log_std, brl_pg_info *info);
 
 /* ----------------------------------------------------------- value losses */
 
 /* L = 0.5 * vf_coef * (V - R)^2; *g = vf_coef * (V - R). loss may be NULL. */
-int brl_value_loss(float v, double ret, double vf_coef, float *g, double *loss);
+int brl__value_loss(float v, double ret, double vf_coef, float *g,
+                    double *loss);
 /* stable-baselines3's clipped value loss (clip_range_vf):
  *   V_clip = V_old + clip(V - V_old, -c, c)
  *   L = 0.5 * vf_coef * max((V - R)^2, (V_clip - R)^2)
  * with the gradient of the branch that is the maximum (the unclipped one on
  * ties); V_clip has slope 1 in V inside [V_old - c, V_old + c] (edges
  * included, as torch.clamp) and 0 outside. c >= 0. loss may be NULL. */
-int brl_value_loss_clipped(float v, float v_old, double ret, double clip_c,
-                           double vf_coef, float *g, double *loss);
+int brl__value_loss_clipped(float v, float v_old, double ret, double clip_c,
+                            double vf_coef, float *g, double *loss);
 
 /* ------------------------------------------------------------------- DQN */
 
 /* Huber loss with delta 1 (PyTorch's smooth_l1_loss with beta = 1):
  * 0.5 x^2 if |x| < 1, else |x| - 0.5; its derivative x or sign(x). */
-double brl_huber(double x);
-double brl_huber_grad(double x);
+double brl__huber(double x);
+double brl__huber_grad(double x);
 
 /* target = r + gamma * (1 - terminated) * Q_target(s', a*), where a* is the
  * argmax of q_next_target (DQN) or, when q_next_online is not NULL, of
  * q_next_online (double DQN). Pass terminated, not truncated: a truncated
  * transition is bootstrapped from its final observation. n_actions >= 1. */
-int brl_dqn_target(const float *q_next_target, const float *q_next_online,
-                   int n_actions, double reward, double gamma, int terminated,
-                   double *target);
+int brl__dqn_target(const float *q_next_target, const float *q_next_online,
+                    int n_actions, double reward, double gamma, int terminated,
+                    double *target);
 /* L = huber(Q(s, a) - target). g (n_actions floats) is 0 except at the taken
  * action, where it is huber'(Q(s, a) - target). loss may be NULL. */
-int brl_dqn_loss(const float *q, int n_actions, int action, double target,
-                 float *g, double *loss);
+int brl__dqn_loss(const float *q, int n_actions, int action, double target,
+                  float *g, double *loss);
 
 /* ------------------------------------------------------------- utilities */
 
@@ -233,6 +234,6 @@ int brl_dqn_loss(const float *q, int n_actions, int action, double target,
  * max_norm).
  * A no-op when max_norm <= 0 or the norm is not finite. Returns the norm
  * before clipping. */
-double brl_clip_grad_norm(float *g, int n, double max_norm);
+double brl__clip_grad_norm(float *g, int n, double max_norm);
 
 #endif

@@ -127,17 +127,17 @@ static int act_rows(brl_agent *a, int64_t n, const uint8_t *masks,
         r[0] = (float)brl_rng_below(&a->rng, (uint64_t)a->space.nvec[0]);
         rc = BRL_OK;
       } else {
-        rc = brl_dist_mode(&a->dist, &pi, r);
+        rc = brl__dist_mode(&a->dist, &pi, r);
       }
     } else {
-      rc = deterministic ? brl_dist_mode(&a->dist, &pi, r)
-                         : brl_dist_sample(&a->dist, &pi, &a->rng, r);
+      rc = deterministic ? brl__dist_mode(&a->dist, &pi, r)
+                         : brl__dist_sample(&a->dist, &pi, &a->rng, r);
     }
     if (rc)
       return rc;
     if (log_probs) {
       double lp;
-      if ((rc = brl_dist_log_prob(&a->dist, &pi, r, &lp)))
+      if ((rc = brl__dist_log_prob(&a->dist, &pi, r, &lp)))
         return rc;
       log_probs[i] = (float)lp;
     }

@@ -32,7 +32,7 @@ int brl__ppo_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
         rc = brl_batch_predictions(bvf, a->vf, &pvf);
       if (!rc) {
         if (c->normalize_advantage)
-          rc = brl_normalize_advantages(a->adv, idx, n, a->adv_mb);
+          rc = brl__normalize_advantages(a->adv, idx, n, a->adv_mb);
         else
           for (int64_t k = 0; k < n; k++)
             a->adv_mb[k] = a->adv[idx[k]];

@@ -7,22 +7,22 @@
 
 /* ---------------------------------------------------------------- GAE */
 
-int brl_gae(int n_steps, int n_envs, const float *rewards, const float *values,
-            const uint8_t *terminated, const uint8_t *truncated,
-            const float *final_values, const float *last_values, double gamma,
-            double lambda, float *advantages, float *returns) {
-  return brl_gae_valid(n_steps, n_envs, rewards, values, terminated, truncated,
-                       NULL, final_values, last_values, gamma, lambda,
-                       advantages, returns);
+int brl__gae(int n_steps, int n_envs, const float *rewards, const float *values,
+             const uint8_t *terminated, const uint8_t *truncated,
+             const float *final_values, const float *last_values, double gamma,
+             double lambda, float *advantages, float *returns) {
+  return brl__gae_valid(n_steps, n_envs, rewards, values, terminated, truncated,
+                        NULL, final_values, last_values, gamma, lambda,
+                        advantages, returns);
 }
 
-int brl_gae_valid(int n_steps, int n_envs, const float *rewards,
-                  const float *values, const uint8_t *terminated,
-                  const uint8_t *truncated, const uint8_t *valid,
-                  const float *final_values, const float *last_values,
-                  double gamma, double lambda, float *advantages,
-                  float *returns) {
-  static const char fn[] = "brl_gae";
+int brl__gae_valid(int n_steps, int n_envs, const float *rewards,
+                   const float *values, const uint8_t *terminated,
+                   const uint8_t *truncated, const uint8_t *valid,
+                   const float *final_values, const float *last_values,
+                   double gamma, double lambda, float *advantages,
+                   float *returns) {
+  static const char fn[] = "brl__gae";
   BRL_CHECK_ARG(rewards);
   BRL_CHECK_ARG(terminated);
   BRL_CHECK_ARG(truncated);
@@ -84,18 +84,18 @@ int brl_gae_valid(int n_steps, int n_envs, const float *rewards,
   return BRL_OK;
 }
 
-int brl_normalize_advantages(const float *adv, const int32_t *idx, int64_t n,
-                             float *out) {
+int brl__normalize_advantages(const float *adv, const int32_t *idx, int64_t n,
+                              float *out) {
   BRL_CHECK_ARG(adv);
   BRL_CHECK_ARG(out);
   if (n < 1)
-    return brl__fail(BRL_EINVAL, "brl_normalize_advantages: n is %lld",
+    return brl__fail(BRL_EINVAL, "brl__normalize_advantages: n is %lld",
                      (long long)n);
   if (idx)
     for (int64_t k = 0; k < n; k++)
       if (idx[k] < 0)
         return brl__fail(BRL_EINVAL,
-                         "brl_normalize_advantages: idx[%lld] = %d < 0",
+                         "brl__normalize_advantages: idx[%lld] = %d < 0",
                          (long long)k, (int)idx[k]);
   if (n == 1) {
     out[0] = adv[idx ? idx[0] : 0];
@@ -119,13 +119,13 @@ int brl_normalize_advantages(const float *adv, const int32_t *idx, int64_t n,
 
 /* --------------------------------------------------- running mean / std */
 
-void brl_rms_init(brl_rms *r, double epsilon) {
+void brl__rms_init(brl_rms *r, double epsilon) {
   r->mean = 0.0;
   r->var = 1.0;
   r->count = epsilon;
 }
 
-void brl_rms_update(brl_rms *r, const double *x, int n) {
+void brl__rms_update(brl_rms *r, const double *x, int n) {
   if (n <= 0)
     return;
   double sum = 0.0;
@@ -152,16 +152,16 @@ void brl_rms_update(brl_rms *r, const double *x, int n) {
 
 /* ------------------------------------------------------ reward scaling */
 
-int brl_reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma) {
+int brl__reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma) {
   BRL_CHECK_ARG(s);
   if (n_envs < 1 || n_envs > BRL_REWARD_SCALER_MAX_ENVS)
     return brl__fail(BRL_EINVAL,
-                     "brl_reward_scaler_init: n_envs is %d; it must be in "
+                     "brl__reward_scaler_init: n_envs is %d; it must be in "
                      "[1, %d]",
                      n_envs, BRL_REWARD_SCALER_MAX_ENVS);
   if (!(gamma >= 0.0 && gamma <= 1.0))
     return brl__fail(BRL_EINVAL,
-                     "brl_reward_scaler_init: gamma is %g; it must be in "
+                     "brl__reward_scaler_init: gamma is %g; it must be in "
                      "[0, 1]",
                      gamma);
   *s = (brl_reward_scaler){0};
@@ -169,11 +169,11 @@ int brl_reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma) {
   s->gamma = gamma;
   s->epsilon = 1e-8;
   s->clip = 10.0;
-  brl_rms_init(&s->ret_rms, 1e-4);
+  brl__rms_init(&s->ret_rms, 1e-4);
   return BRL_OK;
 }
 
-double brl_reward_scaler_scale(const brl_reward_scaler *s, double r) {
+double brl__reward_scaler_scale(const brl_reward_scaler *s, double r) {
   double v = r / sqrt(s->ret_rms.var + s->epsilon);
   if (v < -s->clip)
     return -s->clip;
@@ -182,14 +182,14 @@ double brl_reward_scaler_scale(const brl_reward_scaler *s, double r) {
   return v;
 }
 
-int brl_reward_scaler_step(brl_reward_scaler *s, const float *rewards,
-                           const uint8_t *terminated, const uint8_t *truncated,
-                           int update, float *scaled) {
-  return brl_reward_scaler_step_valid(s, rewards, terminated, truncated, NULL,
-                                      update, scaled);
+int brl__reward_scaler_step(brl_reward_scaler *s, const float *rewards,
+                            const uint8_t *terminated, const uint8_t *truncated,
+                            int update, float *scaled) {
+  return brl__reward_scaler_step_valid(s, rewards, terminated, truncated, NULL,
+                                       update, scaled);
 }
 
-/* brl_rms_update over the entries of x whose valid byte is set. */
+/* brl__rms_update over the entries of x whose valid byte is set. */
 static void rms_update_valid(brl_rms *r, const double *x, const uint8_t *valid,
                              int n) {
   int m = 0;
@@ -205,7 +205,7 @@ static void rms_update_valid(brl_rms *r, const double *x, const uint8_t *valid,
   for (int i = 0; i < n; i++)
     if (valid[i])
       ss += (x[i] - bmean) * (x[i] - bmean);
-  /* The same merge as brl_rms_update, from the valid entries' moments. */
+  /* The same merge as brl__rms_update, from the valid entries' moments. */
   double bvar = ss / m, bcount = (double)m;
   double delta = bmean - r->mean;
   double tot = r->count + bcount;
@@ -216,17 +216,18 @@ static void rms_update_valid(brl_rms *r, const double *x, const uint8_t *valid,
   r->count = tot;
 }
 
-int brl_reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
-                                 const uint8_t *terminated,
-                                 const uint8_t *truncated, const uint8_t *valid,
-                                 int update, float *scaled) {
+int brl__reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
+                                  const uint8_t *terminated,
+                                  const uint8_t *truncated,
+                                  const uint8_t *valid, int update,
+                                  float *scaled) {
   BRL_CHECK_ARG(s);
   BRL_CHECK_ARG(rewards);
   BRL_CHECK_ARG(scaled);
   if (s->n_envs < 1 || s->n_envs > BRL_REWARD_SCALER_MAX_ENVS)
     return brl__fail(BRL_EINVAL,
-                     "brl_reward_scaler_step: the scaler has n_envs %d; "
-                     "initialize it with brl_reward_scaler_init",
+                     "brl__reward_scaler_step: the scaler has n_envs %d; "
+                     "initialize it with brl__reward_scaler_init",
                      s->n_envs);
   int n = s->n_envs;
   for (int e = 0; e < n; e++)
@@ -235,7 +236,7 @@ int brl_reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
   if (update && valid)
     rms_update_valid(&s->ret_rms, s->ret, valid, n);
   else if (update)
-    brl_rms_update(&s->ret_rms, s->ret, n);
+    brl__rms_update(&s->ret_rms, s->ret, n);
   for (int e = 0; e < n; e++) {
     if (valid && !valid[e]) {
       scaled[e] = 0.0f;
@@ -243,7 +244,7 @@ int brl_reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
     }
     /* Read the reward before writing: scaled may alias rewards. */
     double r = (double)rewards[e];
-    scaled[e] = (float)brl_reward_scaler_scale(s, r);
+    scaled[e] = (float)brl__reward_scaler_scale(s, r);
     if ((terminated && terminated[e]) || (truncated && truncated[e]))
       s->ret[e] = 0.0;
   }

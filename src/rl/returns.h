@@ -42,26 +42,26 @@
  * terminated flags, to have none).
  * advantages and returns ([n_steps][n_envs] floats) may each be NULL;
  * with lambda < 1 the returns are TD(lambda) returns (AWR's), so
- * brl_gae() with n_envs = 1 on one env's replay segment gives those.
+ * brl__gae() with n_envs = 1 on one env's replay segment gives those.
  * gamma and lambda in [0, 1]. */
-int brl_gae(int n_steps, int n_envs, const float *rewards, const float *values,
-            const uint8_t *terminated, const uint8_t *truncated,
-            const float *final_values, const float *last_values, double gamma,
-            double lambda, float *advantages, float *returns);
+int brl__gae(int n_steps, int n_envs, const float *rewards, const float *values,
+             const uint8_t *terminated, const uint8_t *truncated,
+             const float *final_values, const float *last_values, double gamma,
+             double lambda, float *advantages, float *returns);
 
-/* brl_gae with valid ([n_steps][n_envs] bytes, NULL: all valid): a row with
+/* brl__gae with valid ([n_steps][n_envs] bytes, NULL: all valid): a row with
  * valid 0 is no transition (e.g. the step of a next-step autoreset vector
  * env that only resets). Its advantage is 0 and its return its value; it
  * ends the lambda chain like the end of the segment: the valid row before
  * it, unless that row ended its episode, bootstraps from values at the
  * invalid row (the observation that row led to) with no advantage after
  * it. Its reward and flags are not read. */
-int brl_gae_valid(int n_steps, int n_envs, const float *rewards,
-                  const float *values, const uint8_t *terminated,
-                  const uint8_t *truncated, const uint8_t *valid,
-                  const float *final_values, const float *last_values,
-                  double gamma, double lambda, float *advantages,
-                  float *returns);
+int brl__gae_valid(int n_steps, int n_envs, const float *rewards,
+                   const float *values, const uint8_t *terminated,
+                   const uint8_t *truncated, const uint8_t *valid,
+                   const float *final_values, const float *last_values,
+                   double gamma, double lambda, float *advantages,
+                   float *returns);
 
 /* Advantage normalisation as stable-baselines3 does per minibatch:
  * out[k] = (adv[idx[k]] - mean) / (std + 1e-8) for k < n, where mean and the
@@ -69,8 +69,8 @@ int brl_gae_valid(int n_steps, int n_envs, const float *rewards,
  * entries. idx NULL selects adv[0..n). When n == 1 the value is copied
  * unchanged (stable-baselines3 skips normalisation of single-sample
  * batches). out may be adv itself only when idx is NULL. */
-int brl_normalize_advantages(const float *adv, const int32_t *idx, int64_t n,
-                             float *out);
+int brl__normalize_advantages(const float *adv, const int32_t *idx, int64_t n,
+                              float *out);
 
 /* --------------------------------------------------- running mean / std */
 
@@ -81,9 +81,9 @@ typedef struct brl_rms {
   double mean, var, count;
 } brl_rms;
 
-void brl_rms_init(brl_rms *r, double epsilon);
+void brl__rms_init(brl_rms *r, double epsilon);
 /* Merges the n >= 1 values x[0..n) (a no-op for n <= 0). */
-void brl_rms_update(brl_rms *r, const double *x, int n);
+void brl__rms_update(brl_rms *r, const double *x, int n);
 
 /* ------------------------------------------------------ reward scaling */
 
@@ -102,8 +102,8 @@ typedef struct brl_reward_scaler {
 } brl_reward_scaler;
 
 /* n_envs in [1, BRL_REWARD_SCALER_MAX_ENVS], gamma in [0, 1]; epsilon 1e-8,
- * clip 10, returns 0 and ret_rms as brl_rms_init(1e-4). */
-int brl_reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma);
+ * clip 10, returns 0 and ret_rms as brl__rms_init(1e-4). */
+int brl__reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma);
 
 /* One vectorized env step (VecNormalize.step_wait):
  *   ret_e = ret_e * gamma + r_e              for every env
@@ -113,18 +113,19 @@ int brl_reward_scaler_init(brl_reward_scaler *s, int n_envs, double gamma);
  * rewards and scaled: n_envs floats (scaled may be rewards itself);
  * terminated / truncated: n_envs bytes (either may be NULL: none). update is
  * 0 at evaluation time (VecNormalize.training = False). */
-int brl_reward_scaler_step(brl_reward_scaler *s, const float *rewards,
-                           const uint8_t *terminated, const uint8_t *truncated,
-                           int update, float *scaled);
+int brl__reward_scaler_step(brl_reward_scaler *s, const float *rewards,
+                            const uint8_t *terminated, const uint8_t *truncated,
+                            int update, float *scaled);
 /* The same where valid (n_envs bytes, NULL: all) is 0 for envs whose step
  * is no transition: their running return is left as it is, they are not
  * in the statistics' update and their scaled reward is 0. */
-int brl_reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
-                                 const uint8_t *terminated,
-                                 const uint8_t *truncated, const uint8_t *valid,
-                                 int update, float *scaled);
+int brl__reward_scaler_step_valid(brl_reward_scaler *s, const float *rewards,
+                                  const uint8_t *terminated,
+                                  const uint8_t *truncated,
+                                  const uint8_t *valid, int update,
+                                  float *scaled);
 
 /* The scaling of one reward with the current statistics, no update. */
-double brl_reward_scaler_scale(const brl_reward_scaler *s, double r);
+double brl__reward_scaler_scale(const brl_reward_scaler *s, double r);
 
 #endif

@@ -109,8 +109,8 @@ int brl_agent_observe_valid(brl_agent *a, const float *rewards,
   }
   float *r = a->rew + row;
   if (a->scaler) {
-    int rc = brl_reward_scaler_step_valid(a->scaler, rewards, terminated,
-                                          truncated, valid, 1, r);
+    int rc = brl__reward_scaler_step_valid(a->scaler, rewards, terminated,
+                                           truncated, valid, 1, r);
     if (rc)
       return rc;
   } else {

@@ -32,10 +32,10 @@ int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
     const float *act = a->act + i * a->act_dim;
     brl_pg_info info;
     int rc =
-        ppo ? brl_ppo_policy_loss(&a->dist, &pi, act, a->logp[i], a->adv_mb[k],
-                                  c->clip_range, c->ent_coef, g, g_ls, &info)
-            : brl_a2c_policy_loss(&a->dist, &pi, act, a->adv_mb[k], c->ent_coef,
-                                  g, g_ls, &info);
+        ppo ? brl__ppo_policy_loss(&a->dist, &pi, act, a->logp[i], a->adv_mb[k],
+                                   c->clip_range, c->ent_coef, g, g_ls, &info)
+            : brl__a2c_policy_loss(&a->dist, &pi, act, a->adv_mb[k],
+                                   c->ent_coef, g, g_ls, &info);
     if (rc)
       return rc;
     if (a->tree_log_std)
@@ -45,18 +45,18 @@ int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
     if (lsg)
       for (int j = 0; j < ns; j++)
         lsg[j] += gls[j];
-    brl_clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
+    brl__clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
     float v = pred_vf ? pred_vf[i] : row[a->col_value];
     float gv;
     double vl;
     if (ppo && c->clip_range_vf > 0)
-      rc = brl_value_loss_clipped(v, a->val[i], a->ret[i], c->clip_range_vf,
-                                  c->vf_coef, &gv, &vl);
+      rc = brl__value_loss_clipped(v, a->val[i], a->ret[i], c->clip_range_vf,
+                                   c->vf_coef, &gv, &vl);
     else
-      rc = brl_value_loss(v, a->ret[i], c->vf_coef, &gv, &vl);
+      rc = brl__value_loss(v, a->ret[i], c->vf_coef, &gv, &vl);
     if (rc)
       return rc;
-    brl_clip_grad_norm(&gv, 1, c->max_value_grad_norm);
+    brl__clip_grad_norm(&gv, 1, c->max_value_grad_norm);
     if (a->vf)
       a->g_vf[k] = gv;
     else
@@ -180,9 +180,9 @@ static int update(brl_agent *a, const float *last_obs) {
   rc = brl__agent_forward(a, last_obs, E, a->last_val);
   if (rc)
     return rc;
-  if ((rc = brl_gae_valid(c->n_steps, E, a->rew, a->val, a->term, a->trunc,
-                          a->valid, a->fin_val, a->last_val, c->gamma,
-                          c->gae_lambda, a->adv, a->ret)))
+  if ((rc = brl__gae_valid(c->n_steps, E, a->rew, a->val, a->term, a->trunc,
+                           a->valid, a->fin_val, a->last_val, c->gamma,
+                           c->gae_lambda, a->adv, a->ret)))
     return rc;
   keep_valid_rows(a, N);
 
