@@ -14,6 +14,8 @@ command -v gcc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 if [[ "${1:-}" != "--c-only" ]]; then
   command -v clang >/dev/null || need_apt+=(clang)
+  # The CPU emulator of CUDA (make test-cuda-emu) is C++17.
+  command -v g++ >/dev/null || need_apt+=(g++)
   command -v clang-format >/dev/null || need_apt+=(clang-format)
   ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
     >/dev/null 2>&1 || need_apt+=(libclang-rt-dev)
