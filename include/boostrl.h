@@ -287,11 +287,6 @@ BRL_API int brl_model_predict(const brl_model *m, const float *X,
 BRL_API int brl_model_predict_cat(const brl_model *m, const float *X,
                                   const int32_t *X_cat, int64_t n_rows,
                                   int start, int stop, float *out);
-/* Same, forcing the portable scalar path (for tests; results are identical
- * bit for bit to the vectorized path). */
-BRL_API int brl_model_predict_scalar(const brl_model *m, const float *X,
-                                     int64_t n_rows, int start, int stop,
-                                     float *out);
 /* Same as brl_model_predict_cat, with X (n_rows x n_features), X_cat
  * (n_rows x n_cat_features; NULL when the model has none) and out
  * (n_rows x n_outputs) in CUDA device memory (from cudaMalloc,
@@ -605,6 +600,12 @@ BRL_API int brl_env_load_buffer(brl_env *e, const void *buf, size_t len);
 BRL_API int brl_env_save(const brl_env *e, const char *path);
 BRL_API int brl_env_load(brl_env *e, const char *path);
 BRL_API int brl_env_observe(const brl_env *e, float *obs);
+/* The internal state of copy i: brl_env_state_dim doubles, the values of
+ * Gymnasium's env.unwrapped.state (CartPole: x, x_dot, theta, theta_dot).
+ * brl_env_set_state puts a state into copy i as if elapsed_steps steps of
+ * its episode had run (in [0, max_episode_steps), every value finite;
+ * BRL_EINVAL otherwise); brl_env_observe then gives its observation. With
+ * them a Gymnasium episode can be replayed exactly (DESIGN.md). */
 BRL_API int brl_env_state_dim(const brl_env *e);
 BRL_API int brl_env_get_state(const brl_env *e, int i, double *state);
 BRL_API int brl_env_set_state(brl_env *e, int i, const double *state,

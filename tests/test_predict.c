@@ -124,7 +124,7 @@ static void check_paths(int grow, int depth, int K, uint64_t seed) {
   float *Xf = rand_matrix(&r, n, d, 0.0); /* no missing values */
   size_t sz = sizeof(float) * (size_t)(n * K);
   float *ref = malloc(sz), *got = malloc(sz);
-  CHECK_OK(brl_model_predict_scalar(m, Xt, n, 0, -1, ref));
+  CHECK_OK(brl__model_predict_scalar(m, Xt, n, 0, -1, ref));
   int best = brl__simd_level();
   for (int level = 1; level <= best; level++) {
     brl__simd_force(level);
@@ -153,7 +153,7 @@ static void check_paths(int grow, int depth, int K, uint64_t seed) {
     same_as_scalar(m, Xf, NULL, n, 3, 22, what);
   }
   /* Ranges add up: bias + [0, a) + [a, b) + [b, n). */
-  CHECK_OK(brl_model_predict_scalar(m, Xt, n, 0, -1, ref));
+  CHECK_OK(brl__model_predict_scalar(m, Xt, n, 0, -1, ref));
   float *part = malloc(sz);
   int ok = 1;
   CHECK_OK(brl_model_predict(m, Xt, n, 0, 7, got));

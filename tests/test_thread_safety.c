@@ -14,6 +14,7 @@
  * the caller's, not OpenMP's. */
 #define _POSIX_C_SOURCE 200809L /* pthread barriers */
 #include "core/container.h"
+#include "engine/predict.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -41,7 +42,7 @@ typedef struct reader_out {
 static void read_model(const brl_model *m, reader_out *o) {
   o->rc = 0;
   o->rc |= brl_model_predict(m, shared_X, N, 0, -1, o->pred);
-  o->rc |= brl_model_predict_scalar(m, shared_X, N, 0, -1, o->scalar);
+  o->rc |= brl__model_predict_scalar(m, shared_X, N, 0, -1, o->scalar);
   o->rc |= brl_model_predict(m, shared_X, N, 5, 20, o->range);
   for (int t = 0; t < TREES; t++)
     o->rc |= brl_model_tree_leaf(m, t, shared_X + t * D, NULL, &o->leaf[t]);

@@ -237,7 +237,7 @@ int brl_model_predict_cat(const brl_model *m, const float *X,
   return predict_common(m, X, X_cat, n_rows, start, stop, out, 0);
 }
 
-int brl_model_predict_scalar(const brl_model *m, const float *X, int64_t n_rows,
-                             int start, int stop, float *out) {
+int brl__model_predict_scalar(const brl_model *m, const float *X,
+                              int64_t n_rows, int start, int stop, float *out) {
   return predict_common(m, X, NULL, n_rows, start, stop, out, 1);
 }

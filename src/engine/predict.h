@@ -54,6 +54,11 @@ static inline int brl__leaf_of(const brl_trees *T, int t, const float *x,
   return node - ((1 << d) - 1);
 }
 
+/* brl_model_predict forcing the portable scalar path (tests compare the
+ * vectorized paths with it: the results are identical bit for bit). */
+int brl__model_predict_scalar(const brl_model *m, const float *X,
+                              int64_t n_rows, int start, int stop, float *out);
+
 /* Scalar kernel over samples [0, n) of X, trees [start, stop). */
 void brl__predict_block_scalar(const brl_model *m, const float *X,
                                const int32_t *Xc, int64_t n, int start,

@@ -58,15 +58,14 @@ class CLib:
         lib.brl_model_n_trees.argtypes = [vp]
         lib.brl_model_n_outputs.argtypes = [vp]
         lib.brl_model_n_features.argtypes = [vp]
-        for name in ("brl_model_predict", "brl_model_predict_scalar"):
-            getattr(lib, name).argtypes = [
-                vp,
-                c_float_p,
-                ctypes.c_int64,
-                ctypes.c_int,
-                ctypes.c_int,
-                c_float_p,
-            ]
+        lib.brl_model_predict.argtypes = [
+            vp,
+            c_float_p,
+            ctypes.c_int64,
+            ctypes.c_int,
+            ctypes.c_int,
+            c_float_p,
+        ]
         lib.brl_model_predict_cat.argtypes = [
             vp,
             c_float_p,
@@ -156,10 +155,10 @@ class CLib:
     def n_trees(self, m) -> int:
         return self.lib.brl_model_n_trees(m)
 
-    def predict(self, m, X, start=0, stop=-1, scalar=False):
+    def predict(self, m, X, start=0, stop=-1):
         X = np.ascontiguousarray(X, dtype=np.float32)
         out = np.empty((X.shape[0], self.lib.brl_model_n_outputs(m)), np.float32)
-        fn = self.lib.brl_model_predict_scalar if scalar else self.lib.brl_model_predict
+        fn = self.lib.brl_model_predict
         self.check(fn(m, self.fptr(X), X.shape[0], start, stop, self.fptr(out)))
         return out
 

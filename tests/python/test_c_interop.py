@@ -29,7 +29,6 @@ def test_predictions_equal_c_library(clib, rng, tmp_path, grow_policy):
         Xt[5, 0] = np.nan
         assert clib.n_trees(m) == ens.n_trees == 15
         np.testing.assert_array_equal(ens.predict(Xt), clib.predict(m, Xt))
-        np.testing.assert_array_equal(ens.predict(Xt), clib.predict(m, Xt, scalar=True))
         for start, stop in [(0, 5), (5, 15), (3, 3), (14, -1)]:
             got = ens.predict(Xt, start=start, stop=None if stop < 0 else stop)
             np.testing.assert_array_equal(got, clib.predict(m, Xt, start, stop))
