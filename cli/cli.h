@@ -16,6 +16,7 @@ int cli_explain(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_presets(int argc, char **argv);
+int cli_tune(int argc, char **argv);
 
 /* ------------------------------------------------------------ common.c */
 

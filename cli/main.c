@@ -17,6 +17,7 @@ static void usage(FILE *f) {
           "  compress MODEL distil the agent into fewer trees\n"
           "  envs          list the native environments\n"
           "  presets [ENV] list the hyper-parameter presets (--json)\n"
+          "  tune ENV      tune the hyper-parameters with Optuna (Python)\n"
           "  bench         benchmark the tree engine on the RL update "
           "workload\n"
           "  version       print the version\n\n"
@@ -118,6 +119,8 @@ int main(int argc, char **argv) {
     return cli_compress(argc - 1, argv + 1);
   if (!strcmp(cmd, "presets"))
     return cli_presets(argc - 1, argv + 1);
+  if (!strcmp(cmd, "tune"))
+    return cli_tune(argc - 1, argv + 1);
   if (!strcmp(cmd, "envs"))
     return cmd_envs(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench"))
