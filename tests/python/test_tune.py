@@ -125,6 +125,13 @@ def test_bad_trials_are_pruned_and_study_resumes(tmp_path):
     assert [t.number for t in study.trials if t.user_attrs.get("defaults")] == [0]
 
 
+def test_parallel_trials_share_the_study(tmp_path):
+    run_tune(tmp_path, n_trials=4, name="jobs", n_jobs=2, timesteps=512, n_evals=1)
+    study = optuna.load_study(study_name="jobs", storage=f"sqlite:///{tmp_path / 'tune.db'}")
+    assert len(study.trials) == 4
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
 def test_search_spaces_of_all_algorithms_make_valid_agents():
     """One sampled configuration of each algorithm is a valid agent."""
     for algo in tune.ALGOS:
