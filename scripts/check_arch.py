@@ -66,10 +66,6 @@ EXTS = (".c", ".h", ".cu", ".cuh", ".cpp", ".hpp")
 # it: (including file, included file) -> why it is still here. An entry that
 # no longer occurs is reported so that it can be deleted.
 ALLOW = {
-    ("src/export/export_c.c", "src/explain/text.h"):
-        "issue 15: move the text buffer (brl_sb, float formatting) from "
-        "src/explain/text.h to src/core so that export and explain share it "
-        "from below",
     ("cli/main.c", "bench/bench_lib.h"):
         "issue 15: `boostrl bench` links bench/bench_lib.c, which reaches "
         "engine internals; make the bench run on the public API (or move "

@@ -9,8 +9,9 @@
 #include "testlib.h"
 #include "util.h"
 
+#include "core/text.h"
+#include "engine/model.h"
 #include "explain/json.h"
-#include "explain/text.h"
 
 #include <math.h>
 #include <stdio.h>

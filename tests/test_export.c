@@ -14,7 +14,8 @@
 #include "testlib.h"
 #include "util.h"
 
-#include "explain/text.h"
+#include "core/text.h"
+#include "engine/model.h"
 
 #include <math.h>
 #include <stdio.h>

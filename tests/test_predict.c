@@ -8,8 +8,8 @@
 #include "testlib.h"
 #include "util.h"
 
+#include "core/text.h"
 #include "engine/predict.h"
-#include "explain/text.h"
 
 #include <math.h>
 

@@ -9,8 +9,8 @@
 #include "testlib.h"
 #include "util.h"
 
+#include "core/text.h"
 #include "engine/predict.h"
-#include "explain/text.h"
 
 #include <math.h>
 #include <stdio.h>

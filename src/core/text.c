@@ -1,6 +1,6 @@
-/* Text buffer, exact float formatting and the tree constructor shared by
- * the JSON loader, the dumps and the C exporter. */
-#include "explain/text.h"
+/* Text buffer and exact float formatting shared by the JSON loader, the
+ * dumps and the C exporter. */
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,11 +1,9 @@
-/* Internal helpers of the explain and export modules: a growable text
- * buffer with locale-independent float formatting, and a constructor that
- * appends a validated tree to a model. */
-#ifndef BRL_EXPLAIN_TEXT_H
-#define BRL_EXPLAIN_TEXT_H
+/* A growable text buffer with locale-independent float formatting (the
+ * dumps of src/explain and the C export of src/export write through it). */
+#ifndef BRL_CORE_TEXT_H
+#define BRL_CORE_TEXT_H
 
 #include "core/error.h"
-#include "engine/model.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,9 +4,9 @@
  * same bits, so dump -> load gives an identical model. */
 #include "core/container.h"
 #include "core/error.h"
+#include "core/text.h"
 #include "engine/model_io.h"
 #include "explain/json.h"
-#include "explain/text.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -23,7 +23,8 @@
  * and differs from float32 only through the leaves' rounding. */
 #include "core/container.h"
 #include "core/error.h"
-#include "explain/text.h"
+#include "core/text.h"
+#include "engine/model.h"
 
 #include <ctype.h>
 #include <math.h>
