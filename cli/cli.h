@@ -148,6 +148,41 @@ void cli_curve_free(cli_curve *c);
 /* Writes the learning curve as an SVG file; 0 on success. */
 int cli_svg_write(const char *path, const cli_curve *c, const char *title,
                   double solved);
+/* A "nice" tick step (1, 2 or 5 times a power of ten) for about `ticks`
+ * ticks over range (1 when range is not positive). */
+double cli_svg_nice_step(double range, int ticks);
+/* The <svg> start tag (w x h, sans-serif 12) and a white background. */
+void cli_svg_begin(FILE *f, double w, double h);
+/* Writes s with <, >, & and " escaped. */
+void cli_svg_escape(FILE *f, const char *s);
+/* <text x y ATTRS>escaped text</text>; attrs may be NULL. */
+void cli_svg_text(FILE *f, double x, double y, const char *attrs,
+                  const char *text);
+
+/* ----------------------------------------------------------- shap_plot.c */
+
+/* Bar chart of mean |SHAP| (shap_bar.svg): F features (labels), n_out
+ * outputs (out_labels, one colour each), mean_abs[j * n_out + k] the mean
+ * |SHAP| of feature j on output k. Features are sorted by their total over
+ * the outputs, largest first. Each bar is
+ * <rect class="bar" data-j="J" data-k="K" ...> whose width is proportional
+ * to its value. 0 on success, 1 when the file cannot be written. */
+int cli_shap_bar_svg(const char *path, const char *title, int F,
+                     const char *const *labels, int n_out,
+                     const char *const *out_labels, const double *mean_abs,
+                     const char *axis_label);
+/* Beeswarm (shap_beeswarm.svg): n rows of shap[i * F + j] (SHAP of feature
+ * j on the explained output) and x[i * F + j] (the feature's value). One
+ * row of dots per feature (sorted by mean |SHAP|, largest on top), each dot
+ * <circle class="dot" data-j="J" cx=...> at its SHAP value on the x axis
+ * (written in row order), coloured from blue (low feature value) to red
+ * (high; the feature's 5th..95th percentile), a colour bar, the zero line
+ * <line class="zero" ...> and the x axis "SHAP value (impact on
+ * <output>)". 0 on success, 1 on a write error, 2 out of memory. */
+int cli_shap_beeswarm_svg(const char *path, const char *title, int F,
+                          const char *const *labels, int64_t n,
+                          const float *shap, const float *x,
+                          const char *output);
 
 /* MODEL as named on a command line: a run directory of `boostrl train`
  * (path gets its model.brl) or a file (path gets it as is); env gets the

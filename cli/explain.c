@@ -1,8 +1,9 @@
 /* `boostrl explain MODEL --env ENV --episodes N`: runs the deterministic
  * policy and explains each chosen action with exact TreeSHAP of the output
  * behind it (the chosen action's logit; the mean for continuous actions):
- * a table of the global mean |SHAP| per feature, the first steps, and a CSV
- * with one row per step and action dimension. */
+ * a table of the global mean |SHAP| per feature, the first steps, a CSV
+ * with one row per step and action dimension, and two SVG plots
+ * (shap_plot.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
@@ -31,6 +32,25 @@ static void usage(FILE *f) {
           "                     <feature>... (the observation)\n"
           "  --show K           steps of the first episode printed (default "
           "10)\n"
+          "  --plot DIR         writes DIR/shap_bar.svg (mean |SHAP| per "
+          "feature, one bar\n"
+          "                     per action output: each action's logit, or "
+          "each action\n"
+          "                     dimension's mean) and DIR/shap_beeswarm.svg "
+          "(one dot per\n"
+          "                     step and feature at its SHAP value, coloured "
+          "by the\n"
+          "                     feature's value)\n"
+          "  --output O         output of the beeswarm: chosen (default: the "
+          "output behind\n"
+          "                     each chosen action, as in the CSV), or one "
+          "action output\n"
+          "                     by index or name (CartPole: left, right)\n"
+          "  --plot-points N    at most N steps in the beeswarm, every k-th "
+          "(default 2000)\n"
+          "  --feature-names A,B,...  names of the observation features "
+          "(default: the\n"
+          "                     env's where known, else obs0, obs1, ...)\n"
           "  --json             print the summary as one JSON line\n"
           "  -h, --help         this help\n");
 }
@@ -45,7 +65,104 @@ typedef struct explain_acc {
   int show, shown; /* steps to print, printed */
   char **names;    /* F names */
   int json;
+  /* Plots (plot set): */
+  int plot;
+  int n_act;         /* action outputs: logits, or means of a box */
+  int fixed;         /* output column of the beeswarm, or -1: chosen */
+  double *bar_sum;   /* F x n_act: sum of |SHAP| over steps */
+  int64_t bar_steps; /* steps summed */
+  float *bs, *bx;    /* beeswarm rows: SHAP and observation, F each */
+  int64_t brows, bcap;
 } explain_acc;
+
+/* Appends one beeswarm row (SHAP column k of s, observation o). */
+static int push_row(explain_acc *e, const float *s, int k, const float *o) {
+  const int F = e->F, K = e->K;
+  if (e->brows == e->bcap) {
+    int64_t nc = e->bcap ? e->bcap * 2 : 1024;
+    float *a = realloc(e->bs, sizeof(float) * (size_t)(nc * F));
+    if (!a)
+      return 1;
+    e->bs = a;
+    float *b = realloc(e->bx, sizeof(float) * (size_t)(nc * F));
+    if (!b)
+      return 1;
+    e->bx = b;
+    e->bcap = nc;
+  }
+  for (int j = 0; j < F; j++) {
+    e->bs[e->brows * F + j] = s[j * K + k];
+    e->bx[e->brows * F + j] = o[j];
+  }
+  e->brows++;
+  return 0;
+}
+
+/* Readable labels of the observation features of native envs for the
+ * plots (NULL if unknown). */
+static const char *const *feature_labels(const char *env_id, int F) {
+  static const char *const cartpole[] = {
+      "cart position (x)", "cart velocity (x_dot)", "pole angle (theta)",
+      "pole angular velocity (theta_dot)"};
+  static const char *const mountain_car[] = {"car position", "car velocity"};
+  static const char *const pendulum[] = {"cos(angle)", "sin(angle)",
+                                         "angular velocity"};
+  if (!env_id)
+    return NULL;
+  if (!strcmp(env_id, "CartPole-v1") && F == 4)
+    return cartpole;
+  if ((!strcmp(env_id, "MountainCar-v0") ||
+       !strcmp(env_id, "MountainCarContinuous-v0")) &&
+      F == 2)
+    return mountain_car;
+  if (!strcmp(env_id, "Pendulum-v1") && F == 3)
+    return pendulum;
+  return NULL;
+}
+
+/* Names of the actions of the native discrete envs (NULL if unknown). */
+static const char *const *action_names(const char *env_id, int n) {
+  static const char *const cartpole[] = {"left", "right"};
+  static const char *const mountain_car[] = {"left", "none", "right"};
+  static const char *const acrobot[] = {"torque -1", "torque 0", "torque +1"};
+  if (!env_id)
+    return NULL;
+  if (!strcmp(env_id, "CartPole-v1") && n == 2)
+    return cartpole;
+  if (!strcmp(env_id, "MountainCar-v0") && n == 3)
+    return mountain_car;
+  if (!strcmp(env_id, "Acrobot-v1") && n == 3)
+    return acrobot;
+  return NULL;
+}
+
+/* Label of action output k into buf. */
+static void output_label(const brl_action_space *sp, const char *env_id, int k,
+                         char *buf, size_t size) {
+  if (sp->kind == BRL_SPACE_BOX) {
+    if (sp->dim == 1)
+      snprintf(buf, size, "action mean");
+    else
+      snprintf(buf, size, "mean of action %d", k);
+    return;
+  }
+  const char *const *an =
+      sp->dim == 1 ? action_names(env_id, sp->nvec[0]) : NULL;
+  if (an) {
+    snprintf(buf, size, "%s", an[k]);
+    return;
+  }
+  if (sp->dim == 1) {
+    snprintf(buf, size, "action %d", k);
+    return;
+  }
+  int d = 0;
+  while (d + 1 < sp->dim && k >= sp->nvec[d]) {
+    k -= sp->nvec[d];
+    d++;
+  }
+  snprintf(buf, size, "dim %d = %d", d, k);
+}
 
 /* The output columns behind the action of one step. */
 static int action_outputs(const brl_action_space *sp, const float *action,
@@ -72,6 +189,15 @@ static int explain_episode(explain_acc *e, const brl_model *m,
   if (brl_model_shap(m, obs, NULL, n, shap) ||
       brl_model_predict(m, obs, n, 0, -1, pred))
     return cli_lib_error("explain");
+  for (int64_t i = 0; i < n && e->plot; i++) {
+    const float *s = shap + i * (F + 1) * K;
+    for (int k = 0; k < e->n_act; k++)
+      for (int j = 0; j < F; j++)
+        e->bar_sum[j * e->n_act + k] += fabs((double)s[j * K + k]);
+    e->bar_steps++;
+    if (e->fixed >= 0 && push_row(e, s, e->fixed, obs + i * F))
+      return 2;
+  }
   for (int64_t i = 0; i < n; i++) {
     int cols[BRL_MAX_ACTION_DIM];
     int nd = action_outputs(sp, actions + i * ad, cols);
@@ -84,6 +210,8 @@ static int explain_episode(explain_acc *e, const brl_model *m,
         e->sum[j] += v;
       }
       e->rows++;
+      if (e->plot && e->fixed < 0 && push_row(e, s, k, obs + i * F))
+        return 2;
       if (e->csv) {
         fprintf(e->csv, "%d,%lld,%d,%.9g,%d,%.9g,%.9g", episode, (long long)i,
                 d, (double)actions[i * ad + d], k, (double)pred[i * K + k],
@@ -121,9 +249,84 @@ static int explain_episode(explain_acc *e, const brl_model *m,
   return 0;
 }
 
+/* Writes DIR/shap_bar.svg and DIR/shap_beeswarm.svg; 0 on success. */
+static int write_plots(explain_acc *e, const brl_action_space *sp,
+                       const char *env_id, const char *dir, int64_t points,
+                       int json) {
+  const int F = e->F, A = e->n_act;
+  char bar[CLI_PATH_MAX], swarm[CLI_PATH_MAX], title[512], axis[256];
+  if (cli_join(bar, sizeof bar, dir, "shap_bar.svg") ||
+      cli_join(swarm, sizeof swarm, dir, "shap_beeswarm.svg")) {
+    fprintf(stderr, "boostrl explain: --plot %s: path too long\n", dir);
+    return 1;
+  }
+  const char *const *fl = feature_labels(env_id, F);
+  const char **labels = malloc(sizeof(char *) * (size_t)F);
+  char(*outs)[64] = malloc(sizeof *outs * (size_t)A);
+  const char **out_ptr = malloc(sizeof(char *) * (size_t)A);
+  int rc = 1;
+  if (!labels || !outs || !out_ptr) {
+    fprintf(stderr, "boostrl explain: out of memory\n");
+    goto done;
+  }
+  /* Names given with --feature-names win over the readable labels. */
+  const char *const *fn = cli_feature_names(env_id, F);
+  for (int j = 0; j < F; j++)
+    labels[j] = fl && fn && !strcmp(e->names[j], fn[j]) ? fl[j] : e->names[j];
+  for (int k = 0; k < A; k++) {
+    output_label(sp, env_id, k, outs[k], sizeof outs[k]);
+    out_ptr[k] = outs[k];
+  }
+  for (int i = 0; i < F * A; i++)
+    e->bar_sum[i] /= e->bar_steps > 0 ? (double)e->bar_steps : 1.0;
+  const int box = sp->kind == BRL_SPACE_BOX;
+  snprintf(title, sizeof title, "%s: mean |SHAP| per feature over %lld steps",
+           env_id, (long long)e->bar_steps);
+  snprintf(axis, sizeof axis, "mean |SHAP value| (average impact on %s)",
+           box ? "each action dimension's mean" : "each action's logit");
+  int r = cli_shap_bar_svg(bar, title, F, labels, A, out_ptr, e->bar_sum, axis);
+  if (r) {
+    fprintf(stderr, "boostrl explain: %s %s\n",
+            r == 2 ? "out of memory writing" : "cannot write", bar);
+    goto done;
+  }
+  /* Every k-th row, at most `points`. */
+  const int64_t stride = (e->brows + points - 1) / points;
+  int64_t kept = 0;
+  for (int64_t i = 0; i<e->brows; i += stride> 0 ? stride : 1, kept++)
+    if (kept != i) {
+      memmove(e->bs + kept * F, e->bs + i * F, sizeof(float) * (size_t)F);
+      memmove(e->bx + kept * F, e->bx + i * F, sizeof(float) * (size_t)F);
+    }
+  char what[128];
+  if (e->fixed >= 0)
+    snprintf(what, sizeof what, box ? "the %s" : "the logit of %s",
+             outs[e->fixed]);
+  else
+    snprintf(what, sizeof what, "%s",
+             box ? "the action's mean" : "the chosen action's logit");
+  snprintf(title, sizeof title, "%s: SHAP values of %s, %lld steps", env_id,
+           what, (long long)kept);
+  r = cli_shap_beeswarm_svg(swarm, title, F, labels, kept, e->bs, e->bx, what);
+  if (r) {
+    fprintf(stderr, "boostrl explain: %s %s\n",
+            r == 2 ? "out of memory writing" : "cannot write", swarm);
+    goto done;
+  }
+  if (!json)
+    printf("plots: %s, %s\n", bar, swarm);
+  rc = 0;
+done:
+  free(labels);
+  free(outs);
+  free(out_ptr);
+  return rc;
+}
+
 int cli_explain(int argc, char **argv) {
   const char *model = NULL, *env_id = NULL, *csv_path = NULL;
-  int64_t episodes = 10, seed = 0, show = 10;
+  const char *plot_dir = NULL, *output = "chosen", *feature_names = NULL;
+  int64_t episodes = 10, seed = 0, show = 10, plot_points = 2000;
   int json = 0;
   static const char *const flags[] = {"--json", NULL};
   int flag_set[1] = {0};
@@ -147,6 +350,14 @@ int cli_explain(int argc, char **argv) {
       bad = cli_parse_i64(v, 0, 1000000, &show);
     else if (!strcmp(a, "--csv"))
       csv_path = v;
+    else if (!strcmp(a, "--plot"))
+      plot_dir = v;
+    else if (!strcmp(a, "--output"))
+      output = v;
+    else if (!strcmp(a, "--plot-points"))
+      bad = cli_parse_i64(v, 1, 100000000, &plot_points);
+    else if (!strcmp(a, "--feature-names"))
+      feature_names = v;
     else
       return cli_unknown_option("explain", a);
     if (bad)
@@ -222,16 +433,82 @@ int cli_explain(int argc, char **argv) {
     goto done;
   }
   const char *const *fn = cli_feature_names(env_id, F);
+  const char *next = feature_names;
   for (int j = 0; j < F; j++) {
     char buf[32];
     snprintf(buf, sizeof buf, "obs%d", j);
-    names[j] = strdup(fn ? fn[j] : buf);
+    if (feature_names) {
+      const char *c = next ? strchr(next, ',') : NULL;
+      size_t len = next ? (c ? (size_t)(c - next) : strlen(next)) : 0;
+      if (!next || len == 0 || (j == F - 1) != (c == NULL)) {
+        fprintf(stderr,
+                "boostrl explain: --feature-names needs %d non-empty names "
+                "separated by commas (one per observation feature)\n",
+                F);
+        rc = 2;
+        goto done;
+      }
+      names[j] = strndup(next, len);
+      next = c ? c + 1 : NULL;
+    } else {
+      names[j] = strdup(fn ? fn[j] : buf);
+    }
     if (!names[j]) {
       fprintf(stderr, "boostrl explain: out of memory\n");
       goto done;
     }
   }
   e.names = names;
+  e.fixed = -1;
+  e.n_act = 0;
+  for (int d = 0; d < sp.dim; d++)
+    e.n_act += sp.kind == BRL_SPACE_BOX ? 1 : sp.nvec[d];
+  if (e.n_act > K) {
+    fprintf(stderr,
+            "boostrl explain: the policy has %d outputs, fewer than the %d "
+            "of its action space\n",
+            K, e.n_act);
+    goto done;
+  }
+  if (plot_dir) {
+    e.plot = 1;
+    if (strcmp(output, "chosen")) {
+      int64_t k;
+      for (int c = 0; c < e.n_act && e.fixed < 0; c++) {
+        char lab[64];
+        output_label(&sp, env_id, c, lab, sizeof lab);
+        if (!strcmp(lab, output))
+          e.fixed = c;
+      }
+      if (e.fixed < 0 && !cli_parse_i64(output, 0, e.n_act - 1, &k))
+        e.fixed = (int)k;
+      if (e.fixed < 0) {
+        char lab[64];
+        output_label(&sp, env_id, 0, lab, sizeof lab);
+        fprintf(stderr,
+                "boostrl explain: --output is chosen, an action output index "
+                "0..%d or its name (output 0: %s), not '%s'\n",
+                e.n_act - 1, lab, output);
+        rc = 2;
+        goto done;
+      }
+    }
+    e.bar_sum = calloc((size_t)F * (size_t)e.n_act, sizeof(double));
+    if (!e.bar_sum) {
+      fprintf(stderr, "boostrl explain: out of memory\n");
+      goto done;
+    }
+    if (cli_mkdir(plot_dir)) {
+      fprintf(stderr, "boostrl explain: cannot create directory %s\n",
+              plot_dir);
+      goto done;
+    }
+  } else if (strcmp(output, "chosen")) {
+    fprintf(stderr, "boostrl explain: --output applies to the plots: add "
+                    "--plot DIR\n");
+    rc = 2;
+    goto done;
+  }
   if (csv_path) {
     e.csv = fopen(csv_path, "w");
     if (!e.csv) {
@@ -293,7 +570,10 @@ int cli_explain(int argc, char **argv) {
     }
     returns[ep] = ret;
     total_steps += n;
-    if (explain_episode(&e, m, &sp, ep, obs, act, n, shap, pred))
+    int erc = explain_episode(&e, m, &sp, ep, obs, act, n, shap, pred);
+    if (erc == 2)
+      fprintf(stderr, "boostrl explain: out of memory\n");
+    if (erc)
       goto done;
   }
   double mean_ret = 0;
@@ -357,6 +637,8 @@ int cli_explain(int argc, char **argv) {
              (long long)e.rows);
   }
   free(order);
+  if (e.plot && write_plots(&e, &sp, env_id, plot_dir, plot_points, json))
+    goto done;
   rc = 0;
 done:
   if (e.csv && fclose(e.csv) != 0 && rc == 0) {
@@ -368,6 +650,9 @@ done:
   free(names);
   free(e.sum_abs);
   free(e.sum);
+  free(e.bar_sum);
+  free(e.bs);
+  free(e.bx);
   free(obs);
   free(act);
   free(shap);

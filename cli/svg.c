@@ -1,6 +1,8 @@
-/* The learning curve as a small self-contained SVG: mean training return
- * (last 100 episodes) per rollout, evaluation returns as dots, the solved
- * level as a dashed line. */
+/* Small SVG primitives (header, escaped text, tick steps) and the learning
+ * curve drawn with them: mean training return (last 100 episodes) per
+ * rollout, evaluation returns as dots, the solved level as a dashed line.
+ * Numbers are printed with '.' decimals (the command runs in the C
+ * locale). */
 #include "cli.h"
 
 #include <math.h>
@@ -42,11 +44,44 @@ void cli_curve_free(cli_curve *c) {
   c->n = c->cap = c->ne = c->ecap = 0;
 }
 
-/* A "nice" tick step for a range. */
-static double nice_step(double range, int ticks) {
+double cli_svg_nice_step(double range, int ticks) {
+  if (!(range > 0) || !isfinite(range))
+    return 1;
   double raw = range / ticks, p = pow(10.0, floor(log10(raw)));
   double m = raw / p;
   return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * p;
+}
+
+void cli_svg_begin(FILE *f, double w, double h) {
+  fprintf(f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+          "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+          "font-family=\"sans-serif\" font-size=\"12\">\n"
+          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          w, h, w, h);
+}
+
+void cli_svg_escape(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '<')
+      fputs("&lt;", f);
+    else if (*s == '>')
+      fputs("&gt;", f);
+    else if (*s == '&')
+      fputs("&amp;", f);
+    else if (*s == '"')
+      fputs("&quot;", f);
+    else
+      fputc(*s, f);
+  }
+}
+
+void cli_svg_text(FILE *f, double x, double y, const char *attrs,
+                  const char *text) {
+  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\"%s%s>", x, y, attrs ? " " : "",
+          attrs ? attrs : "");
+  cli_svg_escape(f, text);
+  fputs("</text>\n", f);
 }
 
 int cli_svg_write(const char *path, const cli_curve *c, const char *title,
@@ -79,26 +114,14 @@ int cli_svg_write(const char *path, const cli_curve *c, const char *title,
     y0 -= 1;
     y1 += 1;
   }
-  double ys = nice_step(y1 - y0, 5), xs = nice_step(x1 - x0, 6);
+  double ys = cli_svg_nice_step(y1 - y0, 5), xs = cli_svg_nice_step(x1 - x0, 6);
   y0 = floor(y0 / ys) * ys;
   y1 = ceil(y1 / ys) * ys;
 #define PX(v) (L + ((v)-x0) / (x1 - x0) * (W - L - R))
 #define PY(v) (H - B - ((v)-y0) / (y1 - y0) * (H - T - B))
-  fprintf(f,
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-          "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-          "font-family=\"sans-serif\" font-size=\"12\">\n"
-          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          W, H, W, H);
+  cli_svg_begin(f, W, H);
   fprintf(f, "<text x=\"%.0f\" y=\"24\" font-size=\"15\">", L);
-  for (const char *s = title; *s; s++) {
-    if (*s == '<')
-      fputs("&lt;", f);
-    else if (*s == '&')
-      fputs("&amp;", f);
-    else
-      fputc(*s, f);
-  }
+  cli_svg_escape(f, title);
   fputs("</text>\n", f);
   for (double v = y0; v <= y1 + ys * 1e-6; v += ys) {
     fprintf(f,

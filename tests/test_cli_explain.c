@@ -8,6 +8,8 @@
  *    -Wextra -Werror -pedantic; on 10,000 states recorded from the policy's
  *    rollouts float32 picks the library's action every time, int32 the
  *    float32 action on >= 99.9% of them and int16 likewise (issue 8);
+ *  - explain --plot writes well-formed SVG plots: bars to scale with the
+ *    mean |SHAP| of each logit, beeswarm dots placed by SHAP value;
  *  - dump --format json loads back (brl_model_load_json_file) into a model
  *    with identical predictions, and dumping that JSON again gives the same
  *    bytes; dot and text dumps of a tree range.
@@ -138,6 +140,169 @@ static void test_explain(const brl_model *m) {
   CHECK(run(args, out, sizeof out, 0) == 0);
   CHECK_MSG(strstr(out, "\"mean_abs_shap\"") && strstr(out, "\"theta\""), "%s",
             out);
+}
+
+/* 1 if every tag of the XML text is closed in order (self-closing tags
+ * count as closed) and there is one root. */
+static int xml_balanced(const char *t) {
+  char stack[64][32];
+  int depth = 0, roots = 0;
+  for (const char *p = strchr(t, '<'); p; p = strchr(p + 1, '<')) {
+    const char *end = strchr(p, '>');
+    if (!end)
+      return 0;
+    if (p[1] == '/') {
+      size_t len = strcspn(p + 2, " >");
+      if (depth == 0 || len != strlen(stack[depth - 1]) ||
+          strncmp(p + 2, stack[depth - 1], len))
+        return 0;
+      depth--;
+    } else if (end[-1] != '/') {
+      size_t len = strcspn(p + 1, " >/");
+      if (depth == 64 || len >= 32)
+        return 0;
+      memcpy(stack[depth], p + 1, len);
+      stack[depth][len] = '\0';
+      roots += depth == 0;
+      depth++;
+    }
+  }
+  return depth == 0 && roots == 1;
+}
+
+/* The number after `key="` in s, or NAN. */
+static double attr(const char *s, const char *key) {
+  char k[32];
+  snprintf(k, sizeof k, " %s=\"", key);
+  const char *p = strstr(s, k);
+  return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+/* explain --plot: both SVGs are well formed, name the features and axes;
+ * the bars are the mean |SHAP| of each action's logit (recomputed here
+ * with brl_model_shap from the CSV's observations), sorted and to scale;
+ * the beeswarm dots follow the CSV's SHAP values, monotone and on the
+ * right side of the zero line. */
+static void test_plots(const brl_model *m) {
+  static char out[1 << 16];
+  char csv[600], pdir[600], args[2048], path[700];
+  snprintf(csv, sizeof csv, "%s/plot.csv", dir);
+  snprintf(pdir, sizeof pdir, "%s/plots", dir);
+  snprintf(args, sizeof args,
+           "explain %s --episodes 1 --show 0 --csv %s --plot %s", run_dir, csv,
+           pdir);
+  int rc = run(args, out, sizeof out, 1);
+  CHECK_MSG(rc == 0, "explain --plot -> %d: %s", rc, out);
+  snprintf(args, sizeof args, "explain %s --episodes 1 --plot %s --output up",
+           run_dir, pdir);
+  CHECK(run(args, out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "left"), "%s", out);
+  /* The CSV: observations and SHAP values of the chosen logit. */
+  enum { MAXR = 600 };
+  static float X[MAXR * 4], S[MAXR * 4], phi[MAXR * 5 * 3];
+  int n = 0;
+  FILE *f = fopen(csv, "r");
+  CHECK(f != NULL);
+  static char line[4096];
+  if (f && fgets(line, sizeof line, f))
+    while (n < MAXR && fgets(line, sizeof line, f)) {
+      double v[15];
+      if (sscanf(line,
+                 "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
+                 &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+                 &v[9], &v[10], &v[11], &v[12], &v[13], &v[14]) != 15)
+        break;
+      for (int j = 0; j < 4; j++) {
+        S[n * 4 + j] = (float)v[7 + j];
+        X[n * 4 + j] = (float)v[11 + j];
+      }
+      n++;
+    }
+  if (f)
+    fclose(f);
+  CHECK_MSG(n >= 20 && n < MAXR, "%d rows", n);
+  if (n < 20 || n >= MAXR)
+    return;
+  /* Bars. */
+  snprintf(path, sizeof path, "%s/shap_bar.svg", pdir);
+  char *bar = brl_test_read_file(path, NULL);
+  CHECK(bar != NULL);
+  if (bar) {
+    CHECK(xml_balanced(bar));
+    CHECK(strstr(bar, "pole angle (theta)") &&
+          strstr(bar, "cart velocity (x_dot)") &&
+          strstr(bar, "cart position (x)") &&
+          strstr(bar, "pole angular velocity (theta_dot)"));
+    CHECK(strstr(bar, ">left<") && strstr(bar, ">right<") &&
+          strstr(bar, "mean |SHAP value| (average impact on each action"));
+    CHECK_OK(brl_model_shap(m, X, NULL, n, phi));
+    double mean[4][2] = {{0}};
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < 4; j++)
+        for (int k = 0; k < 2; k++)
+          mean[j][k] += fabs((double)phi[(i * 5 + j) * 3 + k]) / n;
+    int bars = 0, order[4], last_j = -1, n_order = 0;
+    double scale = NAN;
+    for (const char *p = strstr(bar, "class=\"bar\""); p;
+         p = strstr(p + 1, "class=\"bar\"")) {
+      int j = (int)attr(p, "data-j"), k = (int)attr(p, "data-k");
+      double w = attr(p, "width");
+      CHECK(j >= 0 && j < 4 && k >= 0 && k < 2);
+      if (j < 0 || j >= 4 || k < 0 || k >= 2)
+        break;
+      if (isnan(scale))
+        scale = w / mean[j][k];
+      CHECK_MSG(fabs(w - scale * mean[j][k]) <= 1e-3 * w + 0.01,
+                "bar %d/%d: width %g, mean |SHAP| %g, scale %g", j, k, w,
+                mean[j][k], scale);
+      if (j != last_j && n_order < 4)
+        order[n_order++] = last_j = j;
+      bars++;
+    }
+    CHECK(bars == 8 && n_order == 4);
+    for (int r = 1; r < n_order; r++)
+      CHECK(mean[order[r]][0] + mean[order[r]][1] <=
+            mean[order[r - 1]][0] + mean[order[r - 1]][1] + 1e-9);
+    free(bar);
+  }
+  /* Beeswarm: the dots of feature j in CSV row order. */
+  snprintf(path, sizeof path, "%s/shap_beeswarm.svg", pdir);
+  char *sw = brl_test_read_file(path, NULL);
+  CHECK(sw != NULL);
+  if (!sw)
+    return;
+  CHECK(xml_balanced(sw));
+  CHECK(strstr(sw, "pole angle (theta)") && strstr(sw, "feature value") &&
+        strstr(sw, "SHAP value (impact on the chosen action&apos;s logit)") ==
+            NULL &&
+        strstr(sw, "SHAP value (impact on the chosen action's logit)"));
+  const char *z = strstr(sw, "class=\"zero\"");
+  CHECK(z != NULL);
+  double zx = z ? attr(z, "x1") : NAN;
+  static double cx[4][MAXR];
+  int cnt[4] = {0, 0, 0, 0}, bad_sign = 0, bad_order = 0;
+  for (const char *p = strstr(sw, "class=\"dot\""); p;
+       p = strstr(p + 1, "class=\"dot\"")) {
+    int j = (int)attr(p, "data-j");
+    if (j >= 0 && j < 4 && cnt[j] < MAXR)
+      cx[j][cnt[j]++] = attr(p, "cx");
+  }
+  for (int j = 0; j < 4; j++) {
+    CHECK_MSG(cnt[j] == n, "feature %d: %d dots, %d rows", j, cnt[j], n);
+    if (cnt[j] != n)
+      continue;
+    for (int a = 0; a < n; a++) {
+      double v = S[a * 4 + j];
+      if ((v > 1e-3 && !(cx[j][a] > zx)) || (v < -1e-3 && !(cx[j][a] < zx)))
+        bad_sign++;
+      for (int b = 0; b < n; b++)
+        if (S[b * 4 + j] > v + 1e-6 && cx[j][b] < cx[j][a])
+          bad_order++;
+    }
+  }
+  CHECK_MSG(bad_sign == 0, "%d dots on the wrong side of zero", bad_sign);
+  CHECK_MSG(bad_order == 0, "%d dot pairs out of order", bad_order);
+  free(sw);
 }
 
 /* N_STATES observations from deterministic rollouts of the agent (16 env
@@ -324,6 +489,7 @@ int main(int argc, char **argv) {
     const brl_model *m = brl_agent_model(a, 0);
     test_help_and_errors();
     test_explain(m);
+    test_plots(m);
     test_export(a);
     test_dump(m);
     brl_agent_free(&a);
