@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *const *cli_feature_names(const char *env_id, int n_features) {
   static const char *const cartpole[] = {"x", "x_dot", "theta", "theta_dot"};
@@ -29,6 +30,72 @@ const char *const *cli_feature_names(const char *env_id, int n_features) {
     if (!strcmp(t[i].id, env_id) && t[i].n == n_features)
       return t[i].names;
   return NULL;
+}
+
+/* The path of Graphviz's `dot` on PATH into out; 1 when there is none. */
+static int find_dot(char *out, size_t size) {
+  const char *path = getenv("PATH");
+  while (path && *path) {
+    size_t len = strcspn(path, ":");
+    if (len > 0 &&
+        (size_t)snprintf(out, size, "%.*s/dot", (int)len, path) < size &&
+        access(out, X_OK) == 0)
+      return 0;
+    path += len + (path[len] == ':');
+  }
+  return 1;
+}
+
+/* Renders DOT text to SVG with `dot -Tsvg` into out_path (or stdout). */
+static int render_svg(const char *text, size_t len, const char *out_path) {
+  char dot[CLI_PATH_MAX];
+  if (find_dot(dot, sizeof dot)) {
+    fprintf(stderr,
+            "boostrl dump: --format svg renders the DOT dump with Graphviz's "
+            "`dot`, which is not on PATH: install Graphviz (e.g. apt-get "
+            "install graphviz) or write --format dot and render it "
+            "elsewhere\n");
+    return 1;
+  }
+  /* The command line, with both paths single-quoted for the shell. */
+  size_t cap = 2 * CLI_PATH_MAX * 4 + 64, n = 0;
+  char *cmd = malloc(cap);
+  if (!cmd) {
+    fprintf(stderr, "boostrl dump: out of memory\n");
+    return 1;
+  }
+  const char *parts[2] = {dot, out_path};
+  for (int p = 0; p < 2 && parts[p]; p++) {
+    if (p)
+      n += (size_t)snprintf(cmd + n, cap - n, " -Tsvg -o ");
+    cmd[n++] = '\'';
+    for (const char *c = parts[p]; *c; c++) {
+      if (*c == '\'') {
+        memcpy(cmd + n, "'\\''", 4);
+        n += 4;
+      } else {
+        cmd[n++] = *c;
+      }
+    }
+    cmd[n++] = '\'';
+  }
+  if (!out_path)
+    n += (size_t)snprintf(cmd + n, cap - n, " -Tsvg");
+  cmd[n] = '\0';
+  fflush(stdout);
+  FILE *p = popen(cmd, "w");
+  free(cmd);
+  if (!p) {
+    fprintf(stderr, "boostrl dump: cannot run %s\n", dot);
+    return 1;
+  }
+  int bad = fwrite(text, 1, len, p) != len;
+  int st = pclose(p);
+  if (bad || st != 0) {
+    fprintf(stderr, "boostrl dump: %s -Tsvg failed (status %d)\n", dot, st);
+    return 1;
+  }
+  return 0;
 }
 
 /* 1 if the file starts (after blanks) with '{'. */
@@ -88,8 +155,11 @@ static void usage(FILE *f) {
           "options:\n"
           "  --format F       json (every field; loads back into an identical "
           "model, see\n"
-          "                   docs/MODEL_JSON.md), dot (Graphviz) or text "
-          "(default text)\n"
+          "                   docs/MODEL_JSON.md), dot (Graphviz), svg (the "
+          "dot dump\n"
+          "                   drawn by Graphviz's `dot -Tsvg`, which must be "
+          "on PATH) or\n"
+          "                   text (default text)\n"
           "  --trees A:B      trees A to B-1 (dot and text; default all; A: "
           "or :B work)\n"
           "  --which W        policy (default; the shared actor-critic model) "
@@ -166,10 +236,11 @@ int cli_dump(int argc, char **argv) {
   int fmt = !strcmp(format, "json")   ? 0
             : !strcmp(format, "dot")  ? 1
             : !strcmp(format, "text") ? 2
+            : !strcmp(format, "svg")  ? 3
                                       : -1;
   if (fmt < 0) {
     fprintf(stderr,
-            "boostrl dump: unknown format '%s': use json, dot or "
+            "boostrl dump: unknown format '%s': use json, dot, svg or "
             "text\n",
             format);
     return 2;
@@ -219,11 +290,16 @@ int cli_dump(int argc, char **argv) {
   char *text = NULL;
   size_t len = 0;
   int rc = fmt == 0   ? brl_model_dump_json(m, &text, &len)
-           : fmt == 1 ? brl_model_dump_dot(m, start, stop, names, &text, &len)
+           : fmt != 2 ? brl_model_dump_dot(m, start, stop, names, &text, &len)
                       : brl_model_dump_text(m, start, stop, names, &text, &len);
   cli_loaded_free(&l);
   if (rc)
     return cli_lib_error("dump");
+  if (fmt == 3) {
+    rc = render_svg(text, len, out_path);
+    brl_free(text);
+    return rc;
+  }
   FILE *f = out_path ? fopen(out_path, "wb") : stdout;
   if (!f) {
     fprintf(stderr, "boostrl dump: cannot write %s\n", out_path);
