@@ -186,13 +186,7 @@ int brl__agent_init(brl_agent *a) {
 
 int brl__agent_alloc_buffers(brl_agent *a) {
   const brl_agent_config *c = &a->cfg;
-  const size_t E = (size_t)c->n_envs, N = E * (size_t)brl__rollout_len(a);
-  const size_t d = (size_t)a->obs_dim;
-  /* Rows of a minibatch's gradients (off-policy minibatches may exceed a
-   * rollout). */
-  const size_t NG = brl__off_policy(a) && (size_t)c->batch_size > N
-                        ? (size_t)c->batch_size
-                        : N;
+  const size_t E = (size_t)c->n_envs, d = (size_t)a->obs_dim;
   if (c->normalize_reward) {
     a->scaler = malloc(sizeof *a->scaler);
     if (!a->scaler)
@@ -204,45 +198,94 @@ int brl__agent_alloc_buffers(brl_agent *a) {
   }
   a->ep_ret = calloc(E, sizeof *a->ep_ret);
   a->ep_len = calloc(E, sizeof *a->ep_len);
-  a->obs = malloc(N * d * sizeof(float));
-  a->act = malloc(N * (size_t)a->act_dim * sizeof(float));
-  a->logp = malloc(N * sizeof(float));
-  a->val = malloc(N * sizeof(float));
-  a->rew = malloc(N * sizeof(float));
-  a->fin_val = calloc(N, sizeof(float));
-  a->adv = malloc(N * sizeof(float));
-  a->ret = malloc(N * sizeof(float));
-  a->term = malloc(N);
-  a->trunc = malloc(N);
-  a->valid = malloc(N);
-  a->mask = a->mask_dim ? malloc(N * (size_t)a->mask_dim) : NULL;
   a->tmp_obs = malloc(E * d * sizeof(float));
   a->last_val = malloc(E * sizeof(float));
-  a->perm = malloc(NG * sizeof(int32_t));
-  a->adv_mb = malloc(NG * sizeof(float));
-  a->g_pi = malloc(NG * (size_t)a->pi_K * sizeof(float));
-  a->g_vf = malloc(NG * sizeof(float));
-  if (!a->ep_ret || !a->ep_len || !a->obs || !a->act || !a->logp || !a->val ||
-      !a->rew || !a->fin_val || !a->adv || !a->ret || !a->term || !a->trunc ||
-      !a->valid || (a->mask_dim && !a->mask) || !a->tmp_obs || !a->last_val ||
-      !a->perm || !a->adv_mb || !a->g_pi || !a->g_vf)
-    return brl__fail(BRL_ENOMEM,
-                     "out of memory for a rollout of %zu steps x %d features",
-                     N, a->obs_dim);
-  if (brl__off_policy(a)) {
-    int rc = brl__replay_alloc(a);
-    if (rc)
-      return rc;
-  }
-  /* The split workspace covers every matrix the agent predicts over or
-   * builds a batch from: the rollout and, off-policy, the replay buffer. */
-  int64_t split = (int64_t)N;
-  if (brl__off_policy(a) && a->rb.steps_cap * (int64_t)E > split)
-    split = a->rb.steps_cap * (int64_t)E;
-  int rc = brl__agent_reserve_split(a, split);
-  if (rc)
-    return rc;
+  if (!a->ep_ret || !a->ep_len || !a->tmp_obs || !a->last_val)
+    return brl__fail(BRL_ENOMEM, "out of memory for %zu env copies", E);
+  /* The rollout and replay buffers follow the configuration (n_steps,
+   * buffer_size), not the agent's contents: they are allocated when first
+   * needed (brl__agent_reserve_rollout, brl__replay_reserve), so that a
+   * small agent file cannot make its loader allocate gigabytes. */
+  if (brl__off_policy(a))
+    brl__replay_alloc(a);
   return brl__agent_reserve_rows(a, (int64_t)E);
+}
+
+int brl__agent_reserve_rollout(brl_agent *a) {
+  if (a->obs)
+    return BRL_OK; /* all of them are there */
+  const brl_agent_config *c = &a->cfg;
+  const size_t E = (size_t)c->n_envs, N = E * (size_t)brl__rollout_len(a);
+  const size_t d = (size_t)a->obs_dim, K = (size_t)a->pi_K;
+  const int off = brl__off_policy(a);
+  /* Rows of a minibatch's gradients (off-policy minibatches may exceed a
+   * rollout). */
+  const size_t NG =
+      off && (size_t)c->batch_size > N ? (size_t)c->batch_size : N;
+  /* All or none: a failure leaves the agent as it was, to be retried.
+   * `none` marks a buffer this agent does not use. */
+  static char absent;
+  void *const none = &absent;
+  void *p[] = {
+      malloc(N * d * sizeof(float)),                        /* obs */
+      malloc(N * (size_t)a->act_dim * sizeof(float)),       /* act */
+      malloc(N * sizeof(float)),                            /* logp */
+      malloc(N * sizeof(float)),                            /* val */
+      malloc(N * sizeof(float)),                            /* rew */
+      calloc(N, sizeof(float)),                             /* fin_val */
+      malloc(N * sizeof(float)),                            /* adv */
+      malloc(N * sizeof(float)),                            /* ret */
+      malloc(N),                                            /* term */
+      malloc(N),                                            /* trunc */
+      malloc(N),                                            /* valid */
+      a->mask_dim ? malloc(N * (size_t)a->mask_dim) : none, /* mask */
+      malloc(NG * sizeof(int32_t)),                         /* perm */
+      malloc(NG * sizeof(float)),                           /* adv_mb */
+      malloc(NG * K * sizeof(float)),                       /* g_pi */
+      malloc(NG * sizeof(float)),                           /* g_vf */
+      off ? malloc(N * K * sizeof(float)) : none,           /* r_pred */
+      off ? calloc(N * d, sizeof(float)) : none,            /* r_fobs */
+      off && c->algo == BRL_ALGO_DQN ? malloc(N * K * sizeof(float))
+                                     : none, /* r_qt */
+  };
+  enum { n_bufs = sizeof p / sizeof p[0] };
+  int ok = 1;
+  for (int i = 0; i < n_bufs; i++)
+    ok &= p[i] != NULL;
+  int rc = ok ? brl__agent_reserve_split(a, (int64_t)N) : BRL_OK;
+  if (!ok || rc) {
+    for (int i = 0; i < n_bufs; i++)
+      if (p[i] != none)
+        free(p[i]);
+    return rc ? rc
+              : brl__fail(BRL_ENOMEM,
+                          "out of memory for a rollout of %zu steps x %d "
+                          "features: lower n_steps or n_envs",
+                          N, a->obs_dim);
+  }
+  for (int i = 0; i < n_bufs; i++)
+    if (p[i] == none)
+      p[i] = NULL;
+  a->obs = p[0];
+  a->act = p[1];
+  a->logp = p[2];
+  a->val = p[3];
+  a->rew = p[4];
+  a->fin_val = p[5];
+  a->adv = p[6];
+  a->ret = p[7];
+  a->term = p[8];
+  a->trunc = p[9];
+  a->valid = p[10];
+  a->mask = p[11];
+  a->perm = p[12];
+  a->adv_mb = p[13];
+  a->g_pi = p[14];
+  a->g_vf = p[15];
+  a->r_pred = p[16];
+  a->r_fobs = p[17];
+  a->r_qt = p[18];
+  return BRL_OK;
 }
 
 int brl__agent_reserve_split(brl_agent *a, int64_t n) {

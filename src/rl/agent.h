@@ -27,9 +27,10 @@ typedef struct brl_update_acc {
  * brought up to date tree by tree, never recomputed over the whole
  * ensemble (except once after loading a file). */
 typedef struct brl_replay {
-  int64_t steps_cap; /* env steps it holds (buffer_size / n_envs) */
-  int64_t head;      /* slot of the next env step */
-  int64_t n_steps;   /* env steps held */
+  int64_t steps_cap;  /* env steps it holds (buffer_size / n_envs) */
+  int64_t head;       /* slot of the next env step */
+  int64_t n_steps;    /* env steps held */
+  int64_t rows_alloc; /* rows the arrays hold (brl__replay_reserve) */
   float *obs, *next_obs, *act, *rew;
   uint8_t *term, *trunc;
   /* next_obs is the final observation of a truncated transition, the next
@@ -142,7 +143,10 @@ static inline int brl__rollout_len(const brl_agent *a) {
 /* replay.c: buffers of the off-policy algorithms; their update (the
  * rollout into the buffer, then AWR or DQN training); the caches rebuilt
  * from the ensembles (after loading); DQN's exploration rate. */
-int brl__replay_alloc(brl_agent *a);
+void brl__replay_alloc(brl_agent *a); /* sets the capacity, allocates none */
+/* Grows the buffer's arrays to hold `rows` rows (keeping their contents);
+ * BRL_ENOMEM leaves the buffer as it was. */
+int brl__replay_reserve(brl_agent *a, int64_t rows);
 void brl__replay_free(brl_agent *a);
 int brl__offpolicy_update(brl_agent *a, const float *last_obs, float progress,
                           brl_update_acc *acc);
@@ -175,8 +179,10 @@ int brl__agent_init(brl_agent *a);
  * on a->backend (called wherever the agent creates or replaces them). */
 int brl__agent_resolve_device(brl_device device, brl_backend_kind *out);
 int brl__agent_apply_device(brl_agent *a);
-/* Allocates the rollout and update buffers (agent.c). */
+/* Allocates the per-env buffers (agent.c); the rollout's wait for the
+ * first brl_agent_collect (brl__agent_reserve_rollout: all or none). */
 int brl__agent_alloc_buffers(brl_agent *a);
+int brl__agent_reserve_rollout(brl_agent *a);
 /* Splits n observations (obs_dim floats each) into the models' numeric
  * matrix *X and categorical codes *Xc (NULL without categorical columns, when
  * *X is obs itself). The split lives in the agent's workspace until the next

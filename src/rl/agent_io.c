@@ -161,6 +161,17 @@ static int read_replay(const brl_container *c, brl_agent *a) {
   rb->qt_trees = a->cfg.algo == BRL_ALGO_DQN ? (int)qt : 0;
   const int64_t n = rb->n_steps * a->cfg.n_envs;
   const int64_t nd = n * a->obs_dim, na = n * a->act_dim;
+  /* Transitions the chunk declares must be there before any is allocated:
+   * the arrays hold what the file holds and grow to the capacity at the
+   * first insertion. */
+  const size_t row_bytes =
+      4 * (2 * (size_t)a->obs_dim + (size_t)a->act_dim + 1) + 2;
+  if ((r.len - r.off) / row_bytes != (uint64_t)n ||
+      (r.len - r.off) % row_bytes != 0)
+    return corrupt("chunk AGRB has the wrong length");
+  int rc = brl__replay_reserve(a, n);
+  if (rc)
+    return rc;
   int bad = 0;
   for (int64_t i = 0; i < nd; i++)
     rb->obs[i] = brl__rd_f32(&r);
@@ -183,7 +194,7 @@ static int read_replay(const brl_container *c, brl_agent *a) {
     return corrupt("chunk AGRB has the wrong length");
   if (bad)
     return corrupt("the replay buffer holds values out of range");
-  const int rc = read_replay_caches(c, a, n);
+  rc = read_replay_caches(c, a, n);
   return rc == 1 ? brl__replay_refresh(a) : rc;
 }
 
@@ -396,8 +407,9 @@ static int swap_model(brl_model **slot, const brl_container *c,
  * bytes that hold them (a weight per feature in the policy ensemble; an
  * episode's return and length per env copy) before creating the agent, so
  * a few bytes cannot make the loader allocate gigabytes. The rollout and
- * replay buffers follow the configuration (n_steps, buffer_size) as they do
- * for brl_agent_create. */
+ * replay buffers, which follow the configuration (n_steps, buffer_size),
+ * are allocated when first used: loading holds only the transitions the
+ * file has. */
 static int check_sizes(const brl_container *c, const brl_agent_config *cfg,
                        int obs_dim) {
   brl_reader r;

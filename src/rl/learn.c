@@ -48,18 +48,31 @@ int brl_agent_check_env(const brl_agent *a, const brl_env *env) {
 
 static int learn_buffers(brl_agent *a) {
   if (a->learn_obs)
-    return BRL_OK;
+    return BRL_OK; /* all of them are there */
   const size_t E = (size_t)a->cfg.n_envs, d = (size_t)a->obs_dim;
-  a->learn_obs = malloc(E * d * sizeof(float));
-  a->learn_next = malloc(E * d * sizeof(float));
-  a->learn_fin = malloc(E * d * sizeof(float));
-  a->learn_rew = malloc(E * sizeof(float));
-  a->learn_act = malloc(E * (size_t)a->act_dim * sizeof(float));
-  a->learn_term = malloc(E);
-  a->learn_trunc = malloc(E);
-  if (!a->learn_obs || !a->learn_next || !a->learn_fin || !a->learn_rew ||
-      !a->learn_act || !a->learn_term || !a->learn_trunc)
+  /* All or none, so that a call after a failure allocates them again. */
+  void *p[] = {malloc(E * d * sizeof(float)),
+               malloc(E * d * sizeof(float)),
+               malloc(E * d * sizeof(float)),
+               malloc(E * sizeof(float)),
+               malloc(E * (size_t)a->act_dim * sizeof(float)),
+               malloc(E),
+               malloc(E)};
+  int ok = 1;
+  for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+    ok &= p[i] != NULL;
+  if (!ok) {
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+      free(p[i]);
     return brl__fail(BRL_ENOMEM, "out of memory for the training loop");
+  }
+  a->learn_obs = p[0];
+  a->learn_next = p[1];
+  a->learn_fin = p[2];
+  a->learn_rew = p[3];
+  a->learn_act = p[4];
+  a->learn_term = p[5];
+  a->learn_trunc = p[6];
   return BRL_OK;
 }
 

@@ -209,7 +209,8 @@ int brl_agent_collect(brl_agent *a, const float *obs, const uint8_t *masks,
                      "rollout or at none");
   const int E = a->cfg.n_envs;
   int rc;
-  if ((rc = check_obs(a, obs, E)) || (rc = check_masks(a, masks, E)))
+  if ((rc = check_obs(a, obs, E)) || (rc = check_masks(a, masks, E)) ||
+      (rc = brl__agent_reserve_rollout(a)))
     return rc;
   if (a->t == 0 && a->t_mark == 0.0)
     a->t_mark = brl__now();

@@ -22,43 +22,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-int brl__replay_alloc(brl_agent *a) {
-  const brl_agent_config *c = &a->cfg;
+void brl__replay_alloc(brl_agent *a) {
+  a->rb.steps_cap = a->cfg.buffer_size / a->cfg.n_envs;
+}
+
+/* realloc of *p to n elements of size sz; 0 on failure (*p unchanged). */
+static int grow(void *p, size_t n, size_t sz) {
+  void **pp = p;
+  void *q = realloc(*pp, n * sz);
+  if (!q)
+    return 0;
+  *pp = q;
+  return 1;
+}
+
+int brl__replay_reserve(brl_agent *a, int64_t rows) {
   brl_replay *rb = &a->rb;
-  const size_t E = (size_t)c->n_envs, d = (size_t)a->obs_dim;
-  const size_t N = E * (size_t)c->train_freq, K = (size_t)a->pi_K;
-  rb->steps_cap = c->buffer_size / c->n_envs;
-  const size_t R = (size_t)rb->steps_cap * E;
-  const int awr = c->algo == BRL_ALGO_AWR;
-  a->r_pred = malloc(N * K * sizeof(float));
-  a->r_fobs = calloc(N * d, sizeof(float));
-  if (!awr)
-    a->r_qt = malloc(N * K * sizeof(float));
-  rb->obs = malloc(R * d * sizeof(float));
-  rb->next_obs = malloc(R * d * sizeof(float));
-  rb->act = malloc(R * (size_t)a->act_dim * sizeof(float));
-  rb->rew = malloc(R * sizeof(float));
-  rb->term = malloc(R);
-  rb->trunc = malloc(R);
-  rb->pred = malloc(R * K * sizeof(float));
-  if (awr) {
-    if (a->vf)
-      rb->vpred = malloc(R * sizeof(float));
-    rb->nv = malloc(R * sizeof(float));
-    rb->adv = malloc(R * sizeof(float));
-    rb->ret = malloc(R * sizeof(float));
-    rb->w = malloc(R * sizeof(float));
-    rb->a_next = malloc(E * sizeof(float));
-  } else {
-    rb->qt = malloc(R * K * sizeof(float));
-  }
-  if (!a->r_pred || !a->r_fobs || (!awr && (!a->r_qt || !rb->qt)) || !rb->obs ||
-      !rb->next_obs || !rb->act || !rb->rew || !rb->term || !rb->trunc ||
-      !rb->pred ||
-      (awr && ((a->vf && !rb->vpred) || !rb->nv || !rb->adv || !rb->ret ||
-               !rb->w || !rb->a_next)))
+  if (rows <= rb->rows_alloc)
+    return BRL_OK;
+  const size_t R = (size_t)rows, d = (size_t)a->obs_dim;
+  const size_t K = (size_t)a->pi_K, E = (size_t)a->cfg.n_envs;
+  const int awr = a->cfg.algo == BRL_ALGO_AWR;
+  /* Each array either keeps its contents at its old size or grows: the
+   * buffer stays valid after a failure, and a later call retries. */
+  int ok = grow(&rb->obs, R * d, sizeof(float)) &&
+           grow(&rb->next_obs, R * d, sizeof(float)) &&
+           grow(&rb->act, R * (size_t)a->act_dim, sizeof(float)) &&
+           grow(&rb->rew, R, sizeof(float)) && grow(&rb->term, R, 1) &&
+           grow(&rb->trunc, R, 1) && grow(&rb->pred, R * K, sizeof(float));
+  if (ok && awr)
+    ok = (!a->vf || grow(&rb->vpred, R, sizeof(float))) &&
+         grow(&rb->nv, R, sizeof(float)) && grow(&rb->adv, R, sizeof(float)) &&
+         grow(&rb->ret, R, sizeof(float)) && grow(&rb->w, R, sizeof(float)) &&
+         (rb->a_next || grow(&rb->a_next, E, sizeof(float)));
+  else if (ok)
+    ok = grow(&rb->qt, R * K, sizeof(float));
+  if (!ok)
     return brl__fail(BRL_ENOMEM,
-                     "out of memory for a replay buffer of %zu transitions", R);
+                     "out of memory for a replay buffer of %lld transitions: "
+                     "lower buffer_size",
+                     (long long)rows);
+  rb->rows_alloc = rows;
   return BRL_OK;
 }
 
@@ -113,7 +117,14 @@ static int insert_rollout(brl_agent *a, const float *last_obs) {
   const int E = c->n_envs, T = c->train_freq, d = a->obs_dim, K = a->pi_K;
   const int awr = c->algo == BRL_ALGO_AWR, ad = a->act_dim;
   const size_t fd = (size_t)d * sizeof(float);
+  /* The buffer grows to its capacity at the first insertion (a loaded one
+   * holds only its transitions until then); so does the split workspace,
+   * which every training batch over the buffer uses. */
+  const int64_t cap = rb->steps_cap * (int64_t)E;
   int rc;
+  if ((rc = brl__replay_reserve(a, cap)) ||
+      (rc = brl__agent_reserve_split(a, cap)))
+    return rc;
   /* AWR: V(last_obs); DQN: the target prefix over last_obs. */
   if ((rc = brl__agent_forward(a, last_obs, E, a->last_val)))
     return rc;

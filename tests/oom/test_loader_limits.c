@@ -204,9 +204,89 @@ static void test_agent(void) {
   brl_agent_free(&a);
 }
 
+/* The rollout and replay buffers follow the configuration (n_steps,
+ * buffer_size), which a file may set as high as the library allows: the
+ * loader allocates them only when first used, so a small file declaring a
+ * PPO rollout of 10^7 steps or a replay of 6 x 10^7 transitions loads in
+ * little memory, acts, and saves back to the same bytes. */
+static void load_big_config(brl_algo algo, const char *from, const char *to,
+                            uint64_t replay_cap, const char *what) {
+  brl_agent_config c;
+  brl_agent_config_default(&c, algo);
+  c.n_envs = 1;
+  c.n_steps = 8;
+  c.batch_size = 8;
+  c.buffer_size = 4000;
+  c.n_threads = 1;
+  brl_action_space sp = {0};
+  sp.kind = BRL_SPACE_DISCRETE;
+  sp.dim = 1;
+  sp.nvec[0] = 2;
+  brl_agent *a = NULL;
+  CHECK_OK(brl_agent_create(&c, 4, &sp, 1, &a));
+  void *buf = NULL;
+  size_t len = 0;
+  CHECK_OK(brl_agent_save_buffer(a, &buf, &len));
+  brl_container ct;
+  brl_reader r;
+  CHECK_OK(brl__container_open(buf, len, &ct));
+  CHECK(brl__container_find(&ct, "AGCF", &r));
+  char *cfg = malloc(r.len + 1);
+  memcpy(cfg, r.p, r.len);
+  cfg[r.len] = 0;
+  char *cfg2 = replace(cfg, from, to);
+  CHECK_MSG(cfg2 != NULL, "%s: no %s in the configuration", what, from);
+  size_t n = 0, n2 = 0;
+  uint8_t *bad =
+      cfg2 ? replace_chunk(buf, len, "AGCF", cfg2, strlen(cfg2), &n) : NULL;
+  if (bad && replay_cap) { /* the replay's capacity follows buffer_size */
+    uint8_t *b2 = patch_u32(bad, n, "AGRB", 0, (uint32_t)replay_cap, &n2);
+    brl_free(bad);
+    bad = b2;
+    n = n2;
+  }
+  CHECK(bad != NULL);
+  brl_agent *out = NULL;
+  hook_peak_reset();
+  int rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
+  const long long peak = hook_peak_bytes();
+  CHECK_MSG(rc == BRL_OK, "%s: rc %d (%s)", what, rc, brl_last_error());
+  CHECK_MSG(peak < SMALL_PEAK,
+            "%s: a %zu-byte file made the loader hold %lld bytes", what, n,
+            peak);
+  if (out) {
+    float obs[4] = {0}, act[BRL_MAX_ACTION_DIM];
+    CHECK_OK(brl_agent_act(out, obs, 1, NULL, 1, act, NULL, NULL));
+    void *b3 = NULL;
+    size_t l3 = 0;
+    CHECK_OK(brl_agent_save_buffer(out, &b3, &l3));
+    CHECK_MSG(l3 == n && memcmp(b3, bad, n) == 0,
+              "%s: saving the loaded agent changed its bytes", what);
+    brl_free(b3);
+  }
+  brl_agent_free(&out);
+  brl_free(bad);
+  free(cfg);
+  free(cfg2);
+  brl_free(buf);
+  brl_agent_free(&a);
+}
+
+static void test_agent_big_config(void) {
+  load_big_config(BRL_ALGO_PPO, "\nn_steps=8\n", "\nn_steps=10000000\n", 0,
+                  "PPO n_steps 10^7");
+  load_big_config(BRL_ALGO_DQN, "\nbuffer_size=4000\n",
+                  "\nbuffer_size=60000000\n", 60000000,
+                  "DQN buffer_size 6 x 10^7");
+  load_big_config(BRL_ALGO_AWR, "\nbuffer_size=4000\n",
+                  "\nbuffer_size=60000000\n", 60000000,
+                  "AWR buffer_size 6 x 10^7");
+}
+
 int main(void) {
   test_binary_model();
   test_json_model();
   test_agent();
+  test_agent_big_config();
   return brl_test_report("test_loader_limits");
 }

@@ -503,6 +503,31 @@ static int check_agent_load(void *ctx, int rc, int failed) {
   return same;
 }
 
+/* The rollout and replay buffers are allocated at the first rollout (a
+ * loaded agent's replay holds only the file's transitions until then): a
+ * failure there leaves the agent valid, and learning again succeeds. */
+static void fresh_agent_setup(void *ctx) {
+  actx *c = ctx;
+  if (brl_env_make(c->env_id, c->cfg.n_envs, 3, &c->e) ||
+      brl_agent_create(&c->cfg, c->spec.obs_dim, &c->sp, 9, &c->out))
+    abort();
+}
+static void loaded_agent_setup(void *ctx) {
+  actx *c = ctx;
+  agent_setup(ctx);
+  if (brl_agent_load_buffer(c->saved, c->saved_len, &c->out))
+    abort();
+}
+static int call_first_learn(void *ctx) {
+  actx *c = ctx;
+  return brl_agent_learn(c->out, c->e, 64 + 16, 1);
+}
+static int check_first_learn(void *ctx, int rc, int failed) {
+  actx *c = ctx;
+  (void)failed;
+  return !rc || brl_agent_learn(c->out, c->e, 64 + 16, 1) == BRL_OK;
+}
+
 /* Compression: on error the agent is unchanged (boostrl.h). */
 static int call_compress(void *ctx) {
   actx *c = ctx;
@@ -539,10 +564,11 @@ static void agent_ops(brl_algo algo, const char *env_id, const char *tag) {
       brl_action_space_from_env(&c.spec, &c.sp))
     abort();
   brl_env_free(&e);
-  char names[7][64];
-  const char *what[] = {"create", "act",  "learn",   "update",
-                        "save",   "load", "compress"};
-  for (int i = 0; i < 7; i++)
+  char names[9][64];
+  const char *what[] = {"create",   "act",         "learn",
+                        "update",   "save",        "load",
+                        "compress", "fresh learn", "loaded learn"};
+  for (int i = 0; i < 9; i++)
     snprintf(names[i], sizeof names[i], "agent %s %s", tag, what[i]);
   const op ops[] = {
       {names[0], NULL, call_agent_create, check_agent_create, agent_teardown},
@@ -554,6 +580,10 @@ static void agent_ops(brl_algo algo, const char *env_id, const char *tag) {
       {names[5], agent_setup, call_agent_load, check_agent_load,
        agent_teardown},
       {names[6], agent_setup, call_compress, check_compress, agent_teardown},
+      {names[7], fresh_agent_setup, call_first_learn, check_first_learn,
+       agent_teardown},
+      {names[8], loaded_agent_setup, call_first_learn, check_first_learn,
+       agent_teardown},
   };
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     sweep(&ops[i], &c);
