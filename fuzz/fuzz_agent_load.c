@@ -2,54 +2,16 @@
  * an error, never crash, hang or leak. What it accepts must act, and save
  * -> load -> save must give the same bytes.
  *
- * An agent's rollout and replay buffers follow its configuration (n_steps,
- * buffer_size, batch_size), as they do for brl_agent_create: files whose
- * configuration asks for more working memory than a fuzzing process has
- * are skipped here, not rejected by the library. */
+ * Whatever n_steps or buffer_size a file declares, loading allocates in
+ * proportion to its bytes (the rollout and replay buffers are allocated on
+ * first use): run with -malloc_limit_mb to check it. */
 #include "boostrl.h"
-#include "core/container.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows x columns of the largest buffers the configuration in AGCF asks for
- * (an over-estimate); 0 when there is no readable configuration. */
-static double working_set(const uint8_t *data, size_t size) {
-  brl_container c;
-  brl_reader r, s;
-  if (brl__container_open(data, size, &c) ||
-      !brl__container_find(&c, "AGCF", &r) ||
-      !brl__container_find(&c, "AGSP", &s) || s.len < 8)
-    return 0;
-  brl_agent_config cfg;
-  brl_agent_config_default(&cfg, BRL_ALGO_PPO);
-  char line[160];
-  for (size_t i = 0; i < r.len;) {
-    size_t j = i;
-    while (j < r.len && r.p[j] != '\n')
-      j++;
-    if (j - i < sizeof line) {
-      memcpy(line, r.p + i, j - i);
-      line[j - i] = 0;
-      char *eq = strchr(line, '=');
-      if (eq) {
-        *eq = 0;
-        brl_agent_config_set(&cfg, line, eq + 1);
-      }
-    }
-    i = j + 1;
-  }
-  double d =
-      (double)(s.p[4] | s.p[5] << 8 | s.p[6] << 16 | (uint32_t)s.p[7] << 24);
-  double steps = cfg.n_steps > cfg.train_freq ? cfg.n_steps : cfg.train_freq;
-  double rows = cfg.n_envs * steps + cfg.buffer_size + cfg.batch_size;
-  return rows * (d + 2 + 256);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (working_set(data, size) > 1e7)
-    return 0;
   brl_agent *a = NULL, *a2 = NULL;
   if (brl_agent_load_buffer(data, size, &a) != BRL_OK)
     return 0;
