@@ -115,6 +115,56 @@ class Explanation(dict):
             raise AttributeError(name) from None
 
 
+_SHAP_CLASS = None
+
+
+def _shap_explanation(shap, res: Explanation, x: np.ndarray, single: bool):
+    """res as a ``shap.Explanation`` (``values`` (n, F) for one action
+    dimension, (n, F, A) for several; ``base_values``; ``data`` the
+    flattened observations) that also keeps explain()'s fields as
+    attributes and string keys (``ex.contributions``, ``ex["actions"]``)."""
+    global _SHAP_CLASS
+    if _SHAP_CLASS is None or not issubclass(_SHAP_CLASS, shap.Explanation):
+
+        class ShapExplanation(shap.Explanation):
+            """A ``shap.Explanation`` of ``explain()`` (``shap.plots.*`` work)
+            that also has the fields of :class:`Explanation`. Slices are plain
+            ``shap.Explanation`` objects."""
+
+            def __getitem__(self, item):
+                if isinstance(item, str):
+                    return self.__dict__["_boostrl"][item]
+                return super().__getitem__(item)
+
+            def __getattr__(self, name: str) -> Any:
+                fields = self.__dict__.get("_boostrl")
+                if fields is not None and name in fields:
+                    return fields[name]
+                raise AttributeError(name)
+
+        _SHAP_CLASS = ShapExplanation
+    contrib = np.asarray(res["contributions"])  # (n, A, F) or (A, F)
+    expected = np.asarray(res["expected_value"])  # (n, A) or (A,)
+    A = contrib.shape[-2]
+    if A == 1:
+        values, base = contrib[..., 0, :], expected[..., 0]
+        output_names = None
+        if base.ndim == 0:  # one observation: shap wants a plain number
+            base = float(base)
+    else:
+        values, base = np.swapaxes(contrib, -1, -2), expected
+        output_names = [f"action dimension {a}" for a in range(A)]
+    ex = _SHAP_CLASS(
+        values=values,
+        base_values=base,
+        data=x[0] if single else x,
+        feature_names=res["feature_names"],
+        output_names=output_names,
+    )
+    ex.__dict__["_boostrl"] = dict(res)
+    return ex
+
+
 class BaseAlgorithm:
     """The shared machinery; use PPO, A2C, AWR or DQN."""
 
@@ -440,7 +490,7 @@ class BaseAlgorithm:
             acts = acts[0]
         return acts, state
 
-    def explain(self, observation, action_masks=None) -> Explanation:
+    def explain(self, observation, action_masks=None, as_shap: bool | None = None):
         """SHAP values (exact TreeSHAP of the policy ensemble, or the Q
         ensemble of DQN) of the deterministic action's output for one
         observation or a batch.
@@ -457,6 +507,14 @@ class BaseAlgorithm:
         not name them; set ``model.feature_names`` to give them), where
         ``contributions.sum(-1) + expected_value == outputs``. For a single
         observation the leading n axis is dropped.
+
+        ``as_shap``: None (default) returns a ``shap.Explanation`` when the
+        shap package can be imported (so ``shap.plots.bar`` / ``beeswarm``
+        work; ``values`` (n, F) for one action dimension, (n, F, A) for
+        several, ``base_values``, ``data`` the flattened observations,
+        ``feature_names``) that also keeps the fields above as attributes
+        and string keys; False always returns the plain
+        :class:`Explanation`; True requires shap (ImportError without it).
         """
         flat = self._flat
         single = flat.is_single(observation)
@@ -496,6 +554,14 @@ class BaseAlgorithm:
         if single:
             for k in ("actions", "outputs", "contributions", "expected_value"):
                 res[k] = res[k][0]
+        if as_shap is None or as_shap:
+            try:
+                import shap
+            except ImportError:
+                if as_shap:
+                    raise ImportError("explain(as_shap=True) needs the shap package: pip install shap") from None
+                return res
+            return _shap_explanation(shap, res, x, single)
         return res
 
     # --- compression -------------------------------------------------------

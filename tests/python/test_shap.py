@@ -171,3 +171,56 @@ def test_explain_dict_observations_names():
     ex = model.explain(o)
     assert ex.contributions.shape == (1, 3)
     assert ex.feature_names == model.feature_names
+
+
+@pytest.fixture(scope="module")
+def small_ppo():
+    model = boostrl.PPO("CartPole-v1", seed=0, n_envs=4, n_steps=64, batch_size=64, n_epochs=2)
+    model.learn(1_000)
+    return model
+
+
+def test_explain_plain_without_shap(small_ppo, monkeypatch):
+    """Without the shap package explain() returns the plain Explanation;
+    as_shap=True says which package is missing."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "shap", None)  # import shap -> ImportError
+    obs = np.random.default_rng(2).normal(size=(8, 4)).astype(np.float32) * 0.2
+    ex = small_ppo.explain(obs)
+    assert type(ex) is boostrl.algorithms.Explanation
+    assert ex.contributions.shape == (8, 1, 4) and ex["actions"].shape == (8, 1)
+    assert type(small_ppo.explain(obs, as_shap=False)) is boostrl.algorithms.Explanation
+    with pytest.raises(ImportError, match="shap"):
+        small_ppo.explain(obs, as_shap=True)
+
+
+def test_explain_as_shap_explanation(small_ppo):
+    shap = pytest.importorskip("shap")
+    obs = np.random.default_rng(3).normal(size=(30, 4)).astype(np.float32) * 0.2
+    plain = small_ppo.explain(obs, as_shap=False)
+    ex = small_ppo.explain(obs)
+    assert isinstance(ex, shap.Explanation)
+    np.testing.assert_array_equal(ex.values, plain.contributions[:, 0, :])
+    np.testing.assert_array_equal(ex.base_values, plain.expected_value[:, 0])
+    np.testing.assert_array_equal(ex.data, obs)
+    # The plain fields stay: attributes and string keys.
+    np.testing.assert_array_equal(ex.contributions, plain.contributions)
+    np.testing.assert_array_equal(ex["actions"], plain.actions)
+    np.testing.assert_array_equal(ex.outputs, plain.outputs)
+    # Values plus base values add up to the explained logit.
+    np.testing.assert_allclose(ex.values.sum(-1) + ex.base_values, plain.outputs[:, 0], rtol=1e-4, atol=1e-4)
+    small_ppo.feature_names = ["x", "x_dot", "theta", "theta_dot"]
+    try:
+        named = small_ppo.explain(obs)
+        assert list(named.feature_names) == small_ppo.feature_names
+        one = small_ppo.explain(obs[0])
+        assert one.values.shape == (4,) and np.ndim(one.base_values) == 0
+        # A slice is a plain shap.Explanation of one feature.
+        assert named[:, 2].values.shape == (30,)
+        mpl = pytest.importorskip("matplotlib")
+        mpl.use("Agg")
+        shap.plots.bar(named, show=False)
+        shap.plots.beeswarm(named, show=False)
+    finally:
+        small_ppo.feature_names = None
