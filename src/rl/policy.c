@@ -96,6 +96,9 @@ static int check_masks(const brl_agent *a, const uint8_t *masks, int64_t n) {
 }
 
 static int check_obs(const brl_agent *a, const float *obs, int64_t n) {
+  if (n < 0 || n > INT32_MAX)
+    return brl__fail(BRL_EINVAL, "n is %lld: use 0 to 2^31-1 observations",
+                     (long long)n);
   const int64_t nd = n * a->obs_dim;
   for (int64_t i = 0; i < nd; i++)
     if (isinf(obs[i]))
@@ -153,9 +156,6 @@ int brl_agent_act(brl_agent *a, const float *obs, int64_t n,
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(obs);
   BRL_CHECK_ARG(actions);
-  if (n < 0 || n > INT32_MAX)
-    return brl__fail(BRL_EINVAL, "n is %lld: use 0 to 2^31-1 observations",
-                     (long long)n);
   int rc;
   if ((rc = check_obs(a, obs, n)) || (rc = check_masks(a, masks, n)) ||
       (rc = brl__agent_forward(a, obs, n, values)))
@@ -173,9 +173,6 @@ int brl_agent_shap(brl_agent *a, const float *obs, int64_t n, float *out) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(obs);
   BRL_CHECK_ARG(out);
-  if (n < 0 || n > INT32_MAX)
-    return brl__fail(BRL_EINVAL, "n is %lld: use 0 to 2^31-1 observations",
-                     (long long)n);
   /* The observations are read as brl_agent_act reads them: the same checks
    * and the same numeric / categorical split. */
   const float *X;
