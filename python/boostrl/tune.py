@@ -329,7 +329,9 @@ def tune(
             trial.report(value, k)
             if verbose:
                 print(f"trial {trial.number} eval {k + 1}/{n_evals}: {value:.3f}", file=sys.stderr)
-            if trial.should_prune():
+            # Pruning saves the training still to come; after the last
+            # evaluation there is none, so the trial completes.
+            if k < n_evals - 1 and trial.should_prune():
                 raise optuna.TrialPruned()
 
         t0 = time.perf_counter()
@@ -340,6 +342,13 @@ def tune(
         trial.set_user_attr("seconds", time.perf_counter() - t0)
         return value
 
+    # Enqueued (waiting) trials run one at a time first: with n_jobs > 1 two
+    # threads can take the same waiting trial from an RDB storage, and the
+    # second then fails with "Cannot tell a COMPLETE trial".
+    waiting = min(n_trials, len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))))
+    if waiting and n_jobs != 1:
+        study.optimize(objective, n_trials=waiting, n_jobs=1, timeout=timeout, catch=(ValueError,))
+        n_trials -= waiting
     study.optimize(objective, n_trials=n_trials, n_jobs=n_jobs, timeout=timeout, catch=(ValueError,))
     try:
         best = study.best_trial
