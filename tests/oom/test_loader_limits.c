@@ -154,63 +154,9 @@ static void test_json_model(void) {
   brl_model_free(&m);
 }
 
-static void test_agent(void) {
-  brl_agent_config c;
-  brl_agent_config_default(&c, BRL_ALGO_PPO);
-  c.n_envs = 1;
-  c.n_steps = 8;
-  c.batch_size = 8;
-  c.n_threads = 1;
-  brl_action_space sp = {0};
-  sp.kind = BRL_SPACE_DISCRETE;
-  sp.dim = 1;
-  sp.nvec[0] = 2;
-  brl_agent *a = NULL;
-  CHECK_OK(brl_agent_create(&c, 4, &sp, 1, &a));
-  if (!a)
-    return;
-  void *buf;
-  size_t len;
-  CHECK_OK(brl_agent_save_buffer(a, &buf, &len));
-  /* AGSP: version, obs_dim, ... */
-  size_t n;
-  uint8_t *bad = patch_u32(buf, len, "AGSP", 4, 1u << 20, &n);
-  CHECK(bad != NULL);
-  brl_agent *out = NULL;
-  hook_peak_reset();
-  int rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
-  check_rejected(rc, hook_peak_bytes(), "obs_dim", "agent obs_dim", n);
-  CHECK(out == NULL);
-  brl_free(bad);
-
-  /* The configuration declares 4096 env copies; AGST holds one. */
-  brl_container ct;
-  brl_reader r;
-  CHECK_OK(brl__container_open(buf, len, &ct));
-  CHECK(brl__container_find(&ct, "AGCF", &r));
-  char *cfg = malloc(r.len + 1);
-  memcpy(cfg, r.p, r.len);
-  cfg[r.len] = 0;
-  char *cfg2 = replace(cfg, "\nn_envs=1\n", "\nn_envs=4096\n");
-  CHECK(cfg2 != NULL);
-  bad = cfg2 ? replace_chunk(buf, len, "AGCF", cfg2, strlen(cfg2), &n) : NULL;
-  hook_peak_reset();
-  rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
-  check_rejected(rc, hook_peak_bytes(), "n_envs", "agent n_envs", n);
-  brl_free(bad);
-  free(cfg);
-  free(cfg2);
-  brl_free(buf);
-  brl_agent_free(&a);
-}
-
-/* The rollout and replay buffers follow the configuration (n_steps,
- * buffer_size), which a file may set as high as the library allows: the
- * loader allocates them only when first used, so a small file declaring a
- * PPO rollout of 10^7 steps or a replay of 6 x 10^7 transitions loads in
- * little memory, acts, and saves back to the same bytes. */
-static void load_big_config(brl_algo algo, const char *from, const char *to,
-                            uint64_t replay_cap, const char *what) {
+/* The saved bytes of a small agent: one env copy, 8-step rollouts, 4 obs
+ * floats, two discrete actions, a 4000-transition replay where it has one. */
+static void *small_agent_bytes(brl_algo algo, size_t *len) {
   brl_agent_config c;
   brl_agent_config_default(&c, algo);
   c.n_envs = 1;
@@ -223,22 +169,73 @@ static void load_big_config(brl_algo algo, const char *from, const char *to,
   sp.dim = 1;
   sp.nvec[0] = 2;
   brl_agent *a = NULL;
-  CHECK_OK(brl_agent_create(&c, 4, &sp, 1, &a));
   void *buf = NULL;
-  size_t len = 0;
-  CHECK_OK(brl_agent_save_buffer(a, &buf, &len));
+  *len = 0;
+  CHECK_OK(brl_agent_create(&c, 4, &sp, 1, &a));
+  if (a)
+    CHECK_OK(brl_agent_save_buffer(a, &buf, len));
+  brl_agent_free(&a);
+  return buf;
+}
+
+/* The agent bytes with the line `from` of their stored configuration
+ * replaced by `to` (NULL where the configuration has no such line). */
+static uint8_t *with_config_line(const void *buf, size_t len, const char *from,
+                                 const char *to, size_t *n) {
   brl_container ct;
   brl_reader r;
-  CHECK_OK(brl__container_open(buf, len, &ct));
-  CHECK(brl__container_find(&ct, "AGCF", &r));
+  if (brl__container_open(buf, len, &ct) != BRL_OK ||
+      !brl__container_find(&ct, "AGCF", &r))
+    return NULL;
   char *cfg = malloc(r.len + 1);
   memcpy(cfg, r.p, r.len);
   cfg[r.len] = 0;
   char *cfg2 = replace(cfg, from, to);
-  CHECK_MSG(cfg2 != NULL, "%s: no %s in the configuration", what, from);
+  uint8_t *out =
+      cfg2 ? replace_chunk(buf, len, "AGCF", cfg2, strlen(cfg2), n) : NULL;
+  free(cfg);
+  free(cfg2);
+  return out;
+}
+
+static void test_agent(void) {
+  size_t len;
+  void *buf = small_agent_bytes(BRL_ALGO_PPO, &len);
+  if (!buf)
+    return;
+  /* AGSP: version, obs_dim, ... */
+  size_t n;
+  uint8_t *bad = patch_u32(buf, len, "AGSP", 4, 1u << 20, &n);
+  CHECK(bad != NULL);
+  brl_agent *out = NULL;
+  hook_peak_reset();
+  int rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
+  check_rejected(rc, hook_peak_bytes(), "obs_dim", "agent obs_dim", n);
+  CHECK(out == NULL);
+  brl_free(bad);
+
+  /* The configuration declares 4096 env copies; AGST holds one. */
+  bad = with_config_line(buf, len, "\nn_envs=1\n", "\nn_envs=4096\n", &n);
+  CHECK(bad != NULL);
+  hook_peak_reset();
+  rc = bad ? brl_agent_load_buffer(bad, n, &out) : -1;
+  check_rejected(rc, hook_peak_bytes(), "n_envs", "agent n_envs", n);
+  brl_free(bad);
+  brl_free(buf);
+}
+
+/* The rollout and replay buffers follow the configuration (n_steps,
+ * buffer_size), which a file may set as high as the library allows: the
+ * loader allocates them only when first used, so a small file declaring a
+ * PPO rollout of 10^7 steps or a replay of 6 x 10^7 transitions loads in
+ * little memory, acts, and saves back to the same bytes. */
+static void load_big_config(brl_algo algo, const char *from, const char *to,
+                            uint64_t replay_cap, const char *what) {
+  size_t len = 0;
+  void *buf = small_agent_bytes(algo, &len);
   size_t n = 0, n2 = 0;
-  uint8_t *bad =
-      cfg2 ? replace_chunk(buf, len, "AGCF", cfg2, strlen(cfg2), &n) : NULL;
+  uint8_t *bad = buf ? with_config_line(buf, len, from, to, &n) : NULL;
+  CHECK_MSG(bad != NULL, "%s: no %s in the configuration", what, from);
   if (bad && replay_cap) { /* the replay's capacity follows buffer_size */
     uint8_t *b2 = patch_u32(bad, n, "AGRB", 0, (uint32_t)replay_cap, &n2);
     brl_free(bad);
@@ -266,10 +263,7 @@ static void load_big_config(brl_algo algo, const char *from, const char *to,
   }
   brl_agent_free(&out);
   brl_free(bad);
-  free(cfg);
-  free(cfg2);
   brl_free(buf);
-  brl_agent_free(&a);
 }
 
 static void test_agent_big_config(void) {
