@@ -83,7 +83,8 @@ typedef enum brl_status {
   BRL_EFORMAT = -4,      /* a model file or buffer is corrupt or truncated */
   BRL_ESTATE = -5,       /* the call does not fit the object's state */
   BRL_EUNSUPPORTED = -6, /* the feature is not available in this build */
-  BRL_ENUMERIC = -7      /* non-finite numbers in the input */
+  BRL_ENUMERIC = -7,     /* non-finite numbers in the input */
+  BRL_ECOMM = -8         /* a collective failed or another process failed */
 } brl_status;
 
 /* Message of the last failed call on this thread ("" if none). The pointer
@@ -222,6 +223,73 @@ BRL_API int brl_model_truncate(brl_model *m, int n_keep);
 /* Learning rate that group g would use for the next tree at this progress
  * (progress is ignored unless the schedule is BRL_SCHEDULE_LINEAR_PROGRESS). */
 BRL_API float brl_model_group_lr(const brl_model *m, int group, float progress);
+
+/* ----------------------------------------------------------- communicator */
+
+/* A communicator joins several processes (ranks 0..size-1) that train one
+ * model or agent together and end with the same trees that one process
+ * would grow (docs/SCALING.md). libboostrl does not link MPI: a
+ * communicator is a table of the few collectives it needs, filled by
+ * brl_comm_mpi_new() (include/boostrl_mpi.h, library boostrl_mpi, built
+ * when MPI is found), by the Python package from mpi4py, or by the caller.
+ *
+ * Collective calls: brl_comm_allreduce_*, brl_comm_allgatherv,
+ * brl_comm_bcast, brl_comm_agree, and every call documented as collective
+ * (e.g. brl_agent_learn or brl_fit_comm with a communicator attached) must
+ * be made by every rank, in the same order, with matching sizes. Errors:
+ * a library call that fails on one rank reports the failure to the others
+ * at its next collective point (brl_comm_agree), so every rank returns an
+ * error (BRL_ECOMM on the ranks that did not fail, naming the rank and its
+ * message) instead of waiting; a rank that dies is the transport's to
+ * detect (MPI ends the job). A communicator is used by one thread at a
+ * time; the handles it is attached to keep a pointer to it, so it must
+ * outlive them. */
+typedef struct brl_comm brl_comm;
+
+typedef struct brl_comm_ops {
+  size_t struct_size; /* sizeof(brl_comm_ops), checked by brl_comm_new */
+  /* Each returns 0 on success, nonzero on a transport failure; ctx is the
+   * pointer given to brl_comm_new. */
+  /* data[0..n) = elementwise sum over ranks, in place. */
+  int (*allreduce_sum_i64)(void *ctx, int64_t *data, int64_t n);
+  /* data[0..n) = elementwise max over ranks, in place. */
+  int (*allreduce_max_f64)(void *ctx, double *data, int64_t n);
+  /* Rank r sends counts[r] bytes from send; recv (sum of counts bytes)
+   * receives every rank's bytes in rank order. counts is the same on every
+   * rank. */
+  int (*allgatherv)(void *ctx, const void *send, void *recv,
+                    const int64_t *counts);
+  /* bytes of data from rank root to every rank. */
+  int (*bcast)(void *ctx, void *data, int64_t bytes, int root);
+  /* Releases ctx (may be NULL); called by brl_comm_free. */
+  void (*destroy)(void *ctx);
+} brl_comm_ops;
+
+/* A communicator over ops and ctx for rank `rank` of `size`. ops is
+ * copied. */
+BRL_API int brl_comm_new(const brl_comm_ops *ops, void *ctx, int rank,
+                         int size, brl_comm **out);
+/* The single-process communicator (rank 0 of 1; every collective is the
+ * identity). */
+BRL_API int brl_comm_new_self(brl_comm **out);
+BRL_API void brl_comm_free(brl_comm **c);
+BRL_API int brl_comm_rank(const brl_comm *c);
+BRL_API int brl_comm_size(const brl_comm *c);
+/* The collectives, checked and counted (see brl_comm_stats). */
+BRL_API int brl_comm_allreduce_sum_i64(brl_comm *c, int64_t *data, int64_t n);
+BRL_API int brl_comm_allreduce_max_f64(brl_comm *c, double *data, int64_t n);
+BRL_API int brl_comm_allgatherv(brl_comm *c, const void *send, void *recv,
+                                const int64_t *counts);
+BRL_API int brl_comm_bcast(brl_comm *c, void *data, int64_t bytes, int root);
+/* Collective: every rank passes its local status (with its
+ * brl_last_error() message when nonzero). Returns BRL_OK when every rank
+ * passed BRL_OK; else, on every rank, an error: the rank's own status where
+ * it failed, BRL_ECOMM elsewhere, the message naming the lowest failing
+ * rank and its message. */
+BRL_API int brl_comm_agree(brl_comm *c, int status);
+/* Collective calls made and bytes this rank sent through c since it was
+ * made (for measuring communication). */
+BRL_API void brl_comm_stats(const brl_comm *c, int64_t *calls, int64_t *bytes);
 
 /* ------------------------------------------------------------------ batch */
 

@@ -46,6 +46,8 @@ const char *brl_status_name(int status) {
     return "BRL_EUNSUPPORTED";
   case BRL_ENUMERIC:
     return "BRL_ENUMERIC";
+  case BRL_ECOMM:
+    return "BRL_ECOMM";
   default:
     return "BRL_UNKNOWN";
   }
