@@ -1,5 +1,5 @@
 /* The `boostrl` command: train, eval, envs, presets, bench, ... */
-#include "../bench/bench_lib.h"
+#include "bench.h"
 #include "cli.h"
 
 #include <string.h>

@@ -2,18 +2,44 @@
  * N(0,1)), K outputs, binned once; then T steps, each with fresh random
  * gradients (generation not timed), each growing one tree, storing it and
  * updating the batch's cached predictions. */
-#include "bench_lib.h"
-#include "backend/backend.h"
+#include "bench.h"
 #include "boostrl.h"
-#include "core/rng.h"
-#include "engine/batch.h"
-#include "engine/model.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+
+/* The benchmark's own data generator (splitmix64; Box-Muller normals):
+ * the command uses the public API only. */
+typedef struct bench_rng {
+  uint64_t x;
+} bench_rng;
+
+static uint64_t rng_u64(bench_rng *r) {
+  uint64_t z = (r->x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static double rng_uniform(bench_rng *r) {
+  return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int32_t rng_below(bench_rng *r, int n) {
+  return (int32_t)(rng_uniform(r) * (double)n);
+}
+
+static double rng_normal(bench_rng *r) {
+  double u1 = rng_uniform(r), u2 = rng_uniform(r);
+  if (u1 < 1e-300)
+    u1 = 1e-300;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
 
 static double now_us(void) {
   struct timespec ts;
@@ -147,16 +173,15 @@ int brl_bench_main(int argc, char **argv) {
     brl_model_free(&m);
     return 1;
   }
-  brl_rng rng;
-  brl_rng_seed(&rng, seed);
+  bench_rng rng = {seed};
   float *X = malloc(sizeof(float) * (size_t)n * (size_t)d);
   float *G = malloc(sizeof(float) * (size_t)n * (size_t)k);
   double *t_step = malloc(sizeof(double) * (size_t)trees);
   int32_t *Xc = malloc(sizeof(int32_t) * ((size_t)n * (size_t)n_cat + 1));
   for (long i = 0; i < (long)n * d; i++)
-    X[i] = (float)brl_rng_normal(&rng);
+    X[i] = (float)rng_normal(&rng);
   for (long i = 0; i < (long)n * n_cat; i++)
-    Xc[i] = (int32_t)brl_rng_below(&rng, (uint64_t)n_categories);
+    Xc[i] = rng_below(&rng, n_categories);
   double t0 = now_us();
   if (brl_batch_create_cat(m, X, Xc, n, &b)) {
     fprintf(stderr, "bench: %s\n", brl_last_error());
@@ -167,7 +192,7 @@ int brl_bench_main(int argc, char **argv) {
   brl_batch_predictions(b, m, &pred); /* turns the cache on */
   for (int t = 0; t < trees; t++) {
     for (long i = 0; i < (long)n * k; i++)
-      G[i] = (float)brl_rng_normal(&rng);
+      G[i] = (float)rng_normal(&rng);
     double s = now_us();
     if (brl_model_step(m, b, NULL, n, G, 0.0f)) {
       fprintf(stderr, "bench: %s\n", brl_last_error());
@@ -176,18 +201,37 @@ int brl_bench_main(int argc, char **argv) {
     t_step[t] = now_us() - s;
   }
   double ms_step = median(t_step, trees) / 1e3;
-  /* The cache update alone: one tree over the batch. */
+  /* The cache update alone: one tree over the batch's rows (on the GPU over
+   * device copies of them, as the CUDA backend's step does). */
   int reps = trees < 200 ? trees : 200;
   float *scratch = calloc((size_t)n * (size_t)k, sizeof(float));
-  for (int r = 0; r < reps; r++) {
-    /* CUDA: the step's own update, over the batch's rows, of the tree just
-     * grown (the device computed each row's leaf while growing it). */
-    int t = cuda ? trees - 1 : trees - 1 - r;
-    double s = now_us();
-    m->backend->predict_add(m, cuda ? b->X : X, cuda ? b->Xc : Xc, n, t, t + 1,
-                            scratch);
-    t_step[r] = now_us() - s;
+  void *X_dev = NULL, *Xc_dev = NULL, *out_dev = NULL;
+  if (cuda &&
+      (brl_device_alloc(sizeof(float) * (size_t)n * (size_t)d, &X_dev) ||
+       brl_device_alloc(sizeof(int32_t) * ((size_t)n * (size_t)n_cat + 1),
+                        &Xc_dev) ||
+       brl_device_alloc(sizeof(float) * (size_t)n * (size_t)k, &out_dev) ||
+       brl_device_copy(X_dev, X, sizeof(float) * (size_t)n * (size_t)d) ||
+       brl_device_copy(Xc_dev, Xc,
+                       sizeof(int32_t) * (size_t)n * (size_t)n_cat))) {
+    fprintf(stderr, "bench: %s\n", brl_last_error());
+    return 1;
   }
+  for (int r = 0; r < reps; r++) {
+    int t = trees - 1 - r;
+    double s = now_us();
+    int rc =
+        cuda ? brl_model_predict_device(m, X_dev, Xc_dev, n, t, t + 1, out_dev)
+             : brl_model_predict_cat(m, X, Xc, n, t, t + 1, scratch);
+    t_step[r] = now_us() - s;
+    if (rc) {
+      fprintf(stderr, "bench: %s\n", brl_last_error());
+      return 1;
+    }
+  }
+  brl_device_free(X_dev);
+  brl_device_free(Xc_dev);
+  brl_device_free(out_dev);
   double ms_cache = median(t_step, reps) / 1e3;
   /* 16 fresh observations through the whole ensemble, one thread. */
   brl_model_set_threads(m, 1);
@@ -198,9 +242,9 @@ int brl_bench_main(int argc, char **argv) {
   double *t_pred = malloc(sizeof(double) * (size_t)calls);
   for (int c = 0; c < calls; c++) {
     for (int i = 0; i < 16 * d; i++)
-      obs[i] = (float)brl_rng_normal(&rng);
+      obs[i] = (float)rng_normal(&rng);
     for (int i = 0; i < 16 * n_cat; i++)
-      obs_c[i] = (int32_t)brl_rng_below(&rng, (uint64_t)n_categories);
+      obs_c[i] = rng_below(&rng, n_categories);
     double s = now_us();
     brl_model_predict_cat(m, obs, obs_c, 16, 0, -1, out);
     t_pred[c] = now_us() - s;
