@@ -1124,3 +1124,28 @@ BRL_API int brl_agent_compress_obs(brl_agent *a, const float *obs,
 }
 #endif
 #endif /* BOOSTRL_H */
+/* Distributed training (docs/SCALING.md): attaches communicator c (NULL
+ * detaches) before a rollout starts (else BRL_ESTATE). n_envs stays the
+ * global number of environments; rank r steps the contiguous share
+ * brl_env_share(n_envs, r, size) of them (BRL_EINVAL when n_envs < size).
+ * With c attached:
+ * - brl_agent_collect takes this rank's rows (count x obs_dim observations,
+ *   masks, and count rows of actions, log_probs, values out) and draws
+ *   from the agent's generator exactly what one process acting on all
+ *   n_envs rows draws for them; not collective;
+ * - brl_agent_observe / _observe_valid take this rank's rows and are
+ *   collective: every rank's rows of the step are gathered in env order,
+ *   so every rank holds the whole rollout (and replay buffer);
+ * - brl_agent_update (last_obs: this rank's rows) is collective and trains
+ *   on every rank identically; a callback asking to stop stops every rank;
+ * - brl_agent_learn is collective, env this rank's share of copies (made
+ *   with brl_env_make_range; the same total_timesteps on every rank).
+ * The ensembles, the training state and so the agent files are the same on
+ * every rank and byte-identical to one process with the same n_envs and
+ * seed, for any number of ranks. A failure on one rank (an env error, a
+ * non-finite reward) makes the collective call return an error on every
+ * rank (BRL_ECOMM naming the rank elsewhere); the agents may then differ:
+ * continue from a saved agent. brl_agent_act, _evaluate, _save and the
+ * other calls stay local. c must outlive the agent or be detached. */
+BRL_API int brl_agent_set_comm(brl_agent *a, brl_comm *c);
+

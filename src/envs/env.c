@@ -34,7 +34,27 @@ static uint64_t copy_seed(uint64_t seed, int i) {
 }
 
 int brl_env_make(const char *id, int n_envs, uint64_t seed, brl_env **out) {
+int brl_env_share(int n, int rank, int size, int *first, int *count) {
+  BRL_CHECK_ARG(first);
+  BRL_CHECK_ARG(count);
+  if (size < 1 || rank < 0 || rank >= size || n < size)
+    return brl__fail(BRL_EINVAL,
+                     "brl_env_share: %d environments over rank %d of %d: "
+                     "need 0 <= rank < size <= n (at least one environment "
+                     "per rank)",
+                     n, rank, size);
+  const int base = n / size, rem = n % size;
+  *first = rank * base + (rank < rem ? rank : rem);
+  *count = base + (rank < rem ? 1 : 0);
+  return BRL_OK;
+}
+
   BRL_CHECK_ARG(out);
+  return brl_env_make_range(id, 0, n_envs, seed, out);
+}
+
+int brl_env_make_range(const char *id, int first, int n_envs, uint64_t seed,
+                       brl_env **out) {
   *out = NULL;
   BRL_CHECK_ARG(id);
   const brl_env_def *def = NULL;
@@ -64,6 +84,11 @@ int brl_env_make(const char *id, int n_envs, uint64_t seed, brl_env **out) {
                      "brl_env_make: n_envs is %d for %s; it must be >= 1",
                      n_envs, def->id);
   brl_env *e = calloc(1, sizeof *e);
+  if (first < 0 || first > INT32_MAX - n_envs)
+    return brl__fail(BRL_EINVAL,
+                     "brl_env_make_range: first copy %d of %d copies of %s: "
+                     "use 0 <= first, first + n_envs < 2^31",
+                     first, n_envs, def->id);
   if (!e)
     return brl__fail(BRL_ENOMEM, "brl_env_make: out of memory");
   size_t n = (size_t)n_envs;
@@ -80,7 +105,7 @@ int brl_env_make(const char *id, int n_envs, uint64_t seed, brl_env **out) {
                      def->id);
   }
   for (int i = 0; i < n_envs; i++)
-    brl_rng_seed(&e->rng[i], copy_seed(seed, i));
+    brl_rng_seed(&e->rng[i], copy_seed(seed, first + i));
   *out = e;
   return BRL_OK;
 }

@@ -134,3 +134,131 @@ int brl_env_load(brl_env *e, const char *path) {
   BRL_CHECK_ARG(path);
   return brl__load_file(path, parse_env, e);
 }
+
+/* The copies' records of an env buffer (after the chunk's header), checked
+ * against e's id and state size; *n the number of copies. */
+static int records(const brl_env *e, const void *buf, size_t len,
+                   brl_reader *out, uint32_t *n) {
+  const brl_env_def *d = e->def;
+  brl_container c;
+  int rc = brl__container_open(buf, len, &c);
+  if (rc)
+    return rc;
+  if (!brl__container_find(&c, "ENV0", out))
+    return brl__fail(BRL_EFORMAT, "not an env file: no ENV0 chunk");
+  const uint32_t idn = brl__rd_u32(out);
+  const uint8_t *id = idn <= ENV_ID_MAX ? brl__rd_bytes(out, idn) : NULL;
+  if (!id || idn != strlen(d->id) || memcmp(id, d->id, idn) != 0)
+    return brl__fail(BRL_EINVAL,
+                     "the env file holds another environment than this %s",
+                     d->id);
+  *n = brl__rd_u32(out);
+  const uint32_t sd = brl__rd_u32(out);
+  const size_t per = 1 + 4 + 8 * (size_t)d->state_dim + 32;
+  if (out->err || sd != (uint32_t)d->state_dim ||
+      out->len - out->off != (size_t)*n * per)
+    return brl__fail(BRL_EFORMAT,
+                     "the env file's ENV0 chunk does not hold %u copies of "
+                     "%d doubles of %s",
+                     *n, d->state_dim, d->id);
+  return BRL_OK;
+}
+
+/* An env buffer of id's n copies from their records. */
+static int build(const brl_env *e, uint32_t n, const void *recs, size_t bytes,
+                 void **buf, size_t *len) {
+  const brl_env_def *d = e->def;
+  brl_buf b;
+  brl__container_begin(&b);
+  brl__chunk_begin(&b, "ENV0");
+  const size_t idn = strlen(d->id);
+  brl__buf_u32(&b, (uint32_t)idn);
+  brl__buf_bytes(&b, d->id, idn);
+  brl__buf_u32(&b, n);
+  brl__buf_u32(&b, (uint32_t)d->state_dim);
+  brl__buf_bytes(&b, recs, bytes);
+  brl__chunk_end(&b);
+  int rc = brl__container_finish(&b);
+  if (rc)
+    return rc;
+  *buf = b.data;
+  *len = b.len;
+  return BRL_OK;
+}
+
+int brl_env_save_buffer_comm(const brl_env *e, brl_comm *c, void **buf,
+                             size_t *len) {
+  BRL_CHECK_ARG(e);
+  BRL_CHECK_ARG(c);
+  BRL_CHECK_ARG(buf);
+  BRL_CHECK_ARG(len);
+  *buf = NULL;
+  *len = 0;
+  const int size = brl_comm_size(c);
+  const size_t per = 1 + 4 + 8 * (size_t)e->def->state_dim + 32;
+  void *mine = NULL, *all = NULL;
+  size_t mine_len = 0;
+  brl_reader r = {0};
+  uint32_t n = 0;
+  int64_t *counts = calloc((size_t)size, sizeof *counts);
+  int64_t *copies = calloc((size_t)size, sizeof *copies);
+  int rc = counts && copies ? BRL_OK
+                            : brl__fail(BRL_ENOMEM,
+                                        "out of memory saving an env of %d "
+                                        "ranks",
+                                        size);
+  if (!rc)
+    rc = brl_env_save_buffer(e, &mine, &mine_len);
+  if (!rc)
+    rc = records(e, mine, mine_len, &r, &n);
+  /* Every rank's number of copies, then their records. */
+  if (!rc)
+    copies[brl_comm_rank(c)] = n;
+  rc = brl_comm_agree(c, rc);
+  if (!rc)
+    rc = brl_comm_allreduce_sum_i64(c, copies, size);
+  int64_t total = 0;
+  for (int k = 0; !rc && k < size; k++) {
+    counts[k] = copies[k] * (int64_t)per;
+    total += copies[k];
+  }
+  if (!rc && !(all = malloc((size_t)total * per + 1)))
+    rc = brl__fail(BRL_ENOMEM, "out of memory saving %lld env copies",
+                   (long long)total);
+  rc = brl_comm_agree(c, rc);
+  if (!rc)
+    rc = brl_comm_allgatherv(c, r.p + r.off, all, counts);
+  if (!rc)
+    rc = build(e, (uint32_t)total, all, (size_t)total * per, buf, len);
+  free(mine);
+  free(all);
+  free(counts);
+  free(copies);
+  return rc;
+}
+
+int brl_env_load_buffer_range(brl_env *e, const void *buf, size_t len,
+                              int first) {
+  BRL_CHECK_ARG(e);
+  BRL_CHECK_ARG(buf);
+  brl_reader r;
+  uint32_t n;
+  int rc = records(e, buf, len, &r, &n);
+  if (rc)
+    return rc;
+  if (first < 0 || (int64_t)first + e->n_envs > (int64_t)n)
+    return brl__fail(BRL_EINVAL,
+                     "the env file holds %u copies of %s; copies %d to %d "
+                     "were asked for: load it with the n_envs it was saved "
+                     "with",
+                     n, e->def->id, first, first + e->n_envs - 1);
+  const size_t per = 1 + 4 + 8 * (size_t)e->def->state_dim + 32;
+  void *part = NULL;
+  size_t part_len = 0;
+  rc = build(e, (uint32_t)e->n_envs, r.p + r.off + (size_t)first * per,
+             (size_t)e->n_envs * per, &part, &part_len);
+  if (!rc)
+    rc = brl_env_load_buffer(e, part, part_len);
+  free(part);
+  return rc;
+}

@@ -126,6 +126,16 @@ struct brl_agent {
   double t_rollout; /* wall time of the current rollout so far */
   double t_mark;    /* when the last collect / update ended */
 
+  /* Distributed training (agent_comm.c): the communicator (NULL: one
+   * process), this rank's envs [c_first, c_first + c_count) (0 and n_envs
+   * without one), the bytes each rank sends in an exchange, the exchange's
+   * buffers and the step's rows of every rank. */
+  brl_comm *comm;
+  int c_first, c_count;
+  int64_t *c_counts;
+  float *c_send, *c_recv, *c_rew, *c_fin, *c_last;
+  uint8_t *c_term, *c_trunc, *c_valid;
+
   /* brl_agent_learn: the env it runs and its current observations. */
   const brl_env *learn_env;
   float *learn_obs, *learn_next, *learn_fin, *learn_rew, *learn_act;
@@ -239,3 +249,18 @@ void brl__episodes_forget(brl_agent *a);
 void brl__episode_window_stats(const brl_agent *a, brl_agent_stats *s);
 
 #endif
+ * not have at their defaults) and out (into struct_size bytes). */
+int brl__agent_config_in(const brl_agent_config *in, brl_agent_config *full);
+int brl__agent_config_out(const brl_agent_config *full, brl_agent_config *out,
+                          size_t struct_size);
+
+/* agent_comm.c: with a communicator attached, brl_agent_observe_valid and
+ * brl_agent_update exchange the step's rows / the last observations and
+ * then run the one-process code; brl__agent_comm_fail tells the other ranks
+ * that this one failed with `status` at a step's exchange (returns it). */
+int brl__agent_observe_comm(brl_agent *a, const float *rewards,
+                            const uint8_t *terminated, const uint8_t *truncated,
+                            const float *final_obs, const uint8_t *valid);
+int brl__agent_update_comm(brl_agent *a, const float *last_obs);
+int brl__agent_comm_fail(brl_agent *a, int status);
+void brl__agent_comm_free(brl_agent *a);

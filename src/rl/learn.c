@@ -13,7 +13,14 @@ static int check_env(const brl_agent *a, const brl_env *env, brl_env_spec *spec,
   int rc = brl_env_get_spec(env, spec);
   if (rc)
     return rc;
-  if (need_n_envs && brl_env_n_envs(env) != a->cfg.n_envs)
+  if (need_n_envs && a->comm && brl_env_n_envs(env) != a->c_count)
+    return brl__fail(BRL_EINVAL,
+                     "the env has %d copies but this rank's share of the "
+                     "agent's n_envs = %d is %d (copies %d to %d): make it "
+                     "with brl_env_make_range",
+                     brl_env_n_envs(env), a->cfg.n_envs, a->c_count, a->c_first,
+                     a->c_first + a->c_count - 1);
+  if (need_n_envs && !a->comm && brl_env_n_envs(env) != a->cfg.n_envs)
     return brl__fail(BRL_EINVAL,
                      "the env has %d copies but the agent's n_envs is %d: "
                      "make the env with n_envs copies",
@@ -49,7 +56,9 @@ int brl_agent_check_env(const brl_agent *a, const brl_env *env) {
 static int learn_buffers(brl_agent *a) {
   if (a->learn_obs)
     return BRL_OK; /* all of them are there */
-  const size_t E = (size_t)a->cfg.n_envs, d = (size_t)a->obs_dim;
+  /* This rank's copies (all of them without a communicator). */
+  const size_t E = (size_t)(a->comm ? a->c_count : a->cfg.n_envs);
+  const size_t d = (size_t)a->obs_dim;
   /* All or none, so that a call after a failure allocates them again. */
   void *p[] = {malloc(E * d * sizeof(float)),
                malloc(E * d * sizeof(float)),
@@ -76,13 +85,8 @@ static int learn_buffers(brl_agent *a) {
   return BRL_OK;
 }
 
-int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
-                    int reset_env) {
-  BRL_CHECK_ARG(a);
-  BRL_CHECK_ARG(env);
-  if (total_timesteps < 0)
-    return brl__fail(BRL_EINVAL, "total_timesteps is %lld: use 0 or more",
-                     (long long)total_timesteps);
+/* The checks and the env's first observations of brl_agent_learn. */
+static int learn_start(brl_agent *a, brl_env *env, int reset_env) {
   brl_env_spec spec;
   int rc = check_env(a, env, &spec, 1);
   if (!rc)
@@ -109,6 +113,22 @@ int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
                      "brl_agent_learn: reset_env is 0 but this env was not "
                      "the one of the previous call: pass reset_env = 1");
   }
+  return BRL_OK;
+}
+
+int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
+                    int reset_env) {
+  BRL_CHECK_ARG(a);
+  BRL_CHECK_ARG(env);
+  if (total_timesteps < 0)
+    return brl__fail(BRL_EINVAL, "total_timesteps is %lld: use 0 or more",
+                     (long long)total_timesteps);
+  int rc = learn_start(a, env, reset_env);
+  /* With a communicator every rank starts, or none does. */
+  if (a->comm)
+    rc = brl_comm_agree(a->comm, rc);
+  if (rc)
+    return rc;
   a->t = 0;
   a->pending = 0;
   a->stop = 0;
@@ -118,11 +138,15 @@ int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
     if (a->t == 0 && (a->timesteps >= total_timesteps || a->stop))
       break;
     if ((rc = brl_agent_collect(a, a->learn_obs, NULL, a->learn_act, NULL,
-                                NULL)) ||
-        (rc = brl_env_step(env, a->learn_act, a->learn_next, a->learn_rew,
-                           a->learn_term, a->learn_trunc, a->learn_fin)) ||
-        (rc = brl_agent_observe(a, a->learn_rew, a->learn_term, a->learn_trunc,
-                                a->learn_fin)))
+                                NULL)) == BRL_OK)
+      rc = brl_env_step(env, a->learn_act, a->learn_next, a->learn_rew,
+                        a->learn_term, a->learn_trunc, a->learn_fin);
+    if (rc && a->comm) /* the other ranks wait for this step's rows */
+      rc = brl__agent_comm_fail(a, rc);
+    else if (!rc)
+      rc = brl_agent_observe(a, a->learn_rew, a->learn_term, a->learn_trunc,
+                             a->learn_fin);
+    if (rc)
       break;
     float *t = a->learn_obs;
     a->learn_obs = a->learn_next;

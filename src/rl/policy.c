@@ -150,6 +150,23 @@ static int act_rows(brl_agent *a, int64_t n, const uint8_t *masks,
   return BRL_OK;
 }
 
+/* Draws from the generator what act_rows (sampling) draws for n rows, none
+ * of which depends on the rows' outputs: a rank acting on its share of the
+ * environments keeps the generator of one process acting on all of them. */
+static void skip_rows(brl_agent *a, int64_t n) {
+  if (a->cfg.algo == BRL_ALGO_DQN) {
+    const double eps = brl__dqn_epsilon(a);
+    for (int64_t i = 0; i < n; i++)
+      if (brl_rng_uniform(&a->rng) < eps)
+        (void)brl_rng_u64(&a->rng);
+    return;
+  }
+  /* Gaussian: two uniforms per normal; categorical: one per sub-action. */
+  const int64_t per = (a->gauss ? 2 : 1) * (int64_t)a->dist.n_sub;
+  for (int64_t i = 0; i < n * per; i++)
+    (void)brl_rng_u64(&a->rng);
+}
+
 int brl_agent_act(brl_agent *a, const float *obs, int64_t n,
                   const uint8_t *masks, int deterministic, float *actions,
                   float *log_probs, float *values) {
@@ -204,38 +221,42 @@ int brl_agent_collect(brl_agent *a, const float *obs, const uint8_t *masks,
     return brl__fail(BRL_EINVAL,
                      "brl_agent_collect: pass masks at every step of a "
                      "rollout or at none");
+  /* With a communicator, this rank's rows [lo, lo + n) of the n_envs. */
   const int E = a->cfg.n_envs;
+  const int lo = a->comm ? a->c_first : 0, n = a->comm ? a->c_count : E;
   int rc;
-  if ((rc = check_obs(a, obs, E)) || (rc = check_masks(a, masks, E)) ||
+  if ((rc = check_obs(a, obs, n)) || (rc = check_masks(a, masks, n)) ||
       (rc = brl__agent_reserve_rollout(a)))
     return rc;
   if (a->t == 0 && a->t_mark == 0.0)
     a->t_mark = brl__now();
-  const size_t row = (size_t)a->t * (size_t)E;
+  const size_t row = (size_t)a->t * (size_t)E + (size_t)lo;
   float *o = a->obs + row * (size_t)a->obs_dim;
-  memcpy(o, obs, (size_t)E * (size_t)a->obs_dim * sizeof(float));
+  memcpy(o, obs, (size_t)n * (size_t)a->obs_dim * sizeof(float));
   float *v = a->val + row;
-  if ((rc = brl__agent_forward(a, o, E, v)))
+  if ((rc = brl__agent_forward(a, o, n, v)))
     return rc;
   a->has_mask = masks != NULL;
   uint8_t *m = NULL;
   if (masks) {
     m = a->mask + row * (size_t)a->mask_dim;
-    memcpy(m, masks, (size_t)E * (size_t)a->mask_dim);
+    memcpy(m, masks, (size_t)n * (size_t)a->mask_dim);
   }
-  if ((rc = act_rows(a, E, m, 0, a->act + row * (size_t)a->act_dim, actions,
+  skip_rows(a, lo);
+  if ((rc = act_rows(a, n, m, 0, a->act + row * (size_t)a->act_dim, actions,
                      a->logp + row)))
     return rc;
+  skip_rows(a, E - lo - n);
   if (a->r_pred)
     memcpy(a->r_pred + row * (size_t)a->pi_K, a->out_pi,
-           (size_t)E * (size_t)a->pi_K * sizeof(float));
+           (size_t)n * (size_t)a->pi_K * sizeof(float));
   if (a->r_qt)
     memcpy(a->r_qt + row * (size_t)a->pi_K, a->out_qt,
-           (size_t)E * (size_t)a->pi_K * sizeof(float));
+           (size_t)n * (size_t)a->pi_K * sizeof(float));
   if (log_probs)
-    memcpy(log_probs, a->logp + row, (size_t)E * sizeof(float));
+    memcpy(log_probs, a->logp + row, (size_t)n * sizeof(float));
   if (values)
-    memcpy(values, v, (size_t)E * sizeof(float));
+    memcpy(values, v, (size_t)n * sizeof(float));
   a->pending = 1;
   return BRL_OK;
 }

@@ -65,6 +65,9 @@ int brl_agent_observe_valid(brl_agent *a, const float *rewards,
   BRL_CHECK_ARG(rewards);
   BRL_CHECK_ARG(terminated);
   BRL_CHECK_ARG(truncated);
+  if (a->comm) /* this rank's rows: gathered, then the code below */
+    return brl__agent_observe_comm(a, rewards, terminated, truncated, final_obs,
+                                   valid);
   if (!a->pending)
     return brl__fail(BRL_ESTATE, "brl_agent_observe: no step to observe; call "
                                  "brl_agent_collect() first");
