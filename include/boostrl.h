@@ -638,6 +638,16 @@ typedef struct brl_env_spec {
 BRL_API const char *const *brl_env_ids(void);
 BRL_API int brl_env_make(const char *id, int n_envs, uint64_t seed,
                          brl_env **out);
+/* Copies [first, first + n_envs) of the env brl_env_make(id, N, seed) makes
+ * for any N >= first + n_envs: every copy draws from the generator of its
+ * global index, so ranks that each make their share (brl_env_share) step
+ * exactly the copies of one env. */
+BRL_API int brl_env_make_range(const char *id, int first, int n_envs,
+                               uint64_t seed, brl_env **out);
+/* The share of n environments that rank `rank` of `size` steps: copies
+ * [*first, *first + *count), contiguous and balanced (the first n % size
+ * ranks take one more). BRL_EINVAL unless 0 <= rank < size <= n. */
+BRL_API int brl_env_share(int n, int rank, int size, int *first, int *count);
 BRL_API void brl_env_free(brl_env **e);
 BRL_API int brl_env_get_spec(const brl_env *e, brl_env_spec *out);
 BRL_API int brl_env_n_envs(const brl_env *e);
@@ -664,6 +674,15 @@ BRL_API int brl_env_step(brl_env *e, const float *actions, float *obs,
  * a restored env continues exactly where the saved one was. */
 BRL_API int brl_env_save_buffer(const brl_env *e, void **buf, size_t *len);
 BRL_API int brl_env_load_buffer(brl_env *e, const void *buf, size_t len);
+/* Collective over c: the env buffer (as brl_env_save_buffer) of the copies
+ * of every rank's env e in rank order, on every rank; an env stepped as
+ * shares of one env so saves the whole env. */
+BRL_API int brl_env_save_buffer_comm(const brl_env *e, brl_comm *c, void **buf,
+                                     size_t *len);
+/* Loads copies [first, first + brl_env_n_envs(e)) of an env buffer of at
+ * least that many copies (saved by any number of ranks) into e. */
+BRL_API int brl_env_load_buffer_range(brl_env *e, const void *buf, size_t len,
+                                      int first);
 /* The same through a file (BRL_EIO naming the path on failure). */
 BRL_API int brl_env_save(const brl_env *e, const char *path);
 BRL_API int brl_env_load(brl_env *e, const char *path);
@@ -1030,6 +1049,31 @@ BRL_API int brl_agent_load_buffer(const void *buf, size_t len, brl_agent **out);
 BRL_API int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
                             int reset_env);
 
+/* Distributed training (docs/SCALING.md): attaches communicator c (NULL
+ * detaches) before a rollout starts (else BRL_ESTATE). n_envs stays the
+ * global number of environments; rank r steps the contiguous share
+ * brl_env_share(n_envs, r, size) of them (BRL_EINVAL when n_envs < size).
+ * With c attached:
+ * - brl_agent_collect takes this rank's rows (count x obs_dim observations,
+ *   masks, and count rows of actions, log_probs, values out) and draws
+ *   from the agent's generator exactly what one process acting on all
+ *   n_envs rows draws for them; not collective;
+ * - brl_agent_observe / _observe_valid take this rank's rows and are
+ *   collective: every rank's rows of the step are gathered in env order,
+ *   so every rank holds the whole rollout (and replay buffer);
+ * - brl_agent_update (last_obs: this rank's rows) is collective and trains
+ *   on every rank identically; a callback asking to stop stops every rank;
+ * - brl_agent_learn is collective, env this rank's share of copies (made
+ *   with brl_env_make_range; the same total_timesteps on every rank).
+ * The ensembles, the training state and so the agent files are the same on
+ * every rank and byte-identical to one process with the same n_envs and
+ * seed, for any number of ranks. A failure on one rank (an env error, a
+ * non-finite reward) makes the collective call return an error on every
+ * rank (BRL_ECOMM naming the rank elsewhere); the agents may then differ:
+ * continue from a saved agent. brl_agent_act, _evaluate, _save and the
+ * other calls stay local. c must outlive the agent or be detached. */
+BRL_API int brl_agent_set_comm(brl_agent *a, brl_comm *c);
+
 typedef struct brl_eval_result {
   int episodes;
   double mean_return, std_return; /* raw rewards, population std */
@@ -1124,28 +1168,3 @@ BRL_API int brl_agent_compress_obs(brl_agent *a, const float *obs,
 }
 #endif
 #endif /* BOOSTRL_H */
-/* Distributed training (docs/SCALING.md): attaches communicator c (NULL
- * detaches) before a rollout starts (else BRL_ESTATE). n_envs stays the
- * global number of environments; rank r steps the contiguous share
- * brl_env_share(n_envs, r, size) of them (BRL_EINVAL when n_envs < size).
- * With c attached:
- * - brl_agent_collect takes this rank's rows (count x obs_dim observations,
- *   masks, and count rows of actions, log_probs, values out) and draws
- *   from the agent's generator exactly what one process acting on all
- *   n_envs rows draws for them; not collective;
- * - brl_agent_observe / _observe_valid take this rank's rows and are
- *   collective: every rank's rows of the step are gathered in env order,
- *   so every rank holds the whole rollout (and replay buffer);
- * - brl_agent_update (last_obs: this rank's rows) is collective and trains
- *   on every rank identically; a callback asking to stop stops every rank;
- * - brl_agent_learn is collective, env this rank's share of copies (made
- *   with brl_env_make_range; the same total_timesteps on every rank).
- * The ensembles, the training state and so the agent files are the same on
- * every rank and byte-identical to one process with the same n_envs and
- * seed, for any number of ranks. A failure on one rank (an env error, a
- * non-finite reward) makes the collective call return an error on every
- * rank (BRL_ECOMM naming the rank elsewhere); the agents may then differ:
- * continue from a saved agent. brl_agent_act, _evaluate, _save and the
- * other calls stay local. c must outlive the agent or be detached. */
-BRL_API int brl_agent_set_comm(brl_agent *a, brl_comm *c);
-

@@ -244,16 +244,6 @@ int brl__agent_compress_budget(brl_agent *a);
 /* The most trees one PPO/A2C update adds to all ensembles. */
 int64_t brl__trees_per_update(const brl_agent_config *c);
 
-/* rollout.c */
-void brl__episodes_forget(brl_agent *a);
-void brl__episode_window_stats(const brl_agent *a, brl_agent_stats *s);
-
-#endif
- * not have at their defaults) and out (into struct_size bytes). */
-int brl__agent_config_in(const brl_agent_config *in, brl_agent_config *full);
-int brl__agent_config_out(const brl_agent_config *full, brl_agent_config *out,
-                          size_t struct_size);
-
 /* agent_comm.c: with a communicator attached, brl_agent_observe_valid and
  * brl_agent_update exchange the step's rows / the last observations and
  * then run the one-process code; brl__agent_comm_fail tells the other ranks
@@ -264,3 +254,9 @@ int brl__agent_observe_comm(brl_agent *a, const float *rewards,
 int brl__agent_update_comm(brl_agent *a, const float *last_obs);
 int brl__agent_comm_fail(brl_agent *a, int status);
 void brl__agent_comm_free(brl_agent *a);
+
+/* rollout.c */
+void brl__episodes_forget(brl_agent *a);
+void brl__episode_window_stats(const brl_agent *a, brl_agent_stats *s);
+
+#endif
