@@ -33,7 +33,6 @@ static uint64_t copy_seed(uint64_t seed, int i) {
   return brl__splitmix64(&x);
 }
 
-int brl_env_make(const char *id, int n_envs, uint64_t seed, brl_env **out) {
 int brl_env_share(int n, int rank, int size, int *first, int *count) {
   BRL_CHECK_ARG(first);
   BRL_CHECK_ARG(count);
@@ -49,12 +48,13 @@ int brl_env_share(int n, int rank, int size, int *first, int *count) {
   return BRL_OK;
 }
 
-  BRL_CHECK_ARG(out);
+int brl_env_make(const char *id, int n_envs, uint64_t seed, brl_env **out) {
   return brl_env_make_range(id, 0, n_envs, seed, out);
 }
 
 int brl_env_make_range(const char *id, int first, int n_envs, uint64_t seed,
                        brl_env **out) {
+  BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(id);
   const brl_env_def *def = NULL;
@@ -83,12 +83,12 @@ int brl_env_make_range(const char *id, int first, int n_envs, uint64_t seed,
     return brl__fail(BRL_EINVAL,
                      "brl_env_make: n_envs is %d for %s; it must be >= 1",
                      n_envs, def->id);
-  brl_env *e = calloc(1, sizeof *e);
   if (first < 0 || first > INT32_MAX - n_envs)
     return brl__fail(BRL_EINVAL,
                      "brl_env_make_range: first copy %d of %d copies of %s: "
                      "use 0 <= first, first + n_envs < 2^31",
                      first, n_envs, def->id);
+  brl_env *e = calloc(1, sizeof *e);
   if (!e)
     return brl__fail(BRL_ENOMEM, "brl_env_make: out of memory");
   size_t n = (size_t)n_envs;

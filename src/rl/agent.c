@@ -433,8 +433,8 @@ void brl_agent_free(brl_agent **ap) {
   brl_model_free(&a->pi);
   brl_model_free(&a->vf);
   brl__replay_free(a);
-  void *bufs[] = {a->scaler,      a->ep_ret,    a->ep_len,    a->obs,
   brl__agent_comm_free(a);
+  void *bufs[] = {a->scaler,      a->ep_ret,    a->ep_len,    a->obs,
                   a->act,         a->logp,      a->val,       a->rew,
                   a->fin_val,     a->adv,       a->ret,       a->term,
                   a->trunc,       a->mask,      a->out_pi,    a->out_vf,

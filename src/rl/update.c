@@ -266,6 +266,8 @@ stats:;
 int brl_agent_update(brl_agent *a, const float *last_obs) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(last_obs);
+  if (a->comm) /* this rank's rows: gathered, then the code below */
+    return brl__agent_update_comm(a, last_obs);
   if (!brl_agent_rollout_full(a))
     return brl__fail(BRL_ESTATE,
                      "brl_agent_update: the rollout holds %d of %d steps; "
@@ -295,8 +297,6 @@ int brl_agent_update(brl_agent *a, const float *last_obs) {
   a->t = 0;
   a->pending = 0;
   if (brl__off_policy(a)) {
-  if (a->comm) /* this rank's rows: gathered, then the code below */
-    return brl__agent_update_comm(a, last_obs);
     if (rb.n_steps < rb.steps_cap) {
       a->rb.head = rb.head;
       a->rb.n_steps = rb.n_steps;
