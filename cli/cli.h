@@ -93,27 +93,6 @@ void cli_loaded_free(cli_loaded *l);
  * n_features does not match). */
 const char *const *cli_feature_names(const char *env_id, int n_features);
 
-/* -------------------------------------------------------------- json.c */
-
-/* A flat JSON object read into key / value text pairs. Strings are
- * unescaped; numbers, true, false and null keep their text. */
-#define CLI_JSON_MAX_KEYS 128
-typedef struct cli_json {
-  int n;
-  char *keys[CLI_JSON_MAX_KEYS];
-  char *values[CLI_JSON_MAX_KEYS];
-  int is_string[CLI_JSON_MAX_KEYS];
-  char *mem;
-} cli_json;
-
-/* Parses text; on error returns nonzero and writes a message with the line
- * and column into err. */
-int cli_json_parse(const char *text, cli_json *out, char *err, size_t size);
-int cli_json_read_file(const char *path, cli_json *out, char *err, size_t size);
-void cli_json_free(cli_json *j);
-/* Value of key or NULL. */
-const char *cli_json_get(const cli_json *j, const char *key);
-
 /* ----------------------------------------------------------- progress.c */
 
 typedef struct cli_progress {

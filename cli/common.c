@@ -187,15 +187,14 @@ static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
     if ((size_t)snprintf(base, room, "config.json") >= room)
       return 1; /* no config.json fits next to it */
   }
-  cli_json j;
-  char err[512];
-  if (cli_json_read_file(path, &j, err, sizeof err))
+  brl_kv *j;
+  if (brl_kv_load_json(path, &j))
     return 1;
-  const char *env = cli_json_get(&j, "env");
+  const char *env = brl_kv_get(j, "env");
   int rc = env ? 0 : 1;
   if (env)
     snprintf(out, size, "%s", env);
-  cli_json_free(&j);
+  brl_kv_free(&j);
   return rc;
 }
 

@@ -237,11 +237,9 @@ static int is_run_key(const char *k) {
 }
 
 static int resolve_config(train_opts *o, brl_agent_config *c) {
-  cli_json j = {0};
-  char err[512];
-  if (o->config_path &&
-      cli_json_read_file(o->config_path, &j, err, sizeof err)) {
-    fprintf(stderr, "boostrl train: --config %s\n", err);
+  brl_kv *j = NULL;
+  if (o->config_path && brl_kv_load_json(o->config_path, &j)) {
+    fprintf(stderr, "boostrl train: --config: %s\n", brl_last_error());
     return 1;
   }
   /* The algorithm picks the preset: --algo, else --set algo=, else the
@@ -251,16 +249,16 @@ static int resolve_config(train_opts *o, brl_agent_config *c) {
     if (!strncmp(o->sets[i], "algo=", 5))
       algo_s = o->sets[i] + 5;
   if (!algo_s)
-    algo_s = cli_json_get(&j, "algo");
+    algo_s = brl_kv_get(j, "algo");
   brl_algo algo = BRL_ALGO_PPO;
   if (algo_s && brl_algo_parse(algo_s, &algo)) {
     fprintf(stderr, "boostrl train: %s\n", brl_last_error());
-    cli_json_free(&j);
+    brl_kv_free(&j);
     return 1;
   }
   int found;
   if (brl_agent_config_preset(c, o->env_id, algo, &found)) {
-    cli_json_free(&j);
+    brl_kv_free(&j);
     return cli_lib_error("preset");
   }
   if (!found && !o->json)
@@ -269,21 +267,22 @@ static int resolve_config(train_opts *o, brl_agent_config *c) {
             "defaults\n",
             o->env_id, brl_algo_name(algo));
   int rc = 0;
-  for (int i = 0; i < j.n && !rc; i++) {
-    if (is_run_key(j.keys[i])) {
-      if (!strcmp(j.keys[i], "seed") && !o->has_seed) {
-        rc = parse_int_opt("seed", j.values[i], 0, INT64_MAX, &o->seed);
+  for (int i = 0; i < brl_kv_count(j) && !rc; i++) {
+    const char *key = brl_kv_key(j, i), *val = brl_kv_value(j, i);
+    if (is_run_key(key)) {
+      if (!strcmp(key, "seed") && !o->has_seed) {
+        rc = parse_int_opt("seed", val, 0, INT64_MAX, &o->seed);
         o->has_seed = 1;
       }
       continue;
     }
-    if (brl_agent_config_set(c, j.keys[i], j.values[i])) {
+    if (brl_agent_config_set(c, key, val)) {
       fprintf(stderr, "boostrl train: --config %s: %s\n", o->config_path,
               brl_last_error());
       rc = 1;
     }
   }
-  cli_json_free(&j);
+  brl_kv_free(&j);
   if (!rc && algo_s)
     c->algo = algo;
   for (int i = 0; i < o->n_sets && !rc; i++)
@@ -301,25 +300,22 @@ static int resolve_config(train_opts *o, brl_agent_config *c) {
 
 static int write_config_json(const char *path, const char *env_id,
                              uint64_t seed, const brl_agent_config *c) {
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return 1;
-  fputs("{\n  \"env\": ", f);
-  cli_json_string(f, env_id);
-  fprintf(f, ",\n  \"seed\": %llu", (unsigned long long)seed);
-  for (const char *const *k = brl_agent_config_keys(); *k; k++) {
-    char v[64];
-    brl_agent_config_get(c, *k, v, sizeof v);
-    char *end;
-    strtod(v, &end);
-    fprintf(f, ",\n  \"%s\": ", *k);
-    if ((*end == '\0' && v[0]) || !strcmp(v, "true") || !strcmp(v, "false"))
-      fputs(v, f);
-    else
-      cli_json_string(f, v);
-  }
-  fputs("\n}\n", f);
-  return fclose(f) != 0;
+  brl_kv *kv;
+  char v[64];
+  int rc = brl_kv_create(&kv);
+  if (!rc)
+    rc = brl_kv_set(kv, "env", env_id, BRL_KV_STRING);
+  snprintf(v, sizeof v, "%llu", (unsigned long long)seed);
+  if (!rc)
+    rc = brl_kv_set(kv, "seed", v, BRL_KV_LITERAL);
+  /* Numbers and flags bare, names as strings. */
+  for (const char *const *k = brl_agent_config_keys(); *k && !rc; k++)
+    if (!(rc = brl_agent_config_get(c, *k, v, sizeof v)))
+      rc = brl_kv_set(kv, *k, v, BRL_KV_AUTO);
+  if (!rc)
+    rc = brl_kv_save_json(kv, path);
+  brl_kv_free(&kv);
+  return rc != 0;
 }
 
 /* ------------------------------------------------------------ the run */
@@ -818,42 +814,41 @@ static int load_resume(train_opts *o, brl_agent **a, const char **env_id,
     return 1;
   }
   cli_join(path, sizeof path, o->resume_dir, "config.json");
-  cli_json j;
-  char err[512];
-  if (cli_json_read_file(path, &j, err, sizeof err)) {
-    fprintf(stderr, "boostrl train: --resume: %s\n", err);
+  brl_kv *j;
+  if (brl_kv_load_json(path, &j)) {
+    fprintf(stderr, "boostrl train: --resume: %s\n", brl_last_error());
     return 1;
   }
-  const char *env = cli_json_get(&j, "env"), *seed = cli_json_get(&j, "seed");
-  const char *steps = cli_json_get(&j, "n_timesteps");
+  const char *env = brl_kv_get(j, "env"), *seed = brl_kv_get(j, "seed");
+  const char *steps = brl_kv_get(j, "n_timesteps");
   if (!o->has_timesteps && steps) {
     if (parse_int_opt("n_timesteps", steps, 0, (int64_t)1 << 60,
                       &o->timesteps)) {
-      cli_json_free(&j);
+      brl_kv_free(&j);
       return 1;
     }
     o->has_timesteps = 1;
   }
   if (!env) {
     fprintf(stderr, "boostrl train: --resume: %s names no env\n", path);
-    cli_json_free(&j);
+    brl_kv_free(&j);
     return 1;
   }
   if (o->env_id && strcmp(o->env_id, env)) {
     fprintf(stderr,
             "boostrl train: --resume: the run in %s trained %s, not %s\n",
             o->resume_dir, env, o->env_id);
-    cli_json_free(&j);
+    brl_kv_free(&j);
     return 1;
   }
   snprintf(env_buf, env_size, "%s", env);
   *env_id = env_buf;
   if (!o->has_seed && seed &&
       parse_int_opt("seed", seed, 0, INT64_MAX, &o->seed)) {
-    cli_json_free(&j);
+    brl_kv_free(&j);
     return 1;
   }
-  cli_json_free(&j);
+  brl_kv_free(&j);
   if (o->config_path || o->n_sets || o->algo) {
     fprintf(stderr, "boostrl train: --resume continues a run with its own "
                     "configuration: drop --config, --set and --algo\n");

@@ -879,6 +879,48 @@ BRL_API int brl_agent_config_check(const brl_agent_config *c);
 BRL_API const char *brl_algo_name(brl_algo algo);
 BRL_API int brl_algo_parse(const char *name, brl_algo *out);
 
+/* ------------------------------------------------------- settings (JSON) */
+
+/* A settings object: an ordered list of "key": value pairs read from or
+ * written as one flat JSON object, as in a run's config.json or a
+ * `boostrl train --config` file. Values are text, as brl_agent_config_set
+ * takes them: a string value decoded, a number as it is written ("2.5e-3"),
+ * true, false and null as those words. The library's one strict JSON reader
+ * parses it (RFC 8259; nested objects and arrays, duplicate keys, NUL
+ * characters and texts over 16 MiB are refused); errors are BRL_EFORMAT
+ * with "line L, column C: expected ..." or the key at fault. */
+typedef struct brl_kv brl_kv;
+/* An empty object. */
+BRL_API int brl_kv_create(brl_kv **out);
+BRL_API int brl_kv_parse_json(const char *text, size_t len, brl_kv **out);
+/* Reads and parses a file (BRL_EIO naming it when it cannot be read). */
+BRL_API int brl_kv_load_json(const char *path, brl_kv **out);
+BRL_API void brl_kv_free(brl_kv **kv);
+BRL_API int brl_kv_count(const brl_kv *kv);
+/* Key and value text of pair i (0 <= i < count; NULL out of range), valid
+ * until the pair is changed or kv freed. is_string: 1 when the value is a
+ * JSON string. */
+BRL_API const char *brl_kv_key(const brl_kv *kv, int i);
+BRL_API const char *brl_kv_value(const brl_kv *kv, int i);
+BRL_API int brl_kv_is_string(const brl_kv *kv, int i);
+/* Value text of key, or NULL when kv has no such key. */
+BRL_API const char *brl_kv_get(const brl_kv *kv, const char *key);
+/* How brl_kv_set writes a value. */
+typedef enum brl_kv_kind {
+  BRL_KV_STRING = 0,  /* a JSON string */
+  BRL_KV_LITERAL = 1, /* a JSON number, true, false or null (else EINVAL) */
+  BRL_KV_AUTO = 2     /* a literal when the value is one, else a string */
+} brl_kv_kind;
+/* Sets key (replacing its value in place, else appending). Key and a
+ * string value must be valid UTF-8 (BRL_EINVAL). */
+BRL_API int brl_kv_set(brl_kv *kv, const char *key, const char *value,
+                       brl_kv_kind kind);
+/* The object as JSON text, one pair per line:
+ *   {\n  "key": value,\n  ...\n}\n
+ * *out NUL-terminated, malloc'd (free with brl_free). */
+BRL_API int brl_kv_dump_json(const brl_kv *kv, char **out, size_t *len);
+BRL_API int brl_kv_save_json(const brl_kv *kv, const char *path);
+
 /* The action space of an agent. */
 typedef struct brl_action_space {
   brl_space_kind kind;

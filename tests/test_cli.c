@@ -1,7 +1,7 @@
 /* The `boostrl` command end to end (train, eval, envs, --help, errors,
  * --config, --resume, Ctrl-C), run as a child process next to this test's
- * binary, and the command's flat JSON reader. Skipped when the command was
- * not built. */
+ * binary; its JSON lines and config.json are read with brl_kv. Skipped when
+ * the command was not built. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/json.c"
+#include "boostrl.h"
 #include "cli_util.h"
 #include "testlib.h"
 
@@ -37,45 +37,6 @@ static int exists(const char *d, const char *name) {
   snprintf(p, sizeof p, "%s/%s", d, name);
   struct stat sb;
   return stat(p, &sb) == 0 && sb.st_size > 0;
-}
-
-static void test_json_reader(void) {
-  cli_json j;
-  char err[256];
-  CHECK(cli_json_parse("{\"a\": 1, \"b\": \"x\\\"y\\u00e9\", \"c\": true, "
-                       "\"d\": null, \"e\": -2.5e-3}",
-                       &j, err, sizeof err) == 0);
-  CHECK(j.n == 5);
-  CHECK(strcmp(cli_json_get(&j, "a"), "1") == 0);
-  CHECK(strcmp(cli_json_get(&j, "b"), "x\"y\xc3\xa9") == 0);
-  CHECK(strcmp(cli_json_get(&j, "c"), "true") == 0);
-  CHECK(strcmp(cli_json_get(&j, "d"), "null") == 0);
-  CHECK(strcmp(cli_json_get(&j, "e"), "-2.5e-3") == 0);
-  CHECK(cli_json_get(&j, "zz") == NULL);
-  cli_json_free(&j);
-  CHECK(cli_json_parse(" { } ", &j, err, sizeof err) == 0 && j.n == 0);
-  cli_json_free(&j);
-  static const char *bad[] = {"",
-                              "[1]",
-                              "{\"a\" 1}",
-                              "{\"a\": }",
-                              "{\"a\": 1,}",
-                              "{\"a\": {}}",
-                              "{\"a\": [1]}",
-                              "{\"a\": 1} x",
-                              "{\"a\": \"x",
-                              "{\"a\": 1 \"b\": 2}",
-                              "{\"a\": 1, \"a\": 2}",
-                              "{\"a\": tru}",
-                              "{a: 1}"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    int rc = cli_json_parse(bad[i], &j, err, sizeof err);
-    CHECK_MSG(rc != 0, "accepted bad JSON: %s", bad[i]);
-    CHECK(strstr(err, "line 1, column") != NULL);
-  }
-  CHECK(cli_json_parse("{\n  \"a\": 1,\n  \"b\": [2]\n}", &j, err,
-                       sizeof err) != 0);
-  CHECK_MSG(strstr(err, "line 3") != NULL, "%s", err);
 }
 
 static void test_help_and_envs(void) {
@@ -152,29 +113,27 @@ static void test_device(void) {
            run_dir);
   const char *dev = brl_backend_available(BRL_BACKEND_CUDA) ? "cuda" : "cpu";
   CHECK(run(args, out, sizeof out, 0) == 0);
-  cli_json j;
-  char err[256];
+  brl_kv *j = NULL;
   const char *line = last_line(out);
-  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
-  if (j.n)
-    CHECK(cli_json_get(&j, "device") &&
-          strcmp(cli_json_get(&j, "device"), dev) == 0);
-  cli_json_free(&j);
+  CHECK_MSG(brl_kv_parse_json(line, strlen(line), &j) == 0, "%s", line);
+  if (j)
+    CHECK(brl_kv_get(j, "device") && strcmp(brl_kv_get(j, "device"), dev) == 0);
+  brl_kv_free(&j);
   snprintf(path, sizeof path, "%s/config.json", run_dir);
-  CHECK(cli_json_read_file(path, &j, err, sizeof err) == 0);
-  if (j.n)
-    CHECK(cli_json_get(&j, "device") &&
-          strcmp(cli_json_get(&j, "device"), "auto") == 0);
-  cli_json_free(&j);
+  CHECK(brl_kv_load_json(path, &j) == 0);
+  if (j)
+    CHECK(brl_kv_get(j, "device") &&
+          strcmp(brl_kv_get(j, "device"), "auto") == 0);
+  brl_kv_free(&j);
   snprintf(args, sizeof args, "eval %s --episodes 1 --device cpu --json",
            run_dir);
   CHECK(run(args, out, sizeof out, 0) == 0);
   line = last_line(out);
-  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
-  if (j.n)
-    CHECK(cli_json_get(&j, "device") &&
-          strcmp(cli_json_get(&j, "device"), "cpu") == 0);
-  cli_json_free(&j);
+  CHECK_MSG(brl_kv_parse_json(line, strlen(line), &j) == 0, "%s", line);
+  if (j)
+    CHECK(brl_kv_get(j, "device") &&
+          strcmp(brl_kv_get(j, "device"), "cpu") == 0);
+  brl_kv_free(&j);
 }
 
 static void test_train_eval_resume(void) {
@@ -194,11 +153,10 @@ static void test_train_eval_resume(void) {
            path, run_dir);
   int rc = run(args, out, sizeof out, 0);
   CHECK_MSG(rc == 0, "train -> %d: %s", rc, out);
-  cli_json j;
-  char err[256];
+  brl_kv *j = NULL;
   const char *line = last_line(out);
-  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s: %s", err,
-            line);
+  CHECK_MSG(brl_kv_parse_json(line, strlen(line), &j) == 0, "%s: %s",
+            brl_last_error(), line);
   static const char *fields[] = {"env",
                                  "algo",
                                  "seed",
@@ -209,28 +167,28 @@ static void test_train_eval_resume(void) {
                                  "eval_std_return",
                                  "eval_episodes"};
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-    CHECK_MSG(cli_json_get(&j, fields[i]) != NULL, "missing %s", fields[i]);
-  if (j.n) {
-    CHECK(strcmp(cli_json_get(&j, "env"), "CartPole-v1") == 0);
-    CHECK(strcmp(cli_json_get(&j, "algo"), "ppo") == 0);
-    CHECK(strcmp(cli_json_get(&j, "seed"), "5") == 0); /* from the file */
-    CHECK(atoll(cli_json_get(&j, "timesteps")) == 4096);
-    CHECK(atoi(cli_json_get(&j, "eval_episodes")) == 5);
-    CHECK(atoi(cli_json_get(&j, "trees")) > 0);
+    CHECK_MSG(brl_kv_get(j, fields[i]) != NULL, "missing %s", fields[i]);
+  if (j) {
+    CHECK(strcmp(brl_kv_get(j, "env"), "CartPole-v1") == 0);
+    CHECK(strcmp(brl_kv_get(j, "algo"), "ppo") == 0);
+    CHECK(strcmp(brl_kv_get(j, "seed"), "5") == 0); /* from the file */
+    CHECK(atoll(brl_kv_get(j, "timesteps")) == 4096);
+    CHECK(atoi(brl_kv_get(j, "eval_episodes")) == 5);
+    CHECK(atoi(brl_kv_get(j, "trees")) > 0);
   }
-  cli_json_free(&j);
+  brl_kv_free(&j);
   CHECK(exists(run_dir, "model.brl") && exists(run_dir, "best_model.brl") &&
         exists(run_dir, "progress.csv") && exists(run_dir, "curve.svg") &&
         exists(run_dir, "config.json"));
   snprintf(path, sizeof path, "%s/config.json", run_dir);
-  CHECK(cli_json_read_file(path, &j, err, sizeof err) == 0);
-  if (j.n) {
-    CHECK(strcmp(cli_json_get(&j, "n_steps"), "32") == 0);
-    CHECK(strcmp(cli_json_get(&j, "batch_size"), "64") == 0);
-    CHECK(strcmp(cli_json_get(&j, "env"), "CartPole-v1") == 0);
-    CHECK(strcmp(cli_json_get(&j, "n_timesteps"), "4000") == 0);
+  CHECK(brl_kv_load_json(path, &j) == 0);
+  if (j) {
+    CHECK(strcmp(brl_kv_get(j, "n_steps"), "32") == 0);
+    CHECK(strcmp(brl_kv_get(j, "batch_size"), "64") == 0);
+    CHECK(strcmp(brl_kv_get(j, "env"), "CartPole-v1") == 0);
+    CHECK(strcmp(brl_kv_get(j, "n_timesteps"), "4000") == 0);
   }
-  cli_json_free(&j);
+  brl_kv_free(&j);
   /* One CSV row per rollout (4096 / 256) plus the header. */
   snprintf(path, sizeof path, "%s/progress.csv", run_dir);
   f = fopen(path, "r");
@@ -245,12 +203,12 @@ static void test_train_eval_resume(void) {
   snprintf(args, sizeof args, "eval %s --episodes 7 --json", run_dir);
   CHECK(run(args, out, sizeof out, 0) == 0);
   line = last_line(out);
-  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
-  if (j.n) {
-    CHECK(atoi(cli_json_get(&j, "eval_episodes")) == 7);
-    CHECK(isfinite(atof(cli_json_get(&j, "eval_mean_return"))));
+  CHECK_MSG(brl_kv_parse_json(line, strlen(line), &j) == 0, "%s", line);
+  if (j) {
+    CHECK(atoi(brl_kv_get(j, "eval_episodes")) == 7);
+    CHECK(isfinite(atof(brl_kv_get(j, "eval_mean_return"))));
   }
-  cli_json_free(&j);
+  brl_kv_free(&j);
   snprintf(args, sizeof args, "eval %s/model.brl --env Acrobot-v1", run_dir);
   CHECK(run(args, out, sizeof out, 1) == 1); /* wrong env */
 
@@ -260,12 +218,12 @@ static void test_train_eval_resume(void) {
            run_dir);
   CHECK(run(args, out, sizeof out, 0) == 0);
   line = last_line(out);
-  CHECK_MSG(cli_json_parse(line, &j, err, sizeof err) == 0, "%s", line);
-  if (j.n) {
-    CHECK(atoll(cli_json_get(&j, "timesteps")) == 6144);
-    CHECK(strcmp(cli_json_get(&j, "seed"), "5") == 0);
+  CHECK_MSG(brl_kv_parse_json(line, strlen(line), &j) == 0, "%s", line);
+  if (j) {
+    CHECK(atoll(brl_kv_get(j, "timesteps")) == 6144);
+    CHECK(strcmp(brl_kv_get(j, "seed"), "5") == 0);
   }
-  cli_json_free(&j);
+  brl_kv_free(&j);
   snprintf(args, sizeof args, "train --resume %s --set gamma=0.9", run_dir);
   CHECK(run(args, out, sizeof out, 1) == 1);
 }
@@ -356,7 +314,6 @@ static void test_sigint(void) {
 
 int main(int argc, char **argv) {
   (void)argc;
-  test_json_reader();
   if (brl_test_find_cli(argv[0], bin, sizeof bin) != 0) {
     printf("test_cli: %s not built, skipping the command's tests\n", bin);
     return brl_test_report("test_cli");

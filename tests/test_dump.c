@@ -9,9 +9,9 @@
 #include "testlib.h"
 #include "util.h"
 
+#include "core/json.h"
 #include "core/text.h"
 #include "engine/model.h"
-#include "explain/json.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cli/json.c"
+#include "boostrl.h"
 #include "cli_util.h"
 #include "testlib.h"
 
@@ -129,18 +129,19 @@ static void test_command(const char *dir) {
   for (int i = 0; i < n; i++) {
     brl_agent_preset p;
     brl_agent_preset_get(i, &p);
-    char obj[2048], err[256];
-    cli_json j;
+    char obj[2048];
+    brl_kv *j = NULL;
     CHECK_MSG(settings_object(out, i, obj, sizeof obj) == 0, "row %d", i);
-    CHECK_MSG(cli_json_parse(obj, &j, err, sizeof err) == 0, "row %d: %s", i,
-              err);
-    CHECK_MSG(j.n == count(p.settings, "="), "row %d: %d keys", i, j.n);
-    for (int k = 0; k < j.n; k++) {
+    CHECK_MSG(brl_kv_parse_json(obj, strlen(obj), &j) == 0, "row %d: %s", i,
+              brl_last_error());
+    CHECK_MSG(brl_kv_count(j) == count(p.settings, "="), "row %d: %d keys", i,
+              brl_kv_count(j));
+    for (int k = 0; k < brl_kv_count(j); k++) {
       char kv[256];
-      snprintf(kv, sizeof kv, "%s=%s", j.keys[k], j.values[k]);
+      snprintf(kv, sizeof kv, "%s=%s", brl_kv_key(j, k), brl_kv_value(j, k));
       CHECK_MSG(strstr(p.settings, kv) != NULL, "row %d: %s", i, kv);
     }
-    cli_json_free(&j);
+    brl_kv_free(&j);
   }
   /* ENV: the rows that apply to it, one per algorithm. */
   CHECK(run("presets MiniGrid-DoorKey-5x5-v0", out, sizeof out) == 0);
@@ -178,14 +179,13 @@ static void test_command(const char *dir) {
            path, dir);
   CHECK(run(args, out, sizeof out) == 0);
   snprintf(path, sizeof path, "%s/run/config.json", dir);
-  cli_json j;
-  char err[256];
-  CHECK(cli_json_read_file(path, &j, err, sizeof err) == 0);
-  const char *lr = cli_json_get(&j, "policy_lr");
-  const char *env = cli_json_get(&j, "env");
+  brl_kv *j = NULL;
+  CHECK(brl_kv_load_json(path, &j) == 0);
+  const char *lr = brl_kv_get(j, "policy_lr");
+  const char *env = brl_kv_get(j, "env");
   CHECK(lr && strtod(lr, NULL) == 0.05);
   CHECK(env && strcmp(env, "Pendulum-v1") == 0);
-  cli_json_free(&j);
+  brl_kv_free(&j);
 }
 
 int main(int argc, char **argv) {

@@ -1,16 +1,17 @@
-/* Strict JSON parsing into a flat node array (see json.h). */
-#include "explain/json.h"
+/* The one JSON reader and writer (see json.h). */
+#include "core/json.h"
 #include "core/error.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_NESTING 64
 
 typedef struct parser {
   brl_json *j;
   const char *s;
   size_t len, pos;
+  int max_depth;
 } parser;
 
 void brl__json_where(const brl_json *j, int64_t off, int *line, int *col) {
@@ -32,6 +33,22 @@ static int fail_at(parser *p, size_t pos, const char *what) {
   brl__json_where(p->j, (int64_t)pos, &line, &col);
   return brl__fail(BRL_EFORMAT, "JSON error at line %d, column %d: %s", line,
                    col, what);
+}
+
+/* "expected WHAT, found <the text at pos>". */
+static int expected(parser *p, size_t pos, const char *what) {
+  char found[32], msg[200];
+  if (pos >= p->len) {
+    snprintf(found, sizeof found, "the end of the text");
+  } else {
+    unsigned char c = (unsigned char)p->s[pos];
+    if (c > 0x20 && c < 0x7F)
+      snprintf(found, sizeof found, "'%c'", c);
+    else
+      snprintf(found, sizeof found, "byte 0x%02X", (unsigned)c);
+  }
+  snprintf(msg, sizeof msg, "expected %s, found %s", what, found);
+  return fail_at(p, pos, msg);
 }
 
 static int new_node(parser *p, brl_jtype type, int32_t *out) {
@@ -215,8 +232,12 @@ static int parse_number(parser *p, int32_t *out) {
 static int parse_value(parser *p, int depth, int32_t *out);
 
 static int parse_container(parser *p, int depth, int object, int32_t *out) {
-  if (depth >= MAX_NESTING)
-    return fail_at(p, p->pos, "nesting deeper than 64 levels");
+  if (depth >= p->max_depth) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "nesting deeper than %d levels (the limit)",
+             p->max_depth);
+    return fail_at(p, p->pos, msg);
+  }
   int rc = new_node(p, object ? BRL_JOBJECT : BRL_JARRAY, out);
   if (rc)
     return rc;
@@ -233,12 +254,12 @@ static int parse_container(parser *p, int depth, int object, int32_t *out) {
     skip_ws(p);
     if (object) {
       if (p->pos >= p->len || p->s[p->pos] != '"')
-        return fail_at(p, p->pos, "expected a member name in quotes");
+        return expected(p, p->pos, "a member name in quotes");
       if ((rc = parse_string(p, &key)))
         return rc;
       skip_ws(p);
       if (p->pos >= p->len || p->s[p->pos] != ':')
-        return fail_at(p, p->pos, "expected ':' after a member name");
+        return expected(p, p->pos, "':' after a member name");
       p->pos++;
     }
     if ((rc = parse_value(p, depth + 1, &val)))
@@ -265,18 +286,22 @@ static int parse_container(parser *p, int depth, int object, int32_t *out) {
       p->j->nodes[*out].n = count;
       return BRL_OK;
     }
-    return fail_at(p, p->pos,
-                   object ? "expected ',' or '}'" : "expected ',' or ']'");
+    return expected(p, p->pos,
+                    object ? "',' or '}' after a member"
+                           : "',' or ']' after an element");
   }
 }
 
 static int literal(parser *p, const char *word, brl_jtype type, int32_t *out) {
   size_t n = strlen(word);
   if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
-    return fail_at(p, p->pos, "invalid value");
+    return expected(p, p->pos,
+                    "a value (invalid value: true, false and null are "
+                    "lower case)");
   int rc = new_node(p, type, out);
   if (rc)
     return rc;
+  p->j->nodes[*out].len = (uint32_t)n;
   p->pos += n;
   return BRL_OK;
 }
@@ -284,7 +309,7 @@ static int literal(parser *p, const char *word, brl_jtype type, int32_t *out) {
 static int parse_value(parser *p, int depth, int32_t *out) {
   skip_ws(p);
   if (p->pos >= p->len)
-    return fail_at(p, p->pos, "unexpected end of text");
+    return expected(p, p->pos, "a value (unexpected end of text)");
   char c = p->s[p->pos];
   switch (c) {
   case '{':
@@ -302,23 +327,37 @@ static int parse_value(parser *p, int depth, int32_t *out) {
   default:
     if (c == '-' || is_digit(c))
       return parse_number(p, out);
-    return fail_at(p, p->pos, "invalid value");
+    return expected(p, p->pos,
+                    "a value (invalid value: an object, array, string, "
+                    "number, true, false or null)");
   }
 }
 
 int brl__json_parse(const char *src, size_t len, brl_json *out) {
+  return brl__json_parse_limited(src, len, BRL_JSON_MAX_DEPTH,
+                                 BRL_JSON_MAX_BYTES, out);
+}
+
+int brl__json_parse_limited(const char *src, size_t len, int max_depth,
+                            size_t max_bytes, brl_json *out) {
   memset(out, 0, sizeof *out);
   BRL_CHECK_ARG(src);
+  if (len > max_bytes || len > BRL_JSON_MAX_BYTES)
+    return brl__fail(
+        BRL_EFORMAT,
+        "JSON text of %zu bytes is longer than the limit of %zu "
+        "bytes",
+        len, max_bytes < BRL_JSON_MAX_BYTES ? max_bytes : BRL_JSON_MAX_BYTES);
   out->src = src;
   out->len = len;
-  parser p = {out, src, len, 0};
+  parser p = {out, src, len, 0, max_depth < 1 ? 1 : max_depth};
   /* A UTF-8 byte order mark is not JSON (RFC 8259 section 8.1). */
   int32_t root;
   int rc = parse_value(&p, 0, &root);
   if (!rc) {
     skip_ws(&p);
     if (p.pos != len)
-      rc = fail_at(&p, p.pos, "unexpected text after the value");
+      rc = expected(&p, p.pos, "the end of the text after the value");
   }
   if (rc)
     brl__json_free(out);
@@ -409,4 +448,109 @@ int64_t brl__json_string(const brl_json *j, int32_t i, char *buf, size_t size) {
   decode(j, i, buf);
   buf[n] = 0;
   return n;
+}
+
+int brl__json_string_is(const brl_json *j, int32_t i, const char *s, size_t n) {
+  const brl_jnode *nd = &j->nodes[i];
+  if (nd->type != BRL_JSTRING)
+    return 0;
+  /* Without escapes the text is the string: compare in place. */
+  if (!memchr(j->src + nd->off, '\\', nd->len))
+    return nd->len == n && memcmp(j->src + nd->off, s, n) == 0;
+  char buf[256];
+  if (n >= sizeof buf) {
+    if (decode(j, i, NULL) != (int64_t)n)
+      return 0;
+    char *big = malloc(n + 1);
+    int same = big && decode(j, i, big) == (int64_t)n && !memcmp(big, s, n);
+    free(big);
+    return same;
+  }
+  return brl__json_string(j, i, buf, sizeof buf) == (int64_t)n &&
+         memcmp(buf, s, n) == 0;
+}
+
+int32_t brl__json_member(const brl_json *j, int32_t obj, const char *key) {
+  if (obj < 0 || j->nodes[obj].type != BRL_JOBJECT)
+    return -1;
+  const size_t n = strlen(key);
+  for (int32_t k = j->nodes[obj].child; k >= 0;
+       k = j->nodes[j->nodes[k].next].next)
+    if (brl__json_string_is(j, k, key, n))
+      return j->nodes[k].next;
+  return -1;
+}
+
+int brl__json_float(const brl_json *j, int32_t i, float *out) {
+  const brl_jnode *nd = &j->nodes[i];
+  if (nd->type == BRL_JNUMBER)
+    return brl__float_parse(j->src + nd->off, nd->len, out);
+  if (brl__json_string_is(j, i, "inf", 3))
+    *out = INFINITY;
+  else if (brl__json_string_is(j, i, "-inf", 4))
+    *out = -INFINITY;
+  else if (brl__json_string_is(j, i, "nan", 3))
+    *out = NAN;
+  else
+    return 0;
+  return 1;
+}
+
+/* ------------------------------------------------------------ writing */
+
+int brl__json_utf8_valid(const char *s) {
+  const size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_len((const unsigned char *)s + i, n - i);
+    if (!k)
+      return 0;
+    i += k;
+  }
+  return 1;
+}
+
+void brl__json_put_string(brl_sb *sb, const char *s) {
+  brl__sb_putn(sb, "\"", 1);
+  const char *run = s; /* bytes written as they are, up to c */
+  for (const char *c = s; *c; c++) {
+    const unsigned char u = (unsigned char)*c;
+    if (u >= 0x20 && u != '"' && u != '\\')
+      continue;
+    brl__sb_putn(sb, run, (size_t)(c - run));
+    run = c + 1;
+    if (u == '"')
+      brl__sb_puts(sb, "\\\"");
+    else if (u == '\\')
+      brl__sb_puts(sb, "\\\\");
+    else if (u == '\n')
+      brl__sb_puts(sb, "\\n");
+    else if (u == '\t')
+      brl__sb_puts(sb, "\\t");
+    else if (u == '\r')
+      brl__sb_puts(sb, "\\r");
+    else
+      brl__sb_printf(sb, "\\u%04x", u);
+  }
+  brl__sb_puts(sb, run);
+  brl__sb_putn(sb, "\"", 1);
+}
+
+void brl__json_put_float(brl_sb *sb, float v) {
+  if (isfinite(v)) {
+    brl__sb_float(sb, v);
+  } else {
+    brl__sb_putn(sb, "\"", 1);
+    brl__sb_float(sb, v);
+    brl__sb_putn(sb, "\"", 1);
+  }
+}
+
+void brl__json_put_floats(brl_sb *sb, const float *v, int64_t n) {
+  brl__sb_putn(sb, "[", 1);
+  for (int64_t i = 0; i < n; i++) {
+    if (i)
+      brl__sb_puts(sb, ", ");
+    brl__json_put_float(sb, v[i]);
+  }
+  brl__sb_putn(sb, "]", 1);
 }
