@@ -6,7 +6,7 @@ BUILD ?= build
 JOBS ?= 2
 
 .PHONY: all setup build train test test-format test-arch test-c test-asan test-tsan test-oom test-fuzz \
-        test-python test-python-gym-new test-cuda-emu bench format clean
+        test-python test-python-gym-new test-cuda-emu test-mpi bench format clean
 
 all: build
 
@@ -22,11 +22,17 @@ train:
 
 test:
 	scripts/setup.sh
-	$(MAKE) test-format test-arch test-c test-asan test-tsan test-oom test-cuda-emu \
-	  test-fuzz test-python test-python-gym-new
+	$(MAKE) test-format test-arch test-c test-mpi test-asan test-tsan test-oom \
+	  test-cuda-emu test-fuzz test-python test-python-gym-new
 
 test-c: build
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE mpi
+
+# The MPI tests (CTest label mpi): each program of tests/mpi/ under
+# mpirun -np 2 and -np 3 (tests/mpi/run.sh, --oversubscribe). Skipped when
+# the build has no MPI (scripts/setup.sh installs Open MPI).
+test-mpi: build
+	cd $(BUILD) && ctest --output-on-failure -L mpi
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
@@ -108,7 +114,7 @@ bench: build
 	$(BUILD)/bench --samples 512 --features 8 --outputs 4 --depth 4 --bins 256 --trees 2000 --threads 2
 
 C_FILES = include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h bench/*.c bench/*.h \
-  tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h fuzz/*.c python/boostrl/_ext/*.c python/boostrl/_ext/*.h \
+  tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h tests/mpi/*.c fuzz/*.c python/boostrl/_ext/*.c python/boostrl/_ext/*.h \
   examples/*/*.c
 
 # The layer order of the includes (docs/DESIGN.md, "Layers"), and the

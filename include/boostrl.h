@@ -92,6 +92,11 @@ typedef enum brl_status {
 BRL_API const char *brl_last_error(void);
 /* Short name of a status code, e.g. "BRL_EINVAL". */
 BRL_API const char *brl_status_name(int status);
+/* Sets this thread's brl_last_error() to message (truncated to 511 bytes)
+ * and returns status: for code outside the library that fills its callbacks
+ * (a communicator's ops, as boostrl_mpi does) and reports through the same
+ * channel. */
+BRL_API int brl_set_error(int status, const char *message);
 
 /* ------------------------------------------------------------- parameters */
 

@@ -16,8 +16,9 @@ Rules:
      include each other.
   2. The CUDA backend's internals (src/cuda/*.h) are included from src/cuda
      only.
-  3. The applications (cli/, python/boostrl/_ext/) include the public header
-     and their own folder only: they are users of the API, like any program.
+  3. The applications (cli/, python/boostrl/_ext/) and the MPI library
+     (src/mpi/) include the public headers and their own folder only: they
+     are users of the API, like any program.
   4. bench/ measures the engine and may include library internals, but no
      application includes bench/ (nor any folder but its own).
   5. tests/ and fuzz/ test internal modules and may include any library
@@ -52,10 +53,12 @@ LAYERS = [
     (7, "bench", ["bench/"]),
     (7, "cli", ["cli/"]),
     (7, "python", ["python/boostrl/_ext/"]),
+    # The MPI communicator library (boostrl_mpi): on the public API only.
+    (7, "mpi", ["src/mpi/"]),
     (8, "fuzz", ["fuzz/"]),
     (8, "tests", ["tests/"]),
 ]
-APPS = {"cli", "python"}  # rule 3
+APPS = {"cli", "python", "mpi"}  # rule 3
 TESTS = {"tests", "fuzz"}  # rule 5
 CUDA_INTERNAL = "src/cuda/"  # rule 2: headers under it
 

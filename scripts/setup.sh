@@ -17,6 +17,9 @@ if [[ "${1:-}" != "--c-only" ]]; then
   # The CPU emulator of CUDA (make test-cuda-emu) is C++17.
   command -v g++ >/dev/null || need_apt+=(g++)
   command -v clang-format >/dev/null || need_apt+=(clang-format)
+  # Open MPI: the MPI communicator library and its tests (make test-mpi).
+  command -v mpicc >/dev/null || need_apt+=(libopenmpi-dev)
+  command -v mpirun >/dev/null || need_apt+=(openmpi-bin)
   ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
     >/dev/null 2>&1 || need_apt+=(libclang-rt-dev)
   ls /usr/lib/llvm-*/lib/clang/*/include/omp.h >/dev/null 2>&1 ||

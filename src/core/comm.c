@@ -73,11 +73,34 @@ void brl_comm_stats(const brl_comm *c, int64_t *calls, int64_t *bytes) {
     *bytes = c ? c->bytes : 0;
 }
 
-static int transport(const brl_comm *c, int rc, const char *what) {
-  if (rc == 0)
+/* The message before a transport call, cleared so that a failure's own
+ * message (brl_set_error in the transport) can be told apart; restored
+ * when the call succeeds, so a successful collective leaves
+ * brl_last_error() as it was. */
+typedef struct saved_error {
+  char msg[512];
+} saved_error;
+
+static saved_error save_error(void) {
+  saved_error s;
+  strncpy(s.msg, brl_last_error(), sizeof s.msg - 1);
+  s.msg[sizeof s.msg - 1] = '\0';
+  brl__clear_error();
+  return s;
+}
+
+/* A transport's status: on failure BRL_ECOMM with the message it set. */
+static int transport(const brl_comm *c, int rc, const char *what,
+                     const saved_error *before) {
+  if (rc == 0) {
+    if (before->msg[0])
+      brl__fail(BRL_OK, "%s", before->msg);
     return BRL_OK;
-  return brl__fail(BRL_ECOMM, "rank %d of %d: the %s collective failed (%d)",
-                   c->rank, c->size, what, rc);
+  }
+  const char *why = brl_last_error();
+  return brl__fail(BRL_ECOMM,
+                   "rank %d of %d: the %s collective failed (%d)%s%s", c->rank,
+                   c->size, what, rc, why[0] ? ": " : "", why);
 }
 
 int brl_comm_allreduce_sum_i64(brl_comm *c, int64_t *data, int64_t n) {
@@ -91,7 +114,9 @@ int brl_comm_allreduce_sum_i64(brl_comm *c, int64_t *data, int64_t n) {
   c->bytes += n * (int64_t)sizeof(int64_t);
   if (c->size == 1)
     return BRL_OK;
-  return transport(c, c->ops.allreduce_sum_i64(c->ctx, data, n), "allreduce");
+  saved_error before = save_error();
+  return transport(c, c->ops.allreduce_sum_i64(c->ctx, data, n), "allreduce",
+                   &before);
 }
 
 int brl_comm_allreduce_max_f64(brl_comm *c, double *data, int64_t n) {
@@ -105,7 +130,9 @@ int brl_comm_allreduce_max_f64(brl_comm *c, double *data, int64_t n) {
   c->bytes += n * (int64_t)sizeof(double);
   if (c->size == 1)
     return BRL_OK;
-  return transport(c, c->ops.allreduce_max_f64(c->ctx, data, n), "allreduce");
+  saved_error before = save_error();
+  return transport(c, c->ops.allreduce_max_f64(c->ctx, data, n), "allreduce",
+                   &before);
 }
 
 int brl_comm_allgatherv(brl_comm *c, const void *send, void *recv,
@@ -133,8 +160,9 @@ int brl_comm_allgatherv(brl_comm *c, const void *send, void *recv,
       memmove(recv, send, (size_t)total);
     return BRL_OK;
   }
+  saved_error before = save_error();
   return transport(c, c->ops.allgatherv(c->ctx, send, recv, counts),
-                   "allgatherv");
+                   "allgatherv", &before);
 }
 
 int brl_comm_bcast(brl_comm *c, void *data, int64_t bytes, int root) {
@@ -149,7 +177,9 @@ int brl_comm_bcast(brl_comm *c, void *data, int64_t bytes, int root) {
     c->bytes += bytes;
   if (c->size == 1)
     return BRL_OK;
-  return transport(c, c->ops.bcast(c->ctx, data, bytes, root), "bcast");
+  saved_error before = save_error();
+  return transport(c, c->ops.bcast(c->ctx, data, bytes, root), "bcast",
+                   &before);
 }
 
 /* Each rank contributes its status and message; one allgatherv. */

@@ -26,6 +26,10 @@ int brl__fail(int status, const char *fmt, ...) {
 
 void brl__clear_error(void) { last_error[0] = '\0'; }
 
+int brl_set_error(int status, const char *message) {
+  return brl__fail(status, "%s", message ? message : "");
+}
+
 const char *brl_last_error(void) { return last_error; }
 
 const char *brl_status_name(int status) {
