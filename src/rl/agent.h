@@ -223,10 +223,31 @@ int brl__ppo_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
                    brl_update_acc *acc, int *epochs_done);
 int brl__a2c_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
                    brl_update_acc *acc);
-/* update.c: gradients of minibatch rows idx[0..n) (advantages already
- * normalised into adv_mb[0..n)) into g_pi / g_vf, with the statistics.
- * lsg (may be NULL) receives the sum over the rows of the log_std gradient
- * (state-independent log_std). */
+/* What the losses of one training row read besides the ensembles' outputs:
+ * brl__rows_grads asks a brl_row_fill for it, row by row. */
+typedef struct brl_row_in {
+  const float *act;    /* the action taken (act_dim floats) */
+  const uint8_t *mask; /* its action mask, or NULL */
+  double old_logp;     /* PPO: log pi(act) when it was collected */
+  double adv;          /* PPO, A2C: the advantage; AWR: the sample weight */
+  double ret;          /* the value target */
+  float v_old;         /* PPO's clip_range_vf: the value when collected */
+} brl_row_in;
+/* Fills in for minibatch position k, which is row i of the data. */
+typedef void (*brl_row_fill)(const brl_agent *a, int64_t k, int64_t i,
+                             brl_row_in *in);
+/* update.c: the per-row gradient assembly of PPO, A2C and AWR: for rows
+ * idx[0..n) (0..n when idx is NULL) of the predictions, the policy loss of
+ * cfg.algo and the value loss (clipped for PPO with clip_range_vf), each
+ * gradient clipped to its norm, into g_pi / g_vf at position k, with the
+ * statistics (acc->kl_mb: the rows' mean approximate KL). lsg (may be NULL)
+ * receives the sum over the rows of the log_std gradient (state-independent
+ * log_std). */
+int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
+                    const int32_t *idx, int64_t n, brl_row_fill fill,
+                    brl_update_acc *acc, double *lsg);
+/* brl__rows_grads over the rollout: minibatch rows idx[0..n) (advantages
+ * already normalised into adv_mb[0..n)). */
 int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
                          const float *pred_vf, const int32_t *idx, int64_t n,
                          brl_update_acc *acc, double *lsg);

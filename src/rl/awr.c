@@ -84,55 +84,18 @@ static int awr_targets(brl_agent *a, const float *ppi, const float *pvf,
   return BRL_OK;
 }
 
-/* Gradients of the rows idx[0..m) into g_pi / g_vf. */
-static int awr_grads(brl_agent *a, const float *ppi, const float *pvf,
-                     const int32_t *idx, int64_t m, brl_update_acc *acc,
-                     double *lsg) {
-  const brl_agent_config *c = &a->cfg;
+/* The replay buffer's row i: AWR's loss reads the weight where PPO and A2C
+ * read the advantage. */
+static void replay_row(const brl_agent *a, int64_t k, int64_t i,
+                       brl_row_in *in) {
+  (void)k;
   const brl_replay *rb = &a->rb;
-  const int K = a->pi_K, ns = a->dist.n_sub;
-  const int n_pol = a->n_params + (a->tree_log_std ? ns : 0);
-  float ls[BRL_MAX_ACTION_DIM], gls[BRL_MAX_ACTION_DIM];
-  if (lsg)
-    for (int j = 0; j < ns; j++)
-      lsg[j] = 0.0;
-  for (int64_t k = 0; k < m; k++) {
-    const int64_t i = idx[k];
-    const float *row = ppi + i * K;
-    brl_policy_out pi;
-    brl__agent_policy(a, row, NULL, ls, &pi);
-    float *g = a->g_pi + k * K;
-    float *g_ls =
-        a->tree_log_std ? g + a->col_log_std : (a->gauss ? gls : NULL);
-    brl_pg_info info;
-    int rc = brl__awr_policy_loss(&a->dist, &pi, rb->act + i * a->act_dim,
-                                  rb->w[i], c->ent_coef, g, g_ls, &info);
-    if (rc)
-      return rc;
-    if (a->tree_log_std)
-      for (int j = 0; j < ns; j++) /* no gradient through the clamp */
-        if (row[a->col_log_std + j] != ls[j])
-          g_ls[j] = 0.0f;
-    if (lsg)
-      for (int j = 0; j < ns; j++)
-        lsg[j] += gls[j];
-    brl__clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
-    const float v = pvf ? pvf[i] : row[a->col_value];
-    float gv;
-    double vl;
-    if ((rc = brl__value_loss(v, rb->ret[i], c->vf_coef, &gv, &vl)))
-      return rc;
-    brl__clip_grad_norm(&gv, 1, c->max_value_grad_norm);
-    if (a->vf)
-      a->g_vf[k] = gv;
-    else
-      g[a->col_value] = gv;
-    acc->pg_loss += info.pg_loss;
-    acc->v_loss += c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
-    acc->entropy += info.entropy;
-  }
-  acc->n += (double)m;
-  return BRL_OK;
+  in->act = rb->act + i * a->act_dim;
+  in->mask = NULL;
+  in->old_logp = 0.0;
+  in->adv = rb->w[i];
+  in->ret = rb->ret[i];
+  in->v_old = 0.0f;
 }
 
 int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
@@ -158,7 +121,7 @@ int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
     if (!rc && bvf)
       rc = brl_batch_predictions(bvf, a->vf, &pvf);
     if (!rc)
-      rc = awr_grads(a, ppi, pvf, a->perm, bs, acc, ls);
+      rc = brl__rows_grads(a, ppi, pvf, a->perm, bs, replay_row, acc, ls);
     if (!rc)
       rc = brl__minibatch_step(a, bpi, bvf, a->perm, bs, progress, ls);
   }

@@ -1,77 +1,106 @@
 /* The update after a full rollout, shared by PPO and A2C: advantages and
  * returns, one quantized batch per ensemble, per-sample loss gradients of a
- * minibatch from the batches' prediction caches, one tree per ensemble and
- * minibatch, the Adam step of a state-independent log_std, statistics. */
+ * minibatch from the batches' prediction caches (the row assembly AWR uses
+ * too), one tree per ensemble and minibatch, the Adam step of a
+ * state-independent log_std, statistics. */
 #include "core/error.h"
 #include "rl/agent.h"
 
 #include <math.h>
 #include <string.h>
 
-int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
-                         const float *pred_vf, const int32_t *idx, int64_t n,
-                         brl_update_acc *acc, double *lsg) {
+/* One row's gradients into g (pi_K floats) and *g_v (the separate critic's,
+ * or g's value column); a state-independent log_std's gradient added into
+ * lsg, the statistics into acc and *kl. */
+static int row_grads(brl_agent *a, const float *row, float v,
+                     const brl_row_in *in, float *g, float *g_v, double *lsg,
+                     brl_update_acc *acc, double *kl) {
   const brl_agent_config *c = &a->cfg;
-  const int K = a->pi_K, ppo = c->algo == BRL_ALGO_PPO;
-  const int n_pol = a->n_params + (a->tree_log_std ? a->dist.n_sub : 0);
   const int ns = a->dist.n_sub;
-  double kl = 0.0;
+  const int n_pol = a->n_params + (a->tree_log_std ? ns : 0);
   float ls[BRL_MAX_ACTION_DIM], gls[BRL_MAX_ACTION_DIM];
+  brl_policy_out pi;
+  brl__agent_policy(a, row, in->mask, ls, &pi);
+  float *g_ls = a->tree_log_std ? g + a->col_log_std : (a->gauss ? gls : NULL);
+  brl_pg_info info;
+  int rc;
+  if (c->algo == BRL_ALGO_PPO)
+    rc = brl__ppo_policy_loss(&a->dist, &pi, in->act, in->old_logp, in->adv,
+                              c->clip_range, c->ent_coef, g, g_ls, &info);
+  else if (c->algo == BRL_ALGO_AWR)
+    rc = brl__awr_policy_loss(&a->dist, &pi, in->act, in->adv, c->ent_coef, g,
+                              g_ls, &info);
+  else
+    rc = brl__a2c_policy_loss(&a->dist, &pi, in->act, in->adv, c->ent_coef, g,
+                              g_ls, &info);
+  if (rc)
+    return rc;
+  if (a->tree_log_std)
+    for (int j = 0; j < ns; j++) /* no gradient through the clamp */
+      if (row[a->col_log_std + j] != ls[j])
+        g_ls[j] = 0.0f;
   if (lsg)
     for (int j = 0; j < ns; j++)
+      lsg[j] += gls[j];
+  brl__clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
+  double vl;
+  if (c->algo == BRL_ALGO_PPO && c->clip_range_vf > 0)
+    rc = brl__value_loss_clipped(v, in->v_old, in->ret, c->clip_range_vf,
+                                 c->vf_coef, g_v, &vl);
+  else
+    rc = brl__value_loss(v, in->ret, c->vf_coef, g_v, &vl);
+  if (rc)
+    return rc;
+  brl__clip_grad_norm(g_v, 1, c->max_value_grad_norm);
+  acc->pg_loss += info.pg_loss;
+  /* SB3 logs the mean squared error, without vf_coef and the 0.5. */
+  acc->v_loss += c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
+  acc->entropy += info.entropy;
+  acc->clip += info.outside;
+  *kl += info.approx_kl;
+  return BRL_OK;
+}
+
+int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
+                    const int32_t *idx, int64_t n, brl_row_fill fill,
+                    brl_update_acc *acc, double *lsg) {
+  const int K = a->pi_K;
+  double kl = 0.0;
+  if (lsg)
+    for (int j = 0; j < a->dist.n_sub; j++)
       lsg[j] = 0.0;
   for (int64_t k = 0; k < n; k++) {
     const int64_t i = idx ? idx[k] : k;
     const float *row = pred_pi + i * K;
-    brl_policy_out pi;
-    brl__agent_policy(a, row, a->has_mask ? a->mask + i * a->mask_dim : NULL,
-                      ls, &pi);
     float *g = a->g_pi + k * K;
-    float *g_ls =
-        a->tree_log_std ? g + a->col_log_std : (a->gauss ? gls : NULL);
-    const float *act = a->act + i * a->act_dim;
-    brl_pg_info info;
-    int rc =
-        ppo ? brl__ppo_policy_loss(&a->dist, &pi, act, a->logp[i], a->adv_mb[k],
-                                   c->clip_range, c->ent_coef, g, g_ls, &info)
-            : brl__a2c_policy_loss(&a->dist, &pi, act, a->adv_mb[k],
-                                   c->ent_coef, g, g_ls, &info);
+    brl_row_in in;
+    fill(a, k, i, &in);
+    int rc = row_grads(a, row, pred_vf ? pred_vf[i] : row[a->col_value], &in, g,
+                       a->vf ? a->g_vf + k : g + a->col_value, lsg, acc, &kl);
     if (rc)
       return rc;
-    if (a->tree_log_std)
-      for (int j = 0; j < ns; j++) /* no gradient through the clamp */
-        if (row[a->col_log_std + j] != ls[j])
-          g_ls[j] = 0.0f;
-    if (lsg)
-      for (int j = 0; j < ns; j++)
-        lsg[j] += gls[j];
-    brl__clip_grad_norm(g, n_pol, c->max_policy_grad_norm);
-    float v = pred_vf ? pred_vf[i] : row[a->col_value];
-    float gv;
-    double vl;
-    if (ppo && c->clip_range_vf > 0)
-      rc = brl__value_loss_clipped(v, a->val[i], a->ret[i], c->clip_range_vf,
-                                   c->vf_coef, &gv, &vl);
-    else
-      rc = brl__value_loss(v, a->ret[i], c->vf_coef, &gv, &vl);
-    if (rc)
-      return rc;
-    brl__clip_grad_norm(&gv, 1, c->max_value_grad_norm);
-    if (a->vf)
-      a->g_vf[k] = gv;
-    else
-      g[a->col_value] = gv;
-    acc->pg_loss += info.pg_loss;
-    /* SB3 logs the mean squared error, without vf_coef and the 0.5. */
-    acc->v_loss += c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
-    acc->entropy += info.entropy;
-    acc->clip += info.outside;
-    kl += info.approx_kl;
   }
   acc->kl += kl;
   acc->n += (double)n;
   acc->kl_mb = n > 0 ? kl / (double)n : 0.0;
   return BRL_OK;
+}
+
+/* The rollout's row i at minibatch position k. */
+static void rollout_row(const brl_agent *a, int64_t k, int64_t i,
+                        brl_row_in *in) {
+  in->act = a->act + i * a->act_dim;
+  in->mask = a->has_mask ? a->mask + i * a->mask_dim : NULL;
+  in->old_logp = a->logp[i];
+  in->adv = a->adv_mb[k];
+  in->ret = a->ret[i];
+  in->v_old = a->val[i];
+}
+
+int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
+                         const float *pred_vf, const int32_t *idx, int64_t n,
+                         brl_update_acc *acc, double *lsg) {
+  return brl__rows_grads(a, pred_pi, pred_vf, idx, n, rollout_row, acc, lsg);
 }
 
 static double sched(double lr, double lr_end, double progress) {
