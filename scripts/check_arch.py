@@ -25,6 +25,9 @@ Rules:
      header (rule 2 still holds); tests/ may include cli/ sources.
   6. A quoted include that resolves to no file is an error: the check cannot
      place it.
+  7. src/export translates a trained model through the engine's read-only
+     model view: it includes the public header, core and
+     src/engine/model_view.h only (no other engine header).
 
 Exit status: 0 when every include follows the rules (allow-listed debts
 aside), 1 otherwise, 2 on bad usage.
@@ -61,6 +64,11 @@ LAYERS = [
 APPS = {"cli", "python", "mpi"}  # rule 3
 TESTS = {"tests", "fuzz"}  # rule 5
 CUDA_INTERNAL = "src/cuda/"  # rule 2: headers under it
+# Rule 7: layers that may include only some of the lower library layers:
+# layer -> (layers it may include, single headers it may include).
+NARROW = {
+    "export": ({"api", "core"}, {"src/engine/model_view.h"}),
+}
 
 SCAN_DIRS = ["src", "cli", "bench", "python/boostrl/_ext", "fuzz", "tests"]
 EXTS = (".c", ".h", ".cu", ".cuh", ".cpp", ".hpp")
@@ -111,6 +119,13 @@ def check_include(rel, target):
                 % (name, target, tname))
     if name in TESTS:
         return None
+    if name in NARROW and trank < rank:
+        layers, files = NARROW[name]
+        if tname not in layers and tname != name and target not in files:
+            return ("rule 7: %s translates a model through the engine's "
+                    "read-only view: it includes the public header, core and "
+                    "%s only, not %s (layer %s)"
+                    % (name, ", ".join(sorted(files)), target, tname))
     if tname in TESTS or tname in APPS or tname == "bench":
         return ("rule 4: %s (layer %s) includes %s of layer %s, which is not "
                 "part of the library" % (rel, name, target, tname))

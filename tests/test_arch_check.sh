@@ -18,11 +18,12 @@ mk src/core/error.h '#include "boostrl.h"\n'
 mk src/backend/backend.h '#include "boostrl.h"\n'
 mk src/engine/model.h '#include "core/error.h"\n#include "backend/backend.h"\n'
 mk src/engine/model.c '#include "engine/model.h"\n'
+mk src/engine/model_view.h '#include "boostrl.h"\n'
 mk src/backend/cpu.c '#include "backend/backend.h"\n#include "engine/model.h"\n'
 mk src/cuda/cuda_internal.h '#include <stdint.h>\n'
 mk src/cuda/cuda_backend.c '#include "cuda/cuda_internal.h"\n#include "engine/model.h"\n'
 mk src/explain/text.h '#include "engine/model.h"\n'
-mk src/export/export_c.c '#include "core/error.h"\n'
+mk src/export/export_c.c '#include "core/error.h"\n#include "engine/model_view.h"\n'
 mk src/export/other.c '#include "core/error.h"\n'
 mk src/envs/env.h '#include "boostrl.h"\n'
 mk src/rl/agent.c '#include "engine/model.h"\n#include "boostrl.h"\n'
@@ -56,6 +57,8 @@ expect_fail src/backend/cpu.c "rule 2: .*src/cuda/cuda_internal.h" \
   "cuda/cuda_internal.h"
 expect_fail tests/test_x.c "rule 2" "cuda/cuda_internal.h"
 expect_fail src/export/other.c "peers" "explain/text.h"
+expect_fail src/export/other.c "rule 7: export .*src/engine/model.h" \
+  "engine/model.h"
 expect_fail src/engine/model.c "peers" "envs/env.h"
 expect_fail cli/main.c "rule 3: cli .*src/engine/model.h" "engine/model.h"
 expect_fail src/rl/agent.c "rule 4" "../../cli/cli.h"

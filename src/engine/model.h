@@ -17,17 +17,8 @@
 
 #include <stdint.h>
 
-#define BRL_SPLIT_DEFAULT_LEFT 1u /* missing values go left */
-#define BRL_SPLIT_PASS 2u         /* greedy node that did not split */
-#define BRL_SPLIT_CAT 4u          /* categorical: left when x == code */
-#define BRL_SPLIT_FLAG_MASK 7u
-/* A split packs its feature (24 bits) and flags (top 8 bits) in a uint32. */
-#define BRL_SPLIT_FEATURE(s) ((int)((s)&0xFFFFFFu))
-#define BRL_SPLIT_FLAGS(s) ((unsigned)((s) >> 24))
-#define BRL_SPLIT_PACK(f, fl) ((uint32_t)(f) | ((uint32_t)(fl) << 24))
-#define BRL_TREE_OBLIVIOUS 1u
-#define BRL_TREE_HAS_CAT 2u /* at least one categorical split */
-#define BRL_TREE_FLAG_MASK 3u
+/* The split and tree flags and their packing: model_view.h. */
+#include "engine/model_view.h"
 
 struct brl_backend;
 
@@ -76,22 +67,6 @@ static inline int64_t brl__tree_splits(int oblivious, int d) {
   return oblivious ? d : ((int64_t)1 << d) - 1;
 }
 static inline int64_t brl__tree_leaves(int d) { return (int64_t)1 << d; }
-
-/* The float that stores a categorical split's code, and back. */
-static inline float brl__code_to_thr(int32_t c) {
-  union {
-    int32_t i;
-    float f;
-  } u = {c};
-  return u.f;
-}
-static inline int32_t brl__thr_to_code(float t) {
-  union {
-    float f;
-    int32_t i;
-  } u = {t};
-  return u.i;
-}
 
 /* Reserves room for one more tree with `splits` splits and `leaves` leaves
  * (K outputs). */
