@@ -74,8 +74,6 @@ double cli_act_us(brl_agent *a, const char *env_id);
 int cli_evaluate(brl_agent *a, const char *env_id, uint64_t seed, int episodes,
                  brl_eval_result *out);
 
-/* -------------------------------------------------------------- dump.c */
-
 /* A MODEL argument: an agent file, a run directory (DIR/model.brl), a model
  * file or a model JSON file. */
 typedef struct cli_loaded {
@@ -84,11 +82,27 @@ typedef struct cli_loaded {
   const brl_model *policy; /* the agent's policy (shared) model, or model */
   char path[CLI_PATH_MAX]; /* the file read */
   char env_id[128];        /* from the run's config.json, or "" */
+  const char *env;         /* --env, else env_id, else NULL */
 } cli_loaded;
 
-/* Loads arg; on failure prints "boostrl CMD: ..." and returns 1. */
-int cli_load_model(const char *cmd, const char *arg, cli_loaded *out);
+/* What a command needs of its MODEL (flags of cli_open_model). */
+#define CLI_NEED_AGENT 1u /* an agent file, not a bare model */
+#define CLI_NEED_ENV 2u   /* an env: --env or the run's config.json */
+
+/* The prologue of eval, compress, explain, dump and export: resolves MODEL
+ * (a run directory of `boostrl train`, whose model.brl is read, or a file),
+ * loads it (an agent file, a model file or a model JSON file), sets
+ * out->env from env_opt, else from the config.json of the run (in the
+ * directory, or next to the file), and, when threads >= 0, sets the
+ * agent's threads. Returns 0,
+ * or the exit status after printing "boostrl CMD: ..." (1 when MODEL cannot
+ * be read, 2 when it lacks what `need` asks for), with nothing to free. */
+int cli_open_model(const char *cmd, const char *model, const char *env_opt,
+                   unsigned need, int64_t threads, cli_loaded *out);
 void cli_loaded_free(cli_loaded *l);
+
+/* -------------------------------------------------------------- dump.c */
+
 /* Names of the observation features of a native env (NULL if unknown or
  * n_features does not match). */
 const char *const *cli_feature_names(const char *env_id, int n_features);
@@ -162,13 +176,5 @@ int cli_shap_beeswarm_svg(const char *path, const char *title, int F,
                           const char *const *labels, int64_t n,
                           const float *shap, const float *x,
                           const char *output);
-
-/* MODEL as named on a command line: a run directory of `boostrl train`
- * (path gets its model.brl) or a file (path gets it as is); env gets the
- * env id recorded in the run's config.json (next to a file). Returns 1,
- * with env empty, when there is none; -1, with a message for command cmd,
- * when MODEL does not exist or its path does not fit path_size. */
-int cli_resolve_model(const char *cmd, const char *model, char *path,
-                      size_t path_size, char *env, size_t env_size);
 
 #endif

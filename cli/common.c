@@ -198,8 +198,13 @@ static int env_from_run(const char *model, int is_dir, char *out, size_t size) {
   return rc;
 }
 
-int cli_resolve_model(const char *cmd, const char *model, char *path,
-                      size_t path_size, char *env, size_t env_size) {
+/* MODEL as named on a command line: a run directory (path gets its
+ * model.brl) or a file (path gets it as is); env gets the env id of the
+ * run's config.json (next to a file). Returns 1, with env empty, when there
+ * is none; -1, with a message for cmd, when MODEL does not exist or its
+ * path does not fit path_size. */
+static int resolve_model(const char *cmd, const char *model, char *path,
+                         size_t path_size, char *env, size_t env_size) {
   struct stat sb;
   env[0] = '\0';
   if (stat(model, &sb)) {
@@ -226,6 +231,80 @@ int cli_resolve_model(const char *cmd, const char *model, char *path,
     return -1;
   }
   return env_from_run(model, is_dir, env, env_size);
+}
+
+/* 1 if the file starts (after blanks) with '{'. */
+static int looks_like_json(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  int c;
+  while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+    ;
+  fclose(f);
+  return c == '{';
+}
+
+/* Loads out->path: a model JSON file, an agent file or a model file. */
+static int load_resolved(const char *cmd, cli_loaded *out) {
+  if (looks_like_json(out->path)) {
+    if (brl_model_load_json_file(out->path, &out->model)) {
+      fprintf(stderr, "boostrl %s: %s: %s\n", cmd, out->path, brl_last_error());
+      return 1;
+    }
+    out->policy = out->model;
+    return 0;
+  }
+  if (brl_agent_load(out->path, &out->agent) == 0) {
+    out->policy = brl_agent_model(out->agent, 0);
+    return 0;
+  }
+  char agent_err[512];
+  snprintf(agent_err, sizeof agent_err, "%s", brl_last_error());
+  if (brl_model_load(out->path, &out->model) == 0) {
+    out->policy = out->model;
+    return 0;
+  }
+  fprintf(stderr,
+          "boostrl %s: %s is neither an agent file nor a model file (as an "
+          "agent: %s; as a model: %s)\n",
+          cmd, out->path, agent_err, brl_last_error());
+  return 1;
+}
+
+int cli_open_model(const char *cmd, const char *model, const char *env_opt,
+                   unsigned need, int64_t threads, cli_loaded *out) {
+  memset(out, 0, sizeof *out);
+  if (resolve_model(cmd, model, out->path, sizeof out->path, out->env_id,
+                    sizeof out->env_id) < 0)
+    return 1;
+  out->env = env_opt ? env_opt : out->env_id[0] ? out->env_id : NULL;
+  int rc = 0;
+  if ((need & CLI_NEED_ENV) && !out->env) {
+    fprintf(stderr,
+            "boostrl %s: name the environment with --env (no config.json "
+            "next to the model)\n",
+            cmd);
+    rc = 2;
+  } else if ((rc = load_resolved(cmd, out)) == 0 && (need & CLI_NEED_AGENT) &&
+             !out->agent) {
+    fprintf(stderr,
+            "boostrl %s: %s is a bare model: %s needs an agent file (its "
+            "action space and observation shape)\n",
+            cmd, out->path, cmd);
+    rc = 2;
+  }
+  if (!rc && out->agent && threads >= 0)
+    brl_agent_set_threads(out->agent, (int)threads);
+  if (rc)
+    cli_loaded_free(out);
+  return rc;
+}
+
+void cli_loaded_free(cli_loaded *l) {
+  brl_agent_free(&l->agent);
+  brl_model_free(&l->model);
+  l->policy = NULL;
 }
 
 int cli_next_arg(const char *cmd, int argc, char **argv, int *i,

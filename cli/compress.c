@@ -130,23 +130,14 @@ int cli_compress(int argc, char **argv) {
                     "--out FILE (see --help)\n");
     return 2;
   }
-  char path[CLI_PATH_MAX], env_buf[128];
-  const int res = cli_resolve_model("compress", model, path, sizeof path,
-                                    env_buf, sizeof env_buf);
-  if (res < 0)
-    return 1;
-  if (res && !env_id) {
-    fprintf(stderr, "boostrl compress: name the environment with --env (no "
-                    "config.json next to the model)\n");
-    return 2;
-  }
-  if (!env_id)
-    env_id = env_buf;
-  brl_agent *a;
-  if (brl_agent_load(path, &a))
-    return cli_lib_error(path);
-  if (threads >= 0)
-    brl_agent_set_threads(a, (int)threads);
+  cli_loaded l;
+  const int open_rc = cli_open_model(
+      "compress", model, env_id, CLI_NEED_AGENT | CLI_NEED_ENV, threads, &l);
+  if (open_rc)
+    return open_rc;
+  brl_agent *a = l.agent;
+  const char *path = l.path;
+  env_id = l.env;
   brl_compress_params cp;
   brl_compress_params_default(&cp, (int)trees);
   cp.steps = steps;
@@ -226,6 +217,6 @@ int cli_compress(int argc, char **argv) {
              ev_s.mean_return, ev_s.std_return);
     printf("saved %s\n", out_path);
   }
-  brl_agent_free(&a);
+  cli_loaded_free(&l);
   return rc;
 }

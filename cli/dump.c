@@ -98,54 +98,6 @@ static int render_svg(const char *text, size_t len, const char *out_path) {
   return 0;
 }
 
-/* 1 if the file starts (after blanks) with '{'. */
-static int looks_like_json(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return 0;
-  int c;
-  while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
-    ;
-  fclose(f);
-  return c == '{';
-}
-
-int cli_load_model(const char *cmd, const char *arg, cli_loaded *out) {
-  memset(out, 0, sizeof *out);
-  if (cli_resolve_model(cmd, arg, out->path, sizeof out->path, out->env_id,
-                        sizeof out->env_id) < 0)
-    return 1;
-  if (looks_like_json(out->path)) {
-    if (brl_model_load_json_file(out->path, &out->model)) {
-      fprintf(stderr, "boostrl %s: %s: %s\n", cmd, out->path, brl_last_error());
-      return 1;
-    }
-    out->policy = out->model;
-    return 0;
-  }
-  if (brl_agent_load(out->path, &out->agent) == 0) {
-    out->policy = brl_agent_model(out->agent, 0);
-    return 0;
-  }
-  char agent_err[512];
-  snprintf(agent_err, sizeof agent_err, "%s", brl_last_error());
-  if (brl_model_load(out->path, &out->model) == 0) {
-    out->policy = out->model;
-    return 0;
-  }
-  fprintf(stderr,
-          "boostrl %s: %s is neither an agent file nor a model file (as an "
-          "agent: %s; as a model: %s)\n",
-          cmd, out->path, agent_err, brl_last_error());
-  return 1;
-}
-
-void cli_loaded_free(cli_loaded *l) {
-  brl_agent_free(&l->agent);
-  brl_model_free(&l->model);
-  l->policy = NULL;
-}
-
 static void usage(FILE *f) {
   fprintf(f,
           "usage: boostrl dump MODEL [options]\n"
@@ -261,8 +213,10 @@ int cli_dump(int argc, char **argv) {
     return 2;
   }
   cli_loaded l;
-  if (cli_load_model("dump", model, &l))
-    return 1;
+  int rc = cli_open_model("dump", model, env_id, 0, -1, &l);
+  if (rc)
+    return rc;
+  env_id = l.env;
   const brl_model *m = l.policy;
   if (!strcmp(which, "value")) {
     if (!l.agent) {
@@ -272,8 +226,6 @@ int cli_dump(int argc, char **argv) {
     }
     m = brl_agent_model(l.agent, 1);
   }
-  if (!env_id && l.env_id[0])
-    env_id = l.env_id;
   int n_trees = brl_model_n_trees(m);
   if (start > n_trees || stop > n_trees) {
     fprintf(stderr,
@@ -289,9 +241,9 @@ int cli_dump(int argc, char **argv) {
           : NULL;
   char *text = NULL;
   size_t len = 0;
-  int rc = fmt == 0   ? brl_model_dump_json(m, &text, &len)
-           : fmt != 2 ? brl_model_dump_dot(m, start, stop, names, &text, &len)
-                      : brl_model_dump_text(m, start, stop, names, &text, &len);
+  rc = fmt == 0   ? brl_model_dump_json(m, &text, &len)
+       : fmt != 2 ? brl_model_dump_dot(m, start, stop, names, &text, &len)
+                  : brl_model_dump_text(m, start, stop, names, &text, &len);
   cli_loaded_free(&l);
   if (rc)
     return cli_lib_error("dump");

@@ -68,30 +68,21 @@ int cli_eval(int argc, char **argv) {
     fprintf(stderr, "boostrl eval: name a model file or run directory\n");
     return 2;
   }
-  char path[CLI_PATH_MAX], env_buf[128];
-  const int res = cli_resolve_model("eval", model, path, sizeof path, env_buf,
-                                    sizeof env_buf);
-  if (res < 0)
-    return 1;
-  if (res && !env_id) {
-    fprintf(stderr, "boostrl eval: name the environment with --env (no "
-                    "config.json next to the model)\n");
-    return 2;
-  }
-  if (!env_id)
-    env_id = env_buf;
-  brl_agent *a;
-  if (brl_agent_load(path, &a))
-    return cli_lib_error(path);
-  if (threads >= 0)
-    brl_agent_set_threads(a, (int)threads);
+  cli_loaded l;
+  const int open_rc = cli_open_model(
+      "eval", model, env_id, CLI_NEED_AGENT | CLI_NEED_ENV, threads, &l);
+  if (open_rc)
+    return open_rc;
+  brl_agent *a = l.agent;
+  const char *path = l.path;
+  env_id = l.env;
   if (device && brl_agent_set_device(a, device)) {
     fprintf(stderr, "boostrl eval: --device: %s\n", brl_last_error());
-    brl_agent_free(&a);
+    cli_loaded_free(&l);
     return 1;
   }
   if (cli_check_env("eval", a, env_id)) {
-    brl_agent_free(&a);
+    cli_loaded_free(&l);
     return 1;
   }
   brl_eval_result ev;
@@ -137,6 +128,6 @@ int cli_eval(int argc, char **argv) {
              ev.min_return, ev.max_return, ev.mean_length, trees, act_us, wall);
     }
   }
-  brl_agent_free(&a);
+  cli_loaded_free(&l);
   return rc;
 }

@@ -369,31 +369,18 @@ int cli_explain(int argc, char **argv) {
     return 2;
   }
   cli_loaded l;
-  if (cli_load_model("explain", model, &l))
-    return 1;
-  if (!l.agent) {
-    fprintf(stderr,
-            "boostrl explain: %s is a bare model: explain needs an "
-            "agent file (its action space)\n",
-            l.path);
-    cli_loaded_free(&l);
-    return 2;
-  }
-  if (!env_id)
-    env_id = l.env_id[0] ? l.env_id : NULL;
-  if (!env_id) {
-    fprintf(stderr, "boostrl explain: name the environment with --env (no "
-                    "config.json next to the model)\n");
-    cli_loaded_free(&l);
-    return 2;
-  }
+  int rc = cli_open_model("explain", model, env_id,
+                          CLI_NEED_AGENT | CLI_NEED_ENV, -1, &l);
+  if (rc)
+    return rc;
+  env_id = l.env;
   brl_agent *ag = l.agent;
   const brl_model *m = l.policy;
   brl_action_space sp;
   brl_agent_get_action_space(ag, &sp);
   brl_env *env = NULL;
   brl_env_spec spec;
-  int rc = 1;
+  rc = 1;
   explain_acc e;
   memset(&e, 0, sizeof e);
   float *obs = NULL, *act = NULL, *shap = NULL, *pred = NULL;

@@ -146,8 +146,9 @@ int cli_export(int argc, char **argv) {
     return 2;
   }
   cli_loaded l;
-  if (cli_load_model("export", model, &l))
-    return 1;
+  int rc = cli_open_model("export", model, NULL, 0, -1, &l);
+  if (rc)
+    return rc;
   const char *action = "none (NAME_predict only)";
   brl_action_space sp;
   if (l.agent && brl_agent_get_action_space(l.agent, &sp) == 0) {
@@ -184,7 +185,7 @@ int cli_export(int argc, char **argv) {
     return 1;
   }
   brl_export_info info;
-  int rc = brl_model_export_c(l.policy, &o, out_dir, &info);
+  rc = brl_model_export_c(l.policy, &o, out_dir, &info);
   int n_trees = brl_model_n_trees(l.policy);
   cli_loaded_free(&l);
   if (rc)

@@ -312,6 +312,42 @@ static void test_sigint(void) {
   CHECK_MSG(strstr(out, "\"interrupted\":true") != NULL, "%s", out);
 }
 
+/* The MODEL prologue that eval, compress, explain, dump and export share
+ * (cli_open_model): a bare model where an agent is needed is a usage error
+ * naming it, the env comes from --env or the run's config.json, and every
+ * command reads a run directory, an agent file or a model JSON file. */
+static void test_model_prologue(void) {
+  static char out[1 << 16];
+  char args[2048], run_dir[512], json[600];
+  snprintf(run_dir, sizeof run_dir, "%s/run", dir); /* from train_eval */
+  snprintf(json, sizeof json, "%s/model.json", dir);
+  snprintf(args, sizeof args, "dump %s --format json --out %s", run_dir, json);
+  CHECK(run(args, out, sizeof out, 1) == 0);
+  static const char *const need_agent[] = {
+      "eval %s --env CartPole-v1", "explain %s --env CartPole-v1",
+      "compress %s --env CartPole-v1 --trees 4 --out /dev/null"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(args, sizeof args, need_agent[i], json);
+    CHECK_MSG(run(args, out, sizeof out, 1) == 2, "%s: %s", args, out);
+    CHECK_MSG(strstr(out, "is a bare model") && strstr(out, "agent file"),
+              "%s: %s", args, out);
+  }
+  /* No --env and no config.json next to the file. */
+  snprintf(args, sizeof args, "eval %s", json);
+  CHECK(run(args, out, sizeof out, 1) == 2);
+  CHECK_MSG(strstr(out, "--env") != NULL, "%s", out);
+  /* A model JSON file serves dump and export; a run directory serves all. */
+  snprintf(args, sizeof args, "dump %s --trees 0:1", json);
+  CHECK(run(args, out, sizeof out, 1) == 0);
+  snprintf(args, sizeof args, "export %s --out %s/exp --no-compile", json, dir);
+  CHECK_MSG(run(args, out, sizeof out, 1) == 0, "%s", out);
+  snprintf(args, sizeof args, "eval %s --episodes 1 --threads 1", run_dir);
+  CHECK_MSG(run(args, out, sizeof out, 1) == 0, "%s", out);
+  snprintf(args, sizeof args, "eval %s/nothing-here", dir);
+  CHECK(run(args, out, sizeof out, 1) == 1);
+  CHECK_MSG(strstr(out, "nothing-here") != NULL, "%s", out);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   if (brl_test_find_cli(argv[0], bin, sizeof bin) != 0) {
@@ -324,6 +360,7 @@ int main(int argc, char **argv) {
   test_errors();
   test_device();
   test_train_eval_resume();
+  test_model_prologue();
   test_resume_exact();
   test_sigint();
   char cmd[512];
