@@ -18,6 +18,19 @@
  *    [i * d + j]. The caller owns every buffer it passes; the library copies
  *    what it keeps.
  *  - Results are deterministic for a given seed, whatever the thread count.
+ *  - Option structs the caller fills (brl_params, brl_agent_config,
+ *    brl_fit_params, brl_export_options, brl_compress_params, brl_comm_ops)
+ *    start with size_t struct_size: fill them with their _default function
+ *    (it sets struct_size = sizeof), then change fields, or set them by
+ *    name (brl_params_set, brl_agent_config_set). Fields are only ever
+ *    appended, so a program built against an older boostrl.h passes a
+ *    smaller struct_size and the library gives the fields it lacks their
+ *    defaults; a struct_size larger than the library's, or smaller than the
+ *    first version's, is refused (BRL_EINVAL). The _default functions and
+ *    the calls that write such a struct are inline wrappers that pass
+ *    sizeof to a _sized function (for bindings that cannot use inline
+ *    functions). Structs the library fills (stats, reports, info) are only
+ *    ever appended to as well.
  *  - Threads: calls on different handles never interfere, so each thread
  *    may work with its own models, batches, envs and agents at the same
  *    time. Sharing one handle between threads, per type:
@@ -34,6 +47,9 @@
  *                 stats, save, brl_agent_model) may run together; the
  *                 model brl_agent_model returns follows the brl_model rule
  *                 while no call that trains or acts runs on the agent.
+ *      brl_comm   one thread at a time (its collectives are ordered
+ *                 calls on every rank); the handles it is attached to keep
+ *                 a pointer to it.
  *    brl_params, brl_agent_config and other structs are the caller's.
  *    brl_last_error() is per thread. n_threads is the OpenMP threads of
  *    one call; concurrent calls each run their own. Library-wide tables
@@ -141,8 +157,9 @@ typedef struct brl_group {
 } brl_group;
 
 typedef struct brl_params {
-  int n_features; /* numeric features per sample (>= 1) */
-  int n_groups;   /* output groups (1..BRL_MAX_GROUPS) */
+  size_t struct_size; /* sizeof(brl_params): set by brl_params_default */
+  int n_features;     /* numeric features per sample (>= 1) */
+  int n_groups;       /* output groups (1..BRL_MAX_GROUPS) */
   brl_group groups[BRL_MAX_GROUPS];
   int max_depth;               /* 1..BRL_MAX_DEPTH (default 4) */
   int min_data_in_leaf;        /* splits leaving fewer samples in a child are
@@ -187,7 +204,31 @@ typedef struct brl_params {
 
 /* Fills p with the defaults for n_features features and one output group of
  * n_outputs columns with a constant learning rate of 0.1. */
-BRL_API void brl_params_default(brl_params *p, int n_features, int n_outputs);
+BRL_API void brl_params_default_sized(brl_params *p, size_t struct_size,
+                                      int n_features, int n_outputs);
+static inline void brl_params_default(brl_params *p, int n_features,
+                                      int n_outputs) {
+  brl_params_default_sized(p, sizeof *p, n_features, n_outputs);
+}
+/* Sets one parameter by name from text, as brl_agent_config_set does for
+ * agents: numbers ('.' decimals in any locale), true/false for flags,
+ * names for enums (grow_policy oblivious/greedy, split_score cosine/l2,
+ * bin_method quantile/uniform, optimizer sgd/adam; groups[i].schedule
+ * constant/linear_trees/linear_progress). Group fields are
+ * "groups[i].NAME", i in 0..BRL_MAX_GROUPS-1 (n_outputs, lr, lr_end,
+ * schedule, schedule_trees, score_weight). BRL_EINVAL names the key and the
+ * accepted values or range, and p is unchanged, when the key is unknown or
+ * the value does not parse or is out of range; brl_params_check judges
+ * the combination. */
+BRL_API int brl_params_set(brl_params *p, const char *key, const char *value);
+/* The value of a key as text that brl_params_set reads back exactly (buf:
+ * at least 32 bytes). */
+BRL_API int brl_params_get(const brl_params *p, const char *key, char *buf,
+                           size_t size);
+/* Every key, NULL-terminated (groups[0] to groups[7] included), and a
+ * one-line description of one (NULL for an unknown key). */
+BRL_API const char *const *brl_params_keys(void);
+BRL_API const char *brl_params_key_help(const char *key);
 /* The single place where parameters are checked: BRL_OK, or BRL_EINVAL with
  * a message naming the parameter and what to change. */
 BRL_API int brl_params_check(const brl_params *p);
@@ -203,7 +244,11 @@ BRL_API void brl_model_free(brl_model **m);
 /* Features per sample: numeric plus categorical. */
 BRL_API int brl_model_n_all_features(const brl_model *m);
 /* Copies of the parameters the model was created with. */
-BRL_API int brl_model_params(const brl_model *m, brl_params *out);
+BRL_API int brl_model_params_sized(const brl_model *m, brl_params *out,
+                                   size_t struct_size);
+static inline int brl_model_params(const brl_model *m, brl_params *out) {
+  return brl_model_params_sized(m, out, sizeof *out);
+}
 BRL_API int brl_model_n_trees(const brl_model *m);
 BRL_API int brl_model_n_outputs(const brl_model *m);
 BRL_API int brl_model_n_features(const brl_model *m);
@@ -272,8 +317,8 @@ typedef struct brl_comm_ops {
 
 /* A communicator over ops and ctx for rank `rank` of `size`. ops is
  * copied. */
-BRL_API int brl_comm_new(const brl_comm_ops *ops, void *ctx, int rank,
-                         int size, brl_comm **out);
+BRL_API int brl_comm_new(const brl_comm_ops *ops, void *ctx, int rank, int size,
+                         brl_comm **out);
 /* The single-process communicator (rank 0 of 1; every collective is the
  * identity). */
 BRL_API int brl_comm_new_self(brl_comm **out);
@@ -377,13 +422,18 @@ BRL_API int brl_model_predict_device(const brl_model *m, const float *X_dev,
 /* ------------------------------------------------------ supervised fit */
 
 typedef struct brl_fit_params {
+  size_t struct_size; /* sizeof(brl_fit_params): set by _default */
   int iterations;     /* trees to add (default 100) */
   int64_t batch_size; /* rows per tree; 0 = all rows (default) */
   int shuffle;        /* 1: minibatches from a shuffled order (default) */
   uint64_t seed;      /* for the shuffle (default 0) */
 } brl_fit_params;
 
-BRL_API void brl_fit_params_default(brl_fit_params *fp);
+BRL_API void brl_fit_params_default_sized(brl_fit_params *fp,
+                                          size_t struct_size);
+static inline void brl_fit_params_default(brl_fit_params *fp) {
+  brl_fit_params_default_sized(fp, sizeof *fp);
+}
 /* Boosting with squared error on targets y (n_rows x n_outputs): each
  * iteration adds one tree fitted to (prediction - y) over a minibatch.
  * Predictions include every existing tree, so fitting a model that already
@@ -575,6 +625,7 @@ typedef enum brl_export_action {
 } brl_export_action;
 
 typedef struct brl_export_options {
+  size_t struct_size; /* sizeof(brl_export_options): set by _default */
   /* C identifier: prefix of every symbol and the file names (default
    * "brl_model"). */
   const char *name;
@@ -600,7 +651,11 @@ typedef struct brl_export_info {
   int has_math;       /* 1 if NAME.c includes <math.h> */
 } brl_export_info;
 
-BRL_API void brl_export_options_default(brl_export_options *o);
+BRL_API void brl_export_options_default_sized(brl_export_options *o,
+                                              size_t struct_size);
+static inline void brl_export_options_default(brl_export_options *o) {
+  brl_export_options_default_sized(o, sizeof *o);
+}
 /* Writes dir/NAME.h and dir/NAME.c (dir must exist). info may be NULL.
  * Adam ensembles are refused with BRL_EUNSUPPORTED. */
 BRL_API int brl_model_export_c(const brl_model *m, const brl_export_options *o,
@@ -670,8 +725,6 @@ BRL_API int brl_env_reset(brl_env *e, float *obs);
 BRL_API int brl_env_step(brl_env *e, const float *actions, float *obs,
                          float *rewards, uint8_t *terminated,
                          uint8_t *truncated, float *final_obs);
-/* Internal state of copy i (double precision, as Gymnasium keeps it); for
- * tests that compare with Gymnasium. n is the number of doubles. */
 /* The episodes in progress (state, time step and generator of every copy)
  * as a container buffer (free with brl_free), and back into an env of the
  * same id and n_envs (checked; BRL_EFORMAT for a corrupt buffer). With
@@ -692,16 +745,6 @@ BRL_API int brl_env_load_buffer_range(brl_env *e, const void *buf, size_t len,
 BRL_API int brl_env_save(const brl_env *e, const char *path);
 BRL_API int brl_env_load(brl_env *e, const char *path);
 BRL_API int brl_env_observe(const brl_env *e, float *obs);
-/* The internal state of copy i: brl_env_state_dim doubles, the values of
- * Gymnasium's env.unwrapped.state (CartPole: x, x_dot, theta, theta_dot).
- * brl_env_set_state puts a state into copy i as if elapsed_steps steps of
- * its episode had run (in [0, max_episode_steps), every value finite;
- * BRL_EINVAL otherwise); brl_env_observe then gives its observation. With
- * them a Gymnasium episode can be replayed exactly (DESIGN.md). */
-BRL_API int brl_env_state_dim(const brl_env *e);
-BRL_API int brl_env_get_state(const brl_env *e, int i, double *state);
-BRL_API int brl_env_set_state(brl_env *e, int i, const double *state,
-                              int elapsed_steps);
 
 /* ----------------------------------------------------------------- agents */
 
@@ -762,6 +805,7 @@ typedef enum brl_log_std_mode {
  * training progress (timesteps / total timesteps); x_lr_end = 0 keeps it
  * constant. */
 typedef struct brl_agent_config {
+  size_t struct_size; /* sizeof(brl_agent_config): set by _default/_preset */
   brl_algo algo;
   int64_t n_timesteps; /* default training length in env steps */
   int n_envs;          /* environment copies stepped together */
@@ -838,13 +882,25 @@ typedef struct brl_agent_config {
 } brl_agent_config;
 
 /* The library's defaults for an algorithm (no environment preset). */
-BRL_API void brl_agent_config_default(brl_agent_config *c, brl_algo algo);
+BRL_API void brl_agent_config_default_sized(brl_agent_config *c,
+                                            size_t struct_size, brl_algo algo);
+static inline void brl_agent_config_default(brl_agent_config *c,
+                                            brl_algo algo) {
+  brl_agent_config_default_sized(c, sizeof *c, algo);
+}
 /* Defaults for algo, then the preset of env_id (the one table of presets in
  * the library, from the published GBRL settings). *found (may be NULL) is 1
  * when a preset exists for (env_id, algo), else 0 and c holds the defaults.
  * env_id may be NULL (defaults only). */
-BRL_API int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
-                                    brl_algo algo, int *found);
+BRL_API int brl_agent_config_preset_sized(brl_agent_config *c,
+                                          size_t struct_size,
+                                          const char *env_id, brl_algo algo,
+                                          int *found);
+static inline int brl_agent_config_preset(brl_agent_config *c,
+                                          const char *env_id, brl_algo algo,
+                                          int *found) {
+  return brl_agent_config_preset_sized(c, sizeof *c, env_id, algo, found);
+}
 /* One row of the preset table, as data (`boostrl presets` prints them). */
 typedef struct brl_agent_preset {
   const char *env; /* env id pattern; '*' matches any run of characters */
@@ -980,7 +1036,13 @@ BRL_API int brl_agent_create(const brl_agent_config *c, int obs_dim,
                              const brl_action_space *space, uint64_t seed,
                              brl_agent **out);
 BRL_API void brl_agent_free(brl_agent **a);
-BRL_API int brl_agent_get_config(const brl_agent *a, brl_agent_config *out);
+BRL_API int brl_agent_get_config_sized(const brl_agent *a,
+                                       brl_agent_config *out,
+                                       size_t struct_size);
+static inline int brl_agent_get_config(const brl_agent *a,
+                                       brl_agent_config *out) {
+  return brl_agent_get_config_sized(a, out, sizeof *out);
+}
 BRL_API int brl_agent_get_action_space(const brl_agent *a,
                                        brl_action_space *out);
 BRL_API int brl_agent_obs_dim(const brl_agent *a);
@@ -1158,6 +1220,7 @@ BRL_API int brl_agent_evaluate(brl_agent *a, brl_env *env, int n_episodes,
  * reset. The agent's training state (generator, counters, rollout) is not
  * touched; its learning rates carry over to the new trees. */
 typedef struct brl_compress_params {
+  size_t struct_size;     /* sizeof(brl_compress_params): set by _default */
   int trees;              /* budget of trees in all ensembles (>= 1) */
   int64_t steps;          /* env steps recorded for the fit (default 20000) */
   int64_t holdout_steps;  /* env steps recorded for the report (5000) */
@@ -1192,7 +1255,12 @@ typedef struct brl_compress_report {
   double fit_s; /* wall seconds of the distillation fits */
 } brl_compress_report;
 
-BRL_API void brl_compress_params_default(brl_compress_params *cp, int trees);
+BRL_API void brl_compress_params_default_sized(brl_compress_params *cp,
+                                               size_t struct_size, int trees);
+static inline void brl_compress_params_default(brl_compress_params *cp,
+                                               int trees) {
+  brl_compress_params_default_sized(cp, sizeof *cp, trees);
+}
 /* Compresses a in place (see above). env: a native env with the agent's
  * spaces (any number of copies); it is reset. out may be NULL. BRL_EINVAL
  * for trees < 1 (< 2 with separate ensembles) or other bad parameters; on

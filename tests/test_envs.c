@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "boostrl.h"
+#include "envs/env_state.h"
 #include "testlib.h"
 
 #define MAXN 8 /* copies used by these tests */
@@ -77,7 +78,7 @@ static void test_ids_and_specs(void) {
     CHECK(sp.action_low[0] == want[k].low);
     CHECK(sp.action_high[0] == want[k].high);
     CHECK(brl_env_n_envs(e) == 3);
-    CHECK(brl_env_state_dim(e) == want[k].state_dim);
+    CHECK(brl__env_state_dim(e) == want[k].state_dim);
     brl_env_free(&e);
     CHECK(e == NULL);
   }
@@ -105,7 +106,7 @@ static void test_errors(void) {
   brl_env_free(NULL);
   brl_env_free(&e); /* e is NULL */
   CHECK(brl_env_n_envs(NULL) < 0);
-  CHECK(brl_env_state_dim(NULL) < 0);
+  CHECK(brl__env_state_dim(NULL) < 0);
   brl_env_spec sp;
   CHECK(brl_env_get_spec(NULL, &sp) == BRL_EINVAL);
 
@@ -123,7 +124,7 @@ static void test_errors(void) {
   CHECK(brl_env_step(e, NULL, o.obs, o.rew, o.term, o.trunc, NULL) ==
         BRL_EINVAL);
   CHECK(brl_env_step(e, act, o.obs, NULL, o.term, o.trunc, NULL) == BRL_EINVAL);
-  CHECK_OK(brl_env_get_state(e, 2, st));
+  CHECK_OK(brl__env_get_state(e, 2, st));
   static const float bad[] = {2.0f, -1.0f, 0.5f, NAN, INFINITY};
   for (int k = 0; k < 5; k++) {
     float a[4] = {0, 1, bad[k], 0};
@@ -131,24 +132,24 @@ static void test_errors(void) {
     CHECK_MSG(contains(brl_last_error(), "env 2"), "%s", brl_last_error());
   }
   /* a failed step changed nothing */
-  CHECK_OK(brl_env_get_state(e, 2, st2));
+  CHECK_OK(brl__env_get_state(e, 2, st2));
   CHECK(memcmp(st, st2, 4 * sizeof(double)) == 0);
 
   /* state get / set errors */
-  CHECK(brl_env_get_state(e, 4, st) == BRL_EINVAL);
-  CHECK(brl_env_get_state(e, -1, st) == BRL_EINVAL);
-  CHECK(brl_env_get_state(e, 0, NULL) == BRL_EINVAL);
-  CHECK(brl_env_set_state(e, 4, st, 0) == BRL_EINVAL);
-  CHECK(brl_env_set_state(e, 0, NULL, 0) == BRL_EINVAL);
-  CHECK(brl_env_set_state(e, 0, st, -1) == BRL_EINVAL);
-  CHECK(brl_env_set_state(e, 0, st, 500) == BRL_EINVAL);
+  CHECK(brl__env_get_state(e, 4, st) == BRL_EINVAL);
+  CHECK(brl__env_get_state(e, -1, st) == BRL_EINVAL);
+  CHECK(brl__env_get_state(e, 0, NULL) == BRL_EINVAL);
+  CHECK(brl__env_set_state(e, 4, st, 0) == BRL_EINVAL);
+  CHECK(brl__env_set_state(e, 0, NULL, 0) == BRL_EINVAL);
+  CHECK(brl__env_set_state(e, 0, st, -1) == BRL_EINVAL);
+  CHECK(brl__env_set_state(e, 0, st, 500) == BRL_EINVAL);
   CHECK_MSG(contains(brl_last_error(), "elapsed_steps"), "%s",
             brl_last_error());
   st2[0] = 0.0;
   st2[1] = NAN;
-  CHECK(brl_env_set_state(e, 1, st2, 0) == BRL_EINVAL);
+  CHECK(brl__env_set_state(e, 1, st2, 0) == BRL_EINVAL);
   st2[1] = INFINITY;
-  CHECK(brl_env_set_state(e, 1, st2, 0) == BRL_EINVAL);
+  CHECK(brl__env_set_state(e, 1, st2, 0) == BRL_EINVAL);
   brl_env_free(&e);
 
   /* Pendulum: box actions, NaN is rejected, infinities are clipped */
@@ -166,10 +167,10 @@ static void test_errors(void) {
   /* set_state makes a never-reset copy steppable; others still are not */
   CHECK_OK(brl_env_make("MountainCar-v0", 2, 5, &e));
   double mc[2] = {-0.5, 0.0};
-  CHECK_OK(brl_env_set_state(e, 0, mc, 0));
+  CHECK_OK(brl__env_set_state(e, 0, mc, 0));
   CHECK(step(e, act, &o) == BRL_ESTATE);
   CHECK_MSG(contains(brl_last_error(), "env 1"), "%s", brl_last_error());
-  CHECK_OK(brl_env_set_state(e, 1, mc, 0));
+  CHECK_OK(brl__env_set_state(e, 1, mc, 0));
   CHECK_OK(step(e, act, &o));
   brl_env_free(&e);
 }
@@ -251,7 +252,7 @@ static void test_reset_ranges(void) {
     CHECK_OK(brl_env_reset(e, obs));
     for (int k = 0; k < 8 * 4; k++)
       ok &= fabsf(obs[k]) <= 0.05f;
-    CHECK_OK(brl_env_get_state(e, 7, s));
+    CHECK_OK(brl__env_get_state(e, 7, s));
     for (int j = 0; j < 4; j++)
       ok &= obs[7 * 4 + j] == (float)s[j];
   }
@@ -272,7 +273,7 @@ static void test_reset_ranges(void) {
   CHECK_OK(brl_env_make("Acrobot-v1", 8, 3, &e));
   for (int r = 0; r < 20; r++) {
     CHECK_OK(brl_env_reset(e, obs));
-    CHECK_OK(brl_env_get_state(e, 3, s));
+    CHECK_OK(brl__env_get_state(e, 3, s));
     for (int j = 0; j < 4; j++) /* drawn in float32, as Gymnasium does */
       ok &= fabs(s[j]) <= 0.1 && (double)(float)s[j] == s[j];
     ok &= obs[3 * 6 + 0] == (float)cos(s[0]) && obs[3 * 6 + 5] == (float)s[3];
@@ -284,7 +285,7 @@ static void test_reset_ranges(void) {
   CHECK_OK(brl_env_make("Pendulum-v1", 8, 3, &e));
   for (int r = 0; r < 20; r++) {
     CHECK_OK(brl_env_reset(e, obs));
-    CHECK_OK(brl_env_get_state(e, 5, s));
+    CHECK_OK(brl__env_get_state(e, 5, s));
     ok &= fabs(s[0]) <= 3.1415927 && fabs(s[1]) <= 1.0;
     ok &= obs[5 * 3 + 2] == (float)s[1] && obs[5 * 3 + 1] == (float)sin(s[0]);
   }
@@ -302,7 +303,7 @@ static void test_auto_reset(void) {
   CHECK_OK(brl_env_reset(e, o.obs));
   /* copy 1 is about to leave the track: x = 2.39 + 0.02 * 1.0 > 2.4 */
   const double edge[4] = {2.39, 1.0, 0.0, 0.0};
-  CHECK_OK(brl_env_set_state(e, 1, edge, 17));
+  CHECK_OK(brl__env_set_state(e, 1, edge, 17));
   float act[3] = {0, 1, 1};
   CHECK_OK(step(e, act, &o));
   CHECK(o.term[1] == 1 && o.trunc[1] == 0);
@@ -313,7 +314,7 @@ static void test_auto_reset(void) {
   CHECK(o.final_obs[4 + 2] == 0.0f);
   CHECK(o.final_obs[0] == -12345.0f && o.final_obs[8] == -12345.0f);
   /* obs holds a fresh episode, which is the copy's new state */
-  CHECK_OK(brl_env_get_state(e, 1, s));
+  CHECK_OK(brl__env_get_state(e, 1, s));
   for (int j = 0; j < 4; j++) {
     CHECK(fabs(s[j]) <= 0.05);
     CHECK(o.obs[4 + j] == (float)s[j]);
@@ -341,7 +342,7 @@ static void test_auto_reset(void) {
   /* final_obs may be NULL */
   CHECK_OK(brl_env_make("CartPole-v1", 1, 9, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
-  CHECK_OK(brl_env_set_state(e, 0, edge, 0));
+  CHECK_OK(brl__env_set_state(e, 0, edge, 0));
   CHECK_OK(brl_env_step(e, act, o.obs, o.rew, o.term, o.trunc, NULL));
   CHECK(o.term[0] == 1 && fabsf(o.obs[0]) <= 0.05f);
   brl_env_free(&e);
@@ -350,7 +351,7 @@ static void test_auto_reset(void) {
   CHECK_OK(brl_env_make("MountainCar-v0", 1, 9, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
   const double goal[2] = {0.49, 0.05};
-  CHECK_OK(brl_env_set_state(e, 0, goal, 0));
+  CHECK_OK(brl__env_set_state(e, 0, goal, 0));
   act[0] = 2;
   CHECK_OK(step(e, act, &o));
   CHECK(o.term[0] == 1 && o.trunc[0] == 0 && o.rew[0] == -1.0f);
@@ -372,9 +373,9 @@ static void test_terminated_at_time_limit(void) {
   float act[3] = {2, 2, 2};
   CHECK_OK(brl_env_make("MountainCar-v0", 3, 5, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
-  CHECK_OK(brl_env_set_state(e, 0, near, 198));
-  CHECK_OK(brl_env_set_state(e, 1, near, 199));
-  CHECK_OK(brl_env_set_state(e, 2, far, 199));
+  CHECK_OK(brl__env_set_state(e, 0, near, 198));
+  CHECK_OK(brl__env_set_state(e, 1, near, 199));
+  CHECK_OK(brl__env_set_state(e, 2, far, 199));
   CHECK_OK(step(e, act, &o));
   CHECK(o.term[0] == 1 && o.trunc[0] == 0); /* step 199 */
   CHECK(o.term[1] == 1 && o.trunc[1] == 1); /* step 200: both */
@@ -395,7 +396,7 @@ static void test_terminated_at_time_limit(void) {
   float one = 1.0f;
   CHECK_OK(brl_env_make("MountainCarContinuous-v0", 1, 5, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
-  CHECK_OK(brl_env_set_state(e, 0, near_c, 998));
+  CHECK_OK(brl__env_set_state(e, 0, near_c, 998));
   CHECK_OK(step(e, &one, &o));
   CHECK(o.term[0] == 1 && o.trunc[0] == 1);
   CHECK_MSG(o.rew[0] == (float)99.9, "reward %.9g", (double)o.rew[0]);
@@ -410,20 +411,20 @@ static void test_truncation(void) {
   float act[2] = {0.3f, -0.3f};
   CHECK_OK(brl_env_make("Pendulum-v1", 2, 4, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
-  CHECK_OK(brl_env_set_state(e, 0, st, 198));
-  CHECK_OK(brl_env_set_state(e, 1, st, 199));
+  CHECK_OK(brl__env_set_state(e, 0, st, 198));
+  CHECK_OK(brl__env_set_state(e, 1, st, 199));
   CHECK_OK(step(e, act, &o));
   CHECK(o.trunc[0] == 0 && o.term[0] == 0);
   CHECK(o.trunc[1] == 1 && o.term[1] == 0);
   CHECK(o.final_obs[0] == -12345.0f); /* copy 0 goes on */
-  CHECK_OK(brl_env_get_state(e, 0, s));
+  CHECK_OK(brl__env_get_state(e, 0, s));
   CHECK(o.obs[0] == (float)cos(s[0]) && o.obs[2] == (float)s[1]);
   /* copy 1: final_obs is the state reached from st, obs a fresh start */
   CHECK(o.final_obs[3 + 2] != -12345.0f);
   double thdot = 0.5 + (15.0 * sin(1.0) + (double)(3.0f * -0.3f)) * 0.05;
   CHECK_MSG(fabs(o.final_obs[3 + 2] - thdot) < 1e-6, "final thdot %.9g vs %.9g",
             o.final_obs[3 + 2], thdot);
-  CHECK_OK(brl_env_get_state(e, 1, s));
+  CHECK_OK(brl__env_get_state(e, 1, s));
   CHECK(fabs(s[1]) <= 1.0 && o.obs[3 + 2] == (float)s[1]);
   CHECK(o.obs[3 + 2] != o.final_obs[3 + 2]);
   CHECK_OK(step(e, act, &o));
@@ -451,7 +452,7 @@ static void test_truncation(void) {
   CHECK_OK(brl_env_make("CartPole-v1", 1, 4, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
   const double edge[4] = {2.39, 1.0, 0.0, 0.0};
-  CHECK_OK(brl_env_set_state(e, 0, edge, 499));
+  CHECK_OK(brl__env_set_state(e, 0, edge, 499));
   act[0] = 1;
   CHECK_OK(step(e, act, &o));
   CHECK(o.term[0] == 1 && o.trunc[0] == 1);
@@ -539,16 +540,16 @@ static void test_state_round_trip(void) {
       continue;
     }
     brl_env_get_spec(e, &sp);
-    int sd = brl_env_state_dim(e);
+    int sd = brl__env_state_dim(e);
     CHECK_OK(brl_env_reset(e, o.obs));
     CHECK_OK(brl_env_reset(f, p.obs));
     float act[2] = {sp.action_kind == BRL_SPACE_DISCRETE ? 1.0f : 0.25f, 0.0f};
     for (int r = 0; r < 5; r++)
       CHECK_OK(step(e, act, &o));
     /* get -> set on another env -> get gives the same doubles */
-    CHECK_OK(brl_env_get_state(e, 1, s));
-    CHECK_OK(brl_env_set_state(f, 0, s, 5));
-    CHECK_OK(brl_env_get_state(f, 0, t));
+    CHECK_OK(brl__env_get_state(e, 1, s));
+    CHECK_OK(brl__env_set_state(f, 0, s, 5));
+    CHECK_OK(brl__env_get_state(f, 0, t));
     CHECK(memcmp(s, t, (size_t)sd * sizeof(double)) == 0);
     /* and the two continue identically */
     int same = 1;
@@ -568,11 +569,11 @@ static void test_state_round_trip(void) {
     }
     CHECK_MSG(same, "%s: env continued differently after set_state", ids[k]);
     /* set_state on one copy leaves the other alone */
-    CHECK_OK(brl_env_get_state(e, 0, s));
+    CHECK_OK(brl__env_get_state(e, 0, s));
     for (int j = 0; j < sd; j++)
       t[j] = 0.01 * (j + 1);
-    CHECK_OK(brl_env_set_state(e, 1, t, 0));
-    CHECK_OK(brl_env_get_state(e, 0, t));
+    CHECK_OK(brl__env_set_state(e, 1, t, 0));
+    CHECK_OK(brl__env_get_state(e, 0, t));
     CHECK(memcmp(s, t, (size_t)sd * sizeof(double)) == 0);
     brl_env_free(&e);
     brl_env_free(&f);
@@ -593,7 +594,7 @@ static void test_box_clipping(void) {
     CHECK_OK(brl_env_reset(e, o.obs));
     const double st[2] = {-0.5, 0.01};
     for (int i = 0; i < 4; i++)
-      CHECK_OK(brl_env_set_state(e, i, st, 0));
+      CHECK_OK(brl__env_set_state(e, i, st, 0));
     float hi = boxes[k].hi;
     float act[4] = {hi, 5.0f * hi, -hi, -INFINITY};
     CHECK_OK(step(e, act, &o));
@@ -611,7 +612,7 @@ static void test_box_clipping(void) {
   CHECK_OK(brl_env_make("MountainCarContinuous-v0", 1, 1, &e));
   CHECK_OK(brl_env_reset(e, o.obs));
   const double goal[2] = {0.44, 0.05};
-  CHECK_OK(brl_env_set_state(e, 0, goal, 0));
+  CHECK_OK(brl__env_set_state(e, 0, goal, 0));
   float a = 3.0f;
   CHECK_OK(step(e, &a, &o));
   CHECK(o.term[0] == 1 && o.trunc[0] == 0);
@@ -680,7 +681,7 @@ static void test_golden(void) {
       continue;
     brl_env_get_spec(e, &sp);
     CHECK_OK(brl_env_reset(e, o.obs));
-    CHECK_OK(brl_env_set_state(e, 0, g[k].state, 0));
+    CHECK_OK(brl__env_set_state(e, 0, g[k].state, 0));
     for (int t = 0; t < 3; t++) {
       CHECK_OK(step(e, &g[k].actions[t], &o));
       CHECK_MSG(obs_equal(o.obs, g[k].obs[t], sp.obs_dim) &&
@@ -731,11 +732,11 @@ static void test_golden_states(void) {
     CHECK_OK(brl_env_make(g[k].id, 1, 0, &e));
     if (!e)
       continue;
-    int sd = brl_env_state_dim(e);
+    int sd = brl__env_state_dim(e);
     CHECK_OK(brl_env_reset(e, o.obs));
-    CHECK_OK(brl_env_set_state(e, 0, g[k].state, 0));
+    CHECK_OK(brl__env_set_state(e, 0, g[k].state, 0));
     CHECK_OK(step(e, &g[k].action, &o));
-    CHECK_OK(brl_env_get_state(e, 0, s));
+    CHECK_OK(brl__env_get_state(e, 0, s));
     for (int j = 0; j < sd; j++)
       CHECK_MSG(s[j] == g[k].next[j], "%s state[%d] = %.17g, want %.17g",
                 g[k].id, j, s[j], g[k].next[j]);
@@ -753,10 +754,10 @@ static void test_acrobot_bounds(void) {
   CHECK_OK(brl_env_reset(e, o.obs));
   /* angles far outside [-pi, pi] and velocities beyond their bounds */
   const double wild[4] = {1e9, -77.0, 100.0, -100.0};
-  CHECK_OK(brl_env_set_state(e, 0, wild, 0));
+  CHECK_OK(brl__env_set_state(e, 0, wild, 0));
   float a = 2;
   CHECK_OK(step(e, &a, &o));
-  CHECK_OK(brl_env_get_state(e, 0, s));
+  CHECK_OK(brl__env_get_state(e, 0, s));
   const float *row = o.term[0] ? o.final_obs : o.obs;
   CHECK(fabsf(row[4]) <= (float)(4 * 3.141592653589793));
   CHECK(fabsf(row[5]) <= (float)(9 * 3.141592653589793));
@@ -768,7 +769,7 @@ static void test_acrobot_bounds(void) {
   }
   /* termination: the tip above the bar, -cos(t1) - cos(t1 + t2) > 1 */
   const double up[4] = {3.0, 0.0, 0.0, 0.0};
-  CHECK_OK(brl_env_set_state(e, 0, up, 0));
+  CHECK_OK(brl__env_set_state(e, 0, up, 0));
   CHECK_OK(step(e, &a, &o));
   CHECK(o.term[0] == 1 && o.rew[0] == 0.0f);
   brl_env_free(&e);

@@ -3,6 +3,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "engine/model_io.h"
+#include "engine/params.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -47,7 +48,9 @@ int brl_model_create(const brl_params *p, brl_model **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(p);
-  return brl__model_alloc(p, out);
+  brl_params full; /* fields newer than the caller's at their defaults */
+  int rc = brl__params_in(p, &full);
+  return rc ? rc : brl__model_alloc(&full, out);
 }
 
 void brl_model_free(brl_model **mp) {
@@ -65,11 +68,11 @@ void brl_model_free(brl_model **mp) {
   *mp = NULL;
 }
 
-int brl_model_params(const brl_model *m, brl_params *out) {
+int brl_model_params_sized(const brl_model *m, brl_params *out,
+                           size_t struct_size) {
   BRL_CHECK_ARG(m);
   BRL_CHECK_ARG(out);
-  *out = m->p;
-  return BRL_OK;
+  return brl__params_out(&m->p, out, struct_size);
 }
 
 int brl_model_n_trees(const brl_model *m) { return m ? m->trees.n : 0; }

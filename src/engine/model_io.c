@@ -103,6 +103,7 @@ static int corrupt(const char *what) {
 
 static int read_params(brl_reader *r, brl_params *p) {
   memset(p, 0, sizeof *p);
+  p->struct_size = sizeof *p;
   p->n_features = (int)brl__rd_u32(r);
   uint32_t ng = brl__rd_u32(r);
   if (ng < 1 || ng > BRL_MAX_GROUPS)

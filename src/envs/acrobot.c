@@ -20,7 +20,7 @@
 #define AB_MAX_VEL_2 (9 * BRL_PI)
 
 /* Gymnasium's wrap(): repeated subtraction of M - m. States far outside the
- * range (only reachable through brl_env_set_state) first jump close to it so
+ * range (only reachable through brl__env_set_state) first jump close to it so
  * the loop stays short, and non-finite values are returned as they are
  * (Gymnasium would loop forever on an infinity). */
 static double ab_wrap(double x, double m, double M) {

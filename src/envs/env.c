@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "envs/env_internal.h"
+#include "envs/env_state.h"
 
 static const brl_env_def *const env_defs[] = {
     &brl__env_cartpole,     &brl__env_acrobot,
@@ -149,7 +150,7 @@ int brl_env_n_envs(const brl_env *e) {
   return e->n_envs;
 }
 
-int brl_env_state_dim(const brl_env *e) {
+int brl__env_state_dim(const brl_env *e) {
   BRL_CHECK_ARG(e);
   return e->def->state_dim;
 }
@@ -252,12 +253,12 @@ int brl_env_step(brl_env *e, const float *actions, float *obs, float *rewards,
   return BRL_OK;
 }
 
-int brl_env_get_state(const brl_env *e, int i, double *state) {
+int brl__env_get_state(const brl_env *e, int i, double *state) {
   BRL_CHECK_ARG(e);
   BRL_CHECK_ARG(state);
   if (i < 0 || i >= e->n_envs)
     return brl__fail(BRL_EINVAL,
-                     "brl_env_get_state: env index %d is out of range "
+                     "brl__env_get_state: env index %d is out of range "
                      "[0, %d)",
                      i, e->n_envs);
   size_t sd = (size_t)e->def->state_dim;
@@ -265,25 +266,25 @@ int brl_env_get_state(const brl_env *e, int i, double *state) {
   return BRL_OK;
 }
 
-int brl_env_set_state(brl_env *e, int i, const double *state,
-                      int elapsed_steps) {
+int brl__env_set_state(brl_env *e, int i, const double *state,
+                       int elapsed_steps) {
   BRL_CHECK_ARG(e);
   BRL_CHECK_ARG(state);
   const brl_env_def *d = e->def;
   if (i < 0 || i >= e->n_envs)
     return brl__fail(BRL_EINVAL,
-                     "brl_env_set_state: env index %d is out of range "
+                     "brl__env_set_state: env index %d is out of range "
                      "[0, %d)",
                      i, e->n_envs);
   if (elapsed_steps < 0 || elapsed_steps >= d->max_episode_steps)
     return brl__fail(BRL_EINVAL,
-                     "brl_env_set_state: elapsed_steps is %d; it must be in "
+                     "brl__env_set_state: elapsed_steps is %d; it must be in "
                      "[0, %d) for %s",
                      elapsed_steps, d->max_episode_steps, d->id);
   for (int j = 0; j < d->state_dim; j++)
     if (!isfinite(state[j]))
       return brl__fail(BRL_EINVAL,
-                       "brl_env_set_state: env %d: state[%d] of %s is not "
+                       "brl__env_set_state: env %d: state[%d] of %s is not "
                        "finite",
                        i, j, d->id);
   size_t sd = (size_t)d->state_dim;

@@ -21,6 +21,7 @@
  * no sum over the trees leaves the int32 accumulator; the logits of a
  * discrete action share one scale, so their argmax is taken on the integers
  * and differs from float32 only through the leaves' rounding. */
+#include "core/abi.h"
 #include "core/container.h"
 #include "core/error.h"
 #include "core/text.h"
@@ -53,13 +54,26 @@ typedef struct exporter {
   size_t table_bytes;
 } exporter;
 
-void brl_export_options_default(brl_export_options *o) {
-  if (!o)
-    return;
+/* struct_size: the first version ends at action_high. */
+static const brl__abi_struct options_abi = {
+    "brl_export_options", "brl_export_options_default",
+    BRL__END(brl_export_options, action_high), sizeof(brl_export_options)};
+
+static void defaults(brl_export_options *o) {
   memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
   o->name = "brl_model";
   o->variant = BRL_EXPORT_FLOAT32;
   o->action = BRL_EXPORT_ACTION_NONE;
+}
+
+void brl_export_options_default_sized(brl_export_options *o,
+                                      size_t struct_size) {
+  if (!o)
+    return;
+  brl_export_options full;
+  defaults(&full);
+  brl__abi_out(&options_abi, &full, o, struct_size);
 }
 
 /* ------------------------------------------------------------- checks */
@@ -814,12 +828,13 @@ int brl_model_export_c_buffer(const brl_model *model,
   BRL_CHECK_ARG(header);
   BRL_CHECK_ARG(source);
   *header = *source = NULL;
-  brl_export_options defaults;
-  if (!o) {
-    brl_export_options_default(&defaults);
-    o = &defaults;
-  }
-  int rc = check_options(m, o);
+  brl_export_options full; /* NULL: the defaults; else o over them */
+  defaults(&full);
+  int rc = o ? brl__abi_in(&options_abi, o, &full) : BRL_OK;
+  if (rc)
+    return rc;
+  o = &full;
+  rc = check_options(m, o);
   if (rc)
     return rc;
   exporter ex;

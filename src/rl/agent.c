@@ -383,15 +383,16 @@ int brl__agent_reserve_rows(brl_agent *a, int64_t n) {
   return BRL_OK;
 }
 
-int brl_agent_create(const brl_agent_config *c, int obs_dim,
+int brl_agent_create(const brl_agent_config *in, int obs_dim,
                      const brl_action_space *space, uint64_t seed,
                      brl_agent **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
-  BRL_CHECK_ARG(c);
+  BRL_CHECK_ARG(in);
   BRL_CHECK_ARG(space);
-  int rc = brl_agent_config_check(c);
-  if (rc)
+  brl_agent_config full, *c = &full; /* fields newer than the caller's */
+  int rc = brl__agent_config_in(in, &full);
+  if (rc || (rc = brl_agent_config_check(c)))
     return rc;
   if (obs_dim < 1 || obs_dim > (1 << 20))
     return brl__fail(BRL_EINVAL,
@@ -448,11 +449,11 @@ void brl_agent_free(brl_agent **ap) {
   *ap = NULL;
 }
 
-int brl_agent_get_config(const brl_agent *a, brl_agent_config *out) {
+int brl_agent_get_config_sized(const brl_agent *a, brl_agent_config *out,
+                               size_t struct_size) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(out);
-  *out = a->cfg;
-  return BRL_OK;
+  return brl__agent_config_out(&a->cfg, out, struct_size);
 }
 
 int brl_agent_get_action_space(const brl_agent *a, brl_action_space *out) {

@@ -264,6 +264,11 @@ int brl__agent_compress_online(brl_agent *a);
 int brl__agent_compress_budget(brl_agent *a);
 /* The most trees one PPO/A2C update adds to all ensembles. */
 int64_t brl__trees_per_update(const brl_agent_config *c);
+/* agent_config.c: a caller's config in (struct_size checked; fields it does
+ * not have at their defaults) and out (into struct_size bytes). */
+int brl__agent_config_in(const brl_agent_config *in, brl_agent_config *full);
+int brl__agent_config_out(const brl_agent_config *full, brl_agent_config *out,
+                          size_t struct_size);
 
 /* agent_comm.c: with a communicator attached, brl_agent_observe_valid and
  * brl_agent_update exchange the step's rows / the last observations and

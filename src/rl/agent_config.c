@@ -1,38 +1,14 @@
 /* Agent hyper-parameters: defaults, setting and reading them by name (the
  * one table of keys), and the checks. */
+#include "core/abi.h"
 #include "core/error.h"
-#include "core/numtext.h"
+#include "core/keytab.h"
 #include "rl/agent.h"
 
-#include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-typedef enum key_type {
-  T_INT,
-  T_INT64,
-  T_DOUBLE,
-  T_BOOL,
-  T_ALGO,
-  T_GROW,
-  T_SCORE,
-  T_BINS,
-  T_LOG_STD,
-  T_DEVICE
-} key_type;
-
-typedef struct key_def {
-  const char *name;
-  key_type type;
-  size_t off;
-  double lo, hi; /* range of numbers (inclusive) */
-  const char *help;
-} key_def;
 
 /* Enum fields are read and written as int. */
 _Static_assert(sizeof(brl_algo) == sizeof(int) &&
@@ -43,110 +19,116 @@ _Static_assert(sizeof(brl_algo) == sizeof(int) &&
                    sizeof(brl_device) == sizeof(int),
                "enums must be int-sized");
 
+static const char *const algo_names[] = {"ppo", "a2c", "awr", "dqn"};
+static const char *const grow_names[] = {"oblivious", "greedy"};
+static const char *const score_names[] = {"cosine", "l2"};
+static const char *const bins_names[] = {"quantile", "uniform"};
+static const char *const log_std_names[] = {"param", "tree"};
+static const char *const device_names[] = {"cpu", "cuda", "auto"};
+
 #define F(field) offsetof(brl_agent_config, field)
 #define BIG 1e300
+/* clang-format off */
+#define NUM(field, type, lo, hi, help) \
+  {#field, BRL__KEY_##type, F(field), lo, hi, 0, NULL, 0, help}
+#define FLAG(field, help) {#field, BRL__KEY_BOOL, F(field), 0, 1, 0, NULL, 0, help}
+#define ENUM(field, names, help) \
+  {#field, BRL__KEY_ENUM, F(field), 0, 0, 0, names, \
+   (int)(sizeof names / sizeof names[0]), help}
+/* clang-format on */
 
-static const key_def keys[] = {
-    {"algo", T_ALGO, F(algo), 0, 0, "algorithm: ppo, a2c, awr or dqn"},
-    {"n_timesteps", T_INT64, F(n_timesteps), 0, 9e18,
-     "default training length in env steps"},
-    {"n_envs", T_INT, F(n_envs), 1, BRL_AGENT_MAX_ENVS,
-     "environment copies stepped together"},
-    {"n_steps", T_INT, F(n_steps), 1, 1 << 24, "steps per env per rollout"},
-    {"batch_size", T_INT, F(batch_size), 1, 1 << 30,
-     "PPO minibatch size (one tree per minibatch)"},
-    {"n_epochs", T_INT, F(n_epochs), 1, 100000, "PPO passes over each rollout"},
-    {"gamma", T_DOUBLE, F(gamma), 0, 1, "discount factor"},
-    {"gae_lambda", T_DOUBLE, F(gae_lambda), 0, 1, "GAE lambda"},
-    {"clip_range", T_DOUBLE, F(clip_range), 0, BIG,
-     "PPO clip range of the probability ratio"},
-    {"clip_range_vf", T_DOUBLE, F(clip_range_vf), -BIG, BIG,
-     "PPO value clip range (SB3's form); 0 or none: no clipping"},
-    {"ent_coef", T_DOUBLE, F(ent_coef), 0, BIG, "entropy bonus coefficient"},
-    {"vf_coef", T_DOUBLE, F(vf_coef), 0, BIG, "value loss coefficient"},
-    {"max_policy_grad_norm", T_DOUBLE, F(max_policy_grad_norm), -BIG, BIG,
-     "per-sample clip of the policy gradient's L2 norm; 0: none"},
-    {"max_value_grad_norm", T_DOUBLE, F(max_value_grad_norm), -BIG, BIG,
-     "per-sample clip of the value gradient; 0: none"},
-    {"target_kl", T_DOUBLE, F(target_kl), -BIG, BIG,
-     "PPO: stop the update's epochs when approx KL > 1.5 target_kl; 0 or "
-     "none: never"},
-    {"normalize_advantage", T_BOOL, F(normalize_advantage), 0, 1,
-     "normalise advantages (per minibatch for PPO, per rollout for A2C)"},
-    {"policy_lr", T_DOUBLE, F(policy_lr), 1e-30, BIG,
-     "learning rate of the policy trees"},
-    {"policy_lr_end", T_DOUBLE, F(policy_lr_end), 0, BIG,
-     "end rate of a linear decay over training; 0: constant policy_lr"},
-    {"value_lr", T_DOUBLE, F(value_lr), 1e-30, BIG,
-     "learning rate of the value trees"},
-    {"value_lr_end", T_DOUBLE, F(value_lr_end), 0, BIG,
-     "end rate of a linear decay over training; 0: constant value_lr"},
-    {"log_std_mode", T_LOG_STD, F(log_std_mode), 0, 0,
-     "Gaussian log_std: param (state-independent, Adam) or tree (outputs)"},
-    {"log_std_init", T_DOUBLE, F(log_std_init), -BIG, BIG,
-     "initial log standard deviation of Gaussian policies"},
-    {"log_std_lr", T_DOUBLE, F(log_std_lr), 1e-30, BIG,
-     "learning rate of log_std (Adam, or its tree output group)"},
-    {"log_std_lr_end", T_DOUBLE, F(log_std_lr_end), 0, BIG,
-     "end rate of a linear decay over training; 0: constant log_std_lr"},
-    {"log_std_min", T_DOUBLE, F(log_std_min), -BIG, BIG,
-     "lower clamp of log_std"},
-    {"log_std_max", T_DOUBLE, F(log_std_max), -BIG, BIG,
-     "upper clamp of log_std"},
-    {"shared_tree", T_BOOL, F(shared_tree), 0, 1,
-     "one ensemble with policy and value output groups (else two)"},
-    {"value_split_weight", T_DOUBLE, F(value_split_weight), 0, BIG,
-     "shared tree: weight of the value gradient in split scores"},
-    {"normalize_reward", T_BOOL, F(normalize_reward), 0, 1,
-     "scale rewards by the running std of the discounted return"},
-    {"clip_reward", T_DOUBLE, F(clip_reward), 1e-30, BIG,
-     "scaled rewards are clipped to [-clip_reward, clip_reward]"},
-    {"max_depth", T_INT, F(max_depth), 1, BRL_MAX_DEPTH, "tree depth"},
-    {"n_bins", T_INT, F(n_bins), 2, BRL_MAX_BINS,
-     "value bins per feature for split candidates (256 means 255)"},
-    {"min_data_in_leaf", T_INT, F(min_data_in_leaf), 0, 1 << 30,
-     "splits leaving fewer samples in a child are rejected"},
-    {"grow_policy", T_GROW, F(grow_policy), 0, 0,
-     "tree shape: oblivious or greedy"},
-    {"split_score", T_SCORE, F(split_score), 0, 0, "split score: cosine or l2"},
-    {"bin_method", T_BINS, F(bin_method), 0, 0,
-     "split candidates: quantile or uniform"},
-    {"n_threads", T_INT, F(n_threads), 0, 4096,
-     "threads (default 1; 0: all cores); does not change results"},
-    {"n_cat_obs", T_INT, F(n_cat_obs), 0, 1 << 20,
-     "the last n_cat_obs observation columns are categorical codes"},
-    {"device", T_DEVICE, F(device), 0, 0,
-     "where the trees grow and predict: cpu, cuda or auto (cuda when "
-     "available)"},
+static const brl__key keys[] = {
+    ENUM(algo, algo_names, "algorithm: ppo, a2c, awr or dqn"),
+    NUM(n_timesteps, INT64, 0, 9e18, "default training length in env steps"),
+    NUM(n_envs, INT, 1, BRL_AGENT_MAX_ENVS,
+        "environment copies stepped together"),
+    NUM(n_steps, INT, 1, 1 << 24, "steps per env per rollout"),
+    NUM(batch_size, INT, 1, 1 << 30,
+        "PPO minibatch size (one tree per minibatch)"),
+    NUM(n_epochs, INT, 1, 100000, "PPO passes over each rollout"),
+    NUM(gamma, DOUBLE, 0, 1, "discount factor"),
+    NUM(gae_lambda, DOUBLE, 0, 1, "GAE lambda"),
+    NUM(clip_range, DOUBLE, 0, BIG, "PPO clip range of the probability ratio"),
+    NUM(clip_range_vf, DOUBLE, -BIG, BIG,
+        "PPO value clip range (SB3's form); 0 or none: no clipping"),
+    NUM(ent_coef, DOUBLE, 0, BIG, "entropy bonus coefficient"),
+    NUM(vf_coef, DOUBLE, 0, BIG, "value loss coefficient"),
+    NUM(max_policy_grad_norm, DOUBLE, -BIG, BIG,
+        "per-sample clip of the policy gradient's L2 norm; 0: none"),
+    NUM(max_value_grad_norm, DOUBLE, -BIG, BIG,
+        "per-sample clip of the value gradient; 0: none"),
+    NUM(target_kl, DOUBLE, -BIG, BIG,
+        "PPO: stop the update's epochs when approx KL > 1.5 target_kl; 0 or "
+        "none: never"),
+    FLAG(normalize_advantage,
+         "normalise advantages (per minibatch for PPO, per rollout for A2C)"),
+    NUM(policy_lr, DOUBLE, 1e-30, BIG, "learning rate of the policy trees"),
+    NUM(policy_lr_end, DOUBLE, 0, BIG,
+        "end rate of a linear decay over training; 0: constant policy_lr"),
+    NUM(value_lr, DOUBLE, 1e-30, BIG, "learning rate of the value trees"),
+    NUM(value_lr_end, DOUBLE, 0, BIG,
+        "end rate of a linear decay over training; 0: constant value_lr"),
+    ENUM(log_std_mode, log_std_names,
+         "Gaussian log_std: param (state-independent, Adam) or tree (outputs)"),
+    NUM(log_std_init, DOUBLE, -BIG, BIG,
+        "initial log standard deviation of Gaussian policies"),
+    NUM(log_std_lr, DOUBLE, 1e-30, BIG,
+        "learning rate of log_std (Adam, or its tree output group)"),
+    NUM(log_std_lr_end, DOUBLE, 0, BIG,
+        "end rate of a linear decay over training; 0: constant log_std_lr"),
+    NUM(log_std_min, DOUBLE, -BIG, BIG, "lower clamp of log_std"),
+    NUM(log_std_max, DOUBLE, -BIG, BIG, "upper clamp of log_std"),
+    FLAG(shared_tree,
+         "one ensemble with policy and value output groups (else two)"),
+    NUM(value_split_weight, DOUBLE, 0, BIG,
+        "shared tree: weight of the value gradient in split scores"),
+    FLAG(normalize_reward,
+         "scale rewards by the running std of the discounted return"),
+    NUM(clip_reward, DOUBLE, 1e-30, BIG,
+        "scaled rewards are clipped to [-clip_reward, clip_reward]"),
+    NUM(max_depth, INT, 1, BRL_MAX_DEPTH, "tree depth"),
+    NUM(n_bins, INT, 2, BRL_MAX_BINS,
+        "value bins per feature for split candidates (256 means 255)"),
+    NUM(min_data_in_leaf, INT, 0, 1 << 30,
+        "splits leaving fewer samples in a child are rejected"),
+    ENUM(grow_policy, grow_names, "tree shape: oblivious or greedy"),
+    ENUM(split_score, score_names, "split score: cosine or l2"),
+    ENUM(bin_method, bins_names, "split candidates: quantile or uniform"),
+    NUM(n_threads, INT, 0, 4096,
+        "threads (default 1; 0: all cores); does not change results"),
+    NUM(n_cat_obs, INT, 0, 1 << 20,
+        "the last n_cat_obs observation columns are categorical codes"),
+    ENUM(device, device_names,
+         "where the trees grow and predict: cpu, cuda or auto (cuda when "
+         "available)"),
     /* Online compression (src/rl/compress.c). */
-    {"compress_every", T_INT, F(compress_every), 0, 1 << 30,
-     "distil the ensembles every this many updates (0: never)"},
-    {"compress_to", T_INT, F(compress_to), 0, 1 << 30,
-     "online compression: trees in all ensembles after distilling"},
-    {"tree_budget", T_INT, F(tree_budget), 0, 1 << 30,
-     "online compression: distil into compress_to trees before an update "
-     "could exceed this many (0: off)"},
+    NUM(compress_every, INT, 0, 1 << 30,
+        "distil the ensembles every this many updates (0: never)"),
+    NUM(compress_to, INT, 0, 1 << 30,
+        "online compression: trees in all ensembles after distilling"),
+    NUM(tree_budget, INT, 0, 1 << 30,
+        "online compression: distil into compress_to trees before an update "
+        "could exceed this many (0: off)"),
     /* Off-policy algorithms (rl/replay.c, awr.c, dqn.c). */
-    {"buffer_size", T_INT, F(buffer_size), 1, 1 << 26,
-     "AWR/DQN: replay buffer capacity in transitions"},
-    {"learning_starts", T_INT, F(learning_starts), 0, 2e9,
-     "AWR/DQN: env steps collected before training starts"},
-    {"train_freq", T_INT, F(train_freq), 1, 1 << 24,
-     "AWR/DQN: steps per env between training calls (the rollout)"},
-    {"gradient_steps", T_INT, F(gradient_steps), 1, 1 << 24,
-     "AWR/DQN: trees per ensemble per training call"},
-    {"beta", T_DOUBLE, F(beta), 1e-30, BIG,
-     "AWR: temperature of the weights exp(A / beta)"},
-    {"weights_max", T_DOUBLE, F(weights_max), 1e-30, BIG,
-     "AWR: upper clip of the weights"},
-    {"target_update_interval", T_INT, F(target_update_interval), 1, 1 << 30,
-     "DQN: the target prefix moves to the tree count at its multiples"},
-    {"exploration_fraction", T_DOUBLE, F(exploration_fraction), 0, 1,
-     "DQN: fraction of training over which epsilon decays"},
-    {"exploration_initial_eps", T_DOUBLE, F(exploration_initial_eps), 0, 1,
-     "DQN: initial epsilon of epsilon-greedy"},
-    {"exploration_final_eps", T_DOUBLE, F(exploration_final_eps), 0, 1,
-     "DQN: final epsilon of epsilon-greedy"},
+    NUM(buffer_size, INT, 1, 1 << 26,
+        "AWR/DQN: replay buffer capacity in transitions"),
+    NUM(learning_starts, INT, 0, 2e9,
+        "AWR/DQN: env steps collected before training starts"),
+    NUM(train_freq, INT, 1, 1 << 24,
+        "AWR/DQN: steps per env between training calls (the rollout)"),
+    NUM(gradient_steps, INT, 1, 1 << 24,
+        "AWR/DQN: trees per ensemble per training call"),
+    NUM(beta, DOUBLE, 1e-30, BIG,
+        "AWR: temperature of the weights exp(A / beta)"),
+    NUM(weights_max, DOUBLE, 1e-30, BIG, "AWR: upper clip of the weights"),
+    NUM(target_update_interval, INT, 1, 1 << 30,
+        "DQN: the target prefix moves to the tree count at its multiples"),
+    NUM(exploration_fraction, DOUBLE, 0, 1,
+        "DQN: fraction of training over which epsilon decays"),
+    NUM(exploration_initial_eps, DOUBLE, 0, 1,
+        "DQN: initial epsilon of epsilon-greedy"),
+    NUM(exploration_final_eps, DOUBLE, 0, 1,
+        "DQN: final epsilon of epsilon-greedy"),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -168,15 +150,12 @@ static const char *const *key_names(void) {
 
 const char *const *brl_agent_config_keys(void) { return key_names(); }
 
-static const key_def *find_key(const char *name) {
-  for (int i = 0; i < N_KEYS; i++)
-    if (strcmp(keys[i].name, name) == 0)
-      return &keys[i];
-  return NULL;
+static const brl__key *find_key(const char *name) {
+  return brl__key_find(keys, N_KEYS, name);
 }
 
 const char *brl_agent_config_key_help(const char *key) {
-  const key_def *k = key ? find_key(key) : NULL;
+  const brl__key *k = key ? find_key(key) : NULL;
   return k ? k->help : NULL;
 }
 
@@ -194,29 +173,16 @@ const char *brl_algo_name(brl_algo algo) {
   return "unknown";
 }
 
-static int ieq(const char *a, const char *b) {
-  for (; *a && *b; a++, b++) {
-    char x = *a, y = *b;
-    if (x >= 'A' && x <= 'Z')
-      x = (char)(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = (char)(y - 'A' + 'a');
-    if (x != y)
-      return 0;
-  }
-  return *a == *b;
-}
-
 int brl_algo_parse(const char *name, brl_algo *out) {
   BRL_CHECK_ARG(name);
   BRL_CHECK_ARG(out);
-  if (ieq(name, "ppo"))
+  if (brl__ieq(name, "ppo"))
     *out = BRL_ALGO_PPO;
-  else if (ieq(name, "a2c"))
+  else if (brl__ieq(name, "a2c"))
     *out = BRL_ALGO_A2C;
-  else if (ieq(name, "awr"))
+  else if (brl__ieq(name, "awr"))
     *out = BRL_ALGO_AWR;
-  else if (ieq(name, "dqn"))
+  else if (brl__ieq(name, "dqn"))
     *out = BRL_ALGO_DQN;
   else
     return brl__fail(BRL_EINVAL,
@@ -225,10 +191,14 @@ int brl_algo_parse(const char *name, brl_algo *out) {
   return BRL_OK;
 }
 
-void brl_agent_config_default(brl_agent_config *c, brl_algo algo) {
-  if (!c)
-    return;
+/* struct_size: the first version ends at `device`. */
+static const brl__abi_struct config_abi = {
+    "brl_agent_config", "brl_agent_config_default",
+    BRL__END(brl_agent_config, device), sizeof(brl_agent_config)};
+
+static void config_defaults(brl_agent_config *c, brl_algo algo) {
   memset(c, 0, sizeof *c);
+  c->struct_size = sizeof *c;
   c->algo = algo;
   c->n_timesteps = 1000000;
   c->n_envs = 16;
@@ -300,114 +270,51 @@ void brl_agent_config_default(brl_agent_config *c, brl_algo algo) {
   }
 }
 
-/* --------------------------------------------------------------- parsing */
-
-static int parse_double(const char *s, double *out) {
-  if (ieq(s, "none") || ieq(s, "null")) {
-    *out = 0.0;
-    return 1;
-  }
-  char *end;
-  errno = 0;
-  double v = brl__strtod(s, &end);
-  if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-    return 0;
-  *out = v;
-  return 1;
+void brl_agent_config_default_sized(brl_agent_config *c, size_t struct_size,
+                                    brl_algo algo) {
+  if (!c)
+    return;
+  brl_agent_config full;
+  config_defaults(&full, algo);
+  brl__abi_out(&config_abi, &full, c, struct_size);
 }
 
-static int parse_enum(const char *s, const char *const *names, int n,
-                      int *out) {
-  for (int i = 0; i < n; i++)
-    if (ieq(s, names[i])) {
-      *out = i;
-      return 1;
-    }
-  return 0;
+int brl__agent_config_in(const brl_agent_config *in, brl_agent_config *full) {
+  int rc = brl__abi_check(&config_abi, in->struct_size);
+  if (rc)
+    return rc;
+  config_defaults(full, in->algo);
+  return brl__abi_in(&config_abi, in, full);
 }
 
-static const char *const bool_true[] = {"1", "true", "yes", "on"};
-static const char *const bool_false[] = {"0", "false", "no", "off"};
-static const char *const grow_names[] = {"oblivious", "greedy"};
-static const char *const score_names[] = {"cosine", "l2"};
-static const char *const bins_names[] = {"quantile", "uniform"};
-static const char *const log_std_names[] = {"param", "tree"};
-static const char *const device_names[] = {"cpu", "cuda", "auto"};
+int brl__agent_config_out(const brl_agent_config *full, brl_agent_config *out,
+                          size_t struct_size) {
+  return brl__abi_out(&config_abi, full, out, struct_size);
+}
+
+/* ------------------------------------------------------------- by name */
 
 int brl_agent_config_set(brl_agent_config *c, const char *key,
                          const char *value) {
   BRL_CHECK_ARG(c);
   BRL_CHECK_ARG(key);
   BRL_CHECK_ARG(value);
-  const key_def *k = find_key(key);
+  int rc = brl__abi_check(&config_abi, c->struct_size);
+  if (rc)
+    return rc;
+  const brl__key *k = find_key(key);
   if (!k)
     return brl__fail(BRL_EINVAL,
                      "unknown hyper-parameter '%.60s' (`boostrl train "
                      "--help` lists them; in C: brl_agent_config_keys)",
                      key);
-  char *base = (char *)c + k->off;
-  int iv;
-  double dv;
-  switch (k->type) {
-  case T_ALGO: {
-    brl_algo a;
-    if (brl_algo_parse(value, &a))
-      return brl__fail(BRL_EINVAL, "%s = '%.40s': use ppo, a2c, awr or dqn",
-                       key, value);
-    *(brl_algo *)(void *)base = a;
-    return BRL_OK;
-  }
-  case T_GROW:
-  case T_SCORE:
-  case T_BINS:
-  case T_LOG_STD: {
-    const char *const *names = k->type == T_GROW    ? grow_names
-                               : k->type == T_SCORE ? score_names
-                               : k->type == T_BINS  ? bins_names
-                                                    : log_std_names;
-    if (!parse_enum(value, names, 2, &iv))
-      return brl__fail(BRL_EINVAL, "%s = '%.40s': use %s or %s", key, value,
-                       names[0], names[1]);
-    /* Every enum field is an int-sized enum. */
-    memcpy(base, &iv, sizeof iv);
-    return BRL_OK;
-  }
-  case T_DEVICE:
-    if (!parse_enum(value, device_names, 3, &iv))
-      return brl__fail(BRL_EINVAL, "%s = '%.40s': use cpu, cuda or auto", key,
-                       value);
-    memcpy(base, &iv, sizeof iv);
-    return BRL_OK;
-  case T_BOOL:
-    if (parse_enum(value, bool_true, 4, &iv))
-      iv = 1;
-    else if (parse_enum(value, bool_false, 4, &iv))
-      iv = 0;
-    else
-      return brl__fail(BRL_EINVAL, "%s = '%.40s': use true or false", key,
-                       value);
-    *(int *)(void *)base = iv;
-    return BRL_OK;
-  default:
-    break;
-  }
-  if (!parse_double(value, &dv))
-    return brl__fail(BRL_EINVAL, "%s = '%.40s' is not a number", key, value);
-  if (dv < k->lo || dv > k->hi)
-    return brl__fail(BRL_EINVAL, "%s = %g is out of range: use %g to %g", key,
-                     dv, k->lo, k->hi);
-  if (k->type == T_DOUBLE) {
-    *(double *)(void *)base = dv;
-    return BRL_OK;
-  }
-  if (dv != floor(dv))
-    return brl__fail(BRL_EINVAL, "%s = '%.40s': use a whole number", key,
-                     value);
-  if (k->type == T_INT)
-    *(int *)(void *)base = (int)dv;
-  else
-    *(int64_t *)(void *)base = (int64_t)dv;
-  return BRL_OK;
+  if (k->off + brl__key_size(k) > c->struct_size)
+    return brl__fail(BRL_EINVAL,
+                     "hyper-parameter '%s' is newer than this program's "
+                     "brl_agent_config (struct_size %zu): rebuild it against "
+                     "the library's boostrl.h to set it",
+                     key, c->struct_size);
+  return brl__key_set(k, key, c, value);
 }
 
 int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
@@ -415,51 +322,14 @@ int brl_agent_config_get(const brl_agent_config *c, const char *key, char *buf,
   BRL_CHECK_ARG(c);
   BRL_CHECK_ARG(key);
   BRL_CHECK_ARG(buf);
-  const key_def *k = find_key(key);
+  brl_agent_config full;
+  int rc = brl__agent_config_in(c, &full);
+  if (rc)
+    return rc;
+  const brl__key *k = find_key(key);
   if (!k)
     return brl__fail(BRL_EINVAL, "unknown hyper-parameter '%.60s'", key);
-  if (size < 32)
-    return brl__fail(BRL_EINVAL, "buffer of %zu bytes: pass at least 32", size);
-  const char *base = (const char *)c + k->off;
-  int iv;
-  switch (k->type) {
-  case T_ALGO:
-    snprintf(buf, size, "%s",
-             brl_algo_name(*(const brl_algo *)(const void *)base));
-    break;
-  case T_GROW:
-  case T_SCORE:
-  case T_BINS:
-  case T_LOG_STD: {
-    const char *const *names = k->type == T_GROW    ? grow_names
-                               : k->type == T_SCORE ? score_names
-                               : k->type == T_BINS  ? bins_names
-                                                    : log_std_names;
-    memcpy(&iv, base, sizeof iv);
-    snprintf(buf, size, "%s", iv == 0 || iv == 1 ? names[iv] : "invalid");
-    break;
-  }
-  case T_DEVICE:
-    memcpy(&iv, base, sizeof iv);
-    snprintf(buf, size, "%s",
-             iv >= 0 && iv <= 2 ? device_names[iv] : "invalid");
-    break;
-  case T_BOOL:
-    snprintf(buf, size, "%s",
-             *(const int *)(const void *)base ? "true" : "false");
-    break;
-  case T_INT:
-    snprintf(buf, size, "%d", *(const int *)(const void *)base);
-    break;
-  case T_INT64:
-    snprintf(buf, size, "%lld",
-             (long long)*(const int64_t *)(const void *)base);
-    break;
-  case T_DOUBLE:
-    brl__fmt_double(*(const double *)(const void *)base, buf, size);
-    break;
-  }
-  return BRL_OK;
+  return brl__key_get(k, &full, buf, size);
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -472,53 +342,17 @@ int64_t brl__trees_per_update(const brl_agent_config *c) {
   return steps * (c->shared_tree ? 1 : 2);
 }
 
-int brl_agent_config_check(const brl_agent_config *c) {
-  BRL_CHECK_ARG(c);
-  if (c->algo != BRL_ALGO_PPO && c->algo != BRL_ALGO_A2C &&
-      c->algo != BRL_ALGO_AWR && c->algo != BRL_ALGO_DQN)
-    return brl__fail(BRL_EINVAL, "algo is %d: use ppo, a2c, awr or dqn",
-                     (int)c->algo);
-  /* Every numeric field in its range (structs filled by hand too). */
-  for (int i = 0; i < N_KEYS; i++) {
-    const key_def *k = &keys[i];
-    const char *base = (const char *)c + k->off;
-    double v;
-    int iv;
-    switch (k->type) {
-    case T_INT:
-      v = *(const int *)(const void *)base;
-      break;
-    case T_INT64:
-      v = (double)*(const int64_t *)(const void *)base;
-      break;
-    case T_DOUBLE:
-      v = *(const double *)(const void *)base;
-      break;
-    case T_BOOL:
-      iv = *(const int *)(const void *)base;
-      if (iv != 0 && iv != 1)
-        return brl__fail(BRL_EINVAL, "%s is %d: use 0 (false) or 1 (true)",
-                         k->name, iv);
-      continue;
-    case T_ALGO:
-      continue;
-    case T_DEVICE:
-      memcpy(&iv, base, sizeof iv);
-      if (iv < 0 || iv > 2)
-        return brl__fail(BRL_EINVAL, "%s is %d: use cpu, cuda or auto", k->name,
-                         iv);
-      continue;
-    default:
-      memcpy(&iv, base, sizeof iv);
-      if (iv != 0 && iv != 1)
-        return brl__fail(BRL_EINVAL, "%s is %d: not a valid choice (%s)",
-                         k->name, iv, k->help);
-      continue;
-    }
-    if (!isfinite(v) || v < k->lo || v > k->hi)
-      return brl__fail(BRL_EINVAL, "%s is %g: use %g to %g (%s)", k->name, v,
-                       k->lo, k->hi, k->help);
-  }
+int brl_agent_config_check(const brl_agent_config *in) {
+  BRL_CHECK_ARG(in);
+  brl_agent_config full;
+  int rc = brl__agent_config_in(in, &full);
+  if (rc)
+    return rc;
+  const brl_agent_config *c = &full;
+  /* Every field in its range (structs filled by hand too). */
+  for (int i = 0; i < N_KEYS; i++)
+    if ((rc = brl__key_check(&keys[i], keys[i].name, c, 1)))
+      return rc;
   if ((int64_t)c->n_envs * c->n_steps > (1 << 28))
     return brl__fail(BRL_EINVAL,
                      "a rollout of n_envs x n_steps = %lld samples is too "

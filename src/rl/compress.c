@@ -3,6 +3,7 @@
  * of its own rollouts, offline (brl_agent_compress, on a native env) or
  * online during training (brl__agent_compress_online, on the rollout just
  * trained on). */
+#include "core/abi.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "rl/agent.h"
@@ -11,10 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void brl_compress_params_default(brl_compress_params *cp, int trees) {
-  if (!cp)
-    return;
+/* struct_size: the first version ends at seed. */
+static const brl__abi_struct params_abi = {
+    "brl_compress_params", "brl_compress_params_default",
+    BRL__END(brl_compress_params, seed), sizeof(brl_compress_params)};
+
+static void defaults(brl_compress_params *cp, int trees) {
   memset(cp, 0, sizeof *cp);
+  cp->struct_size = sizeof *cp;
   cp->trees = trees;
   cp->steps = 20000;
   cp->holdout_steps = 5000;
@@ -25,6 +30,24 @@ void brl_compress_params_default(brl_compress_params *cp, int trees) {
   cp->grow_policy = -1;
   cp->eval_episodes = 100;
   cp->seed = 0;
+}
+
+void brl_compress_params_default_sized(brl_compress_params *cp,
+                                       size_t struct_size, int trees) {
+  if (!cp)
+    return;
+  brl_compress_params full;
+  defaults(&full, trees);
+  brl__abi_out(&params_abi, &full, cp, struct_size);
+}
+
+/* The caller's parameters over the defaults (struct_size checked). */
+static int params_in(const brl_compress_params *in, brl_compress_params *full) {
+  int rc = brl__abi_check(&params_abi, in->struct_size);
+  if (rc)
+    return rc;
+  defaults(full, in->trees);
+  return brl__abi_in(&params_abi, in, full);
 }
 
 static int check_algo(const brl_agent *a) {
@@ -497,14 +520,15 @@ static void report_init(const brl_agent *a, brl_compress_report *r) {
 }
 
 int brl_agent_compress(brl_agent *a, brl_env *env,
-                       const brl_compress_params *cp,
+                       const brl_compress_params *in,
                        brl_compress_report *out) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(env);
-  BRL_CHECK_ARG(cp);
+  BRL_CHECK_ARG(in);
+  brl_compress_params full, *cp = &full;
   int rc;
-  if ((rc = check_params(a, cp)) || (rc = check_recording(cp)) ||
-      (rc = check_env(a, env)))
+  if ((rc = params_in(in, &full)) || (rc = check_params(a, cp)) ||
+      (rc = check_recording(cp)) || (rc = check_env(a, env)))
     return rc;
   brl_compress_report r;
   report_init(a, &r);
@@ -533,13 +557,14 @@ done:
 
 int brl_agent_compress_obs(brl_agent *a, const float *obs, int64_t n_rows,
                            const float *holdout, int64_t n_holdout,
-                           const brl_compress_params *cp,
+                           const brl_compress_params *in,
                            brl_compress_report *out) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(obs);
-  BRL_CHECK_ARG(cp);
-  int rc = check_params(a, cp);
-  if (rc)
+  BRL_CHECK_ARG(in);
+  brl_compress_params full, *cp = &full;
+  int rc = params_in(in, &full);
+  if (rc || (rc = check_params(a, cp)))
     return rc;
   if (n_rows < 1 || n_rows > INT32_MAX)
     return brl__fail(BRL_EINVAL,

@@ -160,25 +160,30 @@ int brl_agent_preset_find(const char *env_id, brl_algo algo) {
   return -1;
 }
 
-int brl_agent_config_preset(brl_agent_config *c, const char *env_id,
-                            brl_algo algo, int *found) {
-  BRL_CHECK_ARG(c);
+int brl_agent_config_preset_sized(brl_agent_config *out, size_t struct_size,
+                                  const char *env_id, brl_algo algo,
+                                  int *found) {
+  BRL_CHECK_ARG(out);
   if (found)
     *found = 0;
+  brl_agent_config full, *c = &full;
+  brl_agent_config_default(c, algo);
+  int rc = brl__agent_config_out(c, out, struct_size);
+  if (rc)
+    return rc;
   if (algo != BRL_ALGO_PPO && algo != BRL_ALGO_A2C && algo != BRL_ALGO_AWR &&
       algo != BRL_ALGO_DQN)
     return brl__fail(BRL_EINVAL, "algo is %d: use ppo, a2c, awr or dqn",
                      (int)algo);
-  brl_agent_config_default(c, algo);
   if (!env_id)
     return BRL_OK;
   int i = brl_agent_preset_find(env_id, algo);
   if (i < 0)
     return BRL_OK;
-  int rc = apply(c, presets[i].settings, env_id);
-  if (rc)
+  if ((rc = apply(c, presets[i].settings, env_id)) ||
+      (rc = brl_agent_config_check(c)))
     return rc;
   if (found)
     *found = 1;
-  return brl_agent_config_check(c);
+  return brl__agent_config_out(c, out, struct_size);
 }

@@ -1,7 +1,9 @@
 """Compares boostrl's native environments with gymnasium 1.0.0.
 
-The shared library is loaded through ctypes from $BRL_LIB (default:
-build/libboostrl.so under the repository root). Run with
+The library is loaded through ctypes: libboostrl_testhooks.so, the library
+with its test hooks (the envs' internal state) exported, built with the
+tests next to libboostrl.so. Its path is $BRL_TESTHOOKS_LIB, else the
+folder of $BRL_LIB (default: build/ under the repository root). Run with
     BRL_LIB=/path/to/libboostrl.so python -m pytest tests/python/test_envs_gym.py
 """
 
@@ -17,7 +19,13 @@ np = pytest.importorskip("numpy")
 gym = pytest.importorskip("gymnasium")
 
 ROOT = Path(__file__).resolve().parents[2]
-LIB_PATH = os.environ.get("BRL_LIB", str(ROOT / "build" / "libboostrl.so"))
+LIB_PATH = os.environ.get(
+    "BRL_TESTHOOKS_LIB",
+    str(
+        Path(os.environ.get("BRL_LIB", str(ROOT / "build" / "libboostrl.so"))).parent
+        / "libboostrl_testhooks.so"
+    ),
+)
 
 ENV_IDS = [
     "CartPole-v1",
@@ -77,7 +85,7 @@ class Spec(ctypes.Structure):
 @pytest.fixture(scope="module")
 def lib():
     if not os.path.exists(LIB_PATH):
-        pytest.skip(f"shared library not found at {LIB_PATH} (set BRL_LIB)")
+        pytest.skip(f"test library not found at {LIB_PATH} (set BRL_LIB)")
     lib = ctypes.CDLL(LIB_PATH)
     lib.brl_last_error.restype = ctypes.c_char_p
     lib.brl_env_ids.restype = ctypes.POINTER(ctypes.c_char_p)
@@ -91,7 +99,7 @@ def lib():
     lib.brl_env_free.restype = None
     lib.brl_env_get_spec.argtypes = [ctypes.c_void_p, ctypes.POINTER(Spec)]
     lib.brl_env_n_envs.argtypes = [ctypes.c_void_p]
-    lib.brl_env_state_dim.argtypes = [ctypes.c_void_p]
+    lib.brl_test_env_state_dim.argtypes = [ctypes.c_void_p]
     lib.brl_env_reset.argtypes = [ctypes.c_void_p, c_float_p]
     lib.brl_env_step.argtypes = [
         ctypes.c_void_p,
@@ -102,8 +110,8 @@ def lib():
         c_uint8_p,
         c_float_p,
     ]
-    lib.brl_env_get_state.argtypes = [ctypes.c_void_p, ctypes.c_int, c_double_p]
-    lib.brl_env_set_state.argtypes = [
+    lib.brl_test_env_get_state.argtypes = [ctypes.c_void_p, ctypes.c_int, c_double_p]
+    lib.brl_test_env_set_state.argtypes = [
         ctypes.c_void_p,
         ctypes.c_int,
         c_double_p,
@@ -129,7 +137,7 @@ class NativeEnv:
         self.n = n_envs
         self.obs_dim = self.spec.obs_dim
         self.action_dim = self.spec.action_dim
-        self.state_dim = lib.brl_env_state_dim(self.handle)
+        self.state_dim = lib.brl_test_env_state_dim(self.handle)
 
     def close(self):
         self.lib.brl_env_free(ctypes.byref(self.handle))
@@ -163,13 +171,13 @@ class NativeEnv:
 
     def get_state(self, i=0):
         s = np.zeros(self.state_dim, np.float64)
-        assert self.lib.brl_env_get_state(self.handle, i, _ptr(s, ctypes.c_double)) == 0
+        assert self.lib.brl_test_env_get_state(self.handle, i, _ptr(s, ctypes.c_double)) == 0
         return s
 
     def set_state(self, state, i=0, elapsed=0):
         s = np.ascontiguousarray(state, np.float64)
         assert s.shape == (self.state_dim,)
-        rc = self.lib.brl_env_set_state(
+        rc = self.lib.brl_test_env_set_state(
             self.handle, i, _ptr(s, ctypes.c_double), elapsed
         )
         assert rc == 0, self.lib.brl_last_error().decode()

@@ -1116,25 +1116,6 @@ static PyObject *Env_n_envs(BrlEnvObject *self, void *closure) {
   return PyLong_FromLong(self->n_envs);
 }
 
-static PyObject *Env_get_state(BrlEnvObject *self, PyObject *arg) {
-  int i;
-  if (brl_py_as_int(arg, &i) < 0)
-    return NULL;
-  const int n = brl_env_state_dim(self->e);
-  PyObject *st = new_vec(n, NPY_FLOAT64);
-  if (!st)
-    return NULL;
-  int rc;
-  BRL_PY_QUICK(self,
-               rc = brl_env_get_state(
-                   self->e, i, (double *)PyArray_DATA((PyArrayObject *)st)));
-  if (rc) {
-    Py_DECREF(st);
-    return brl_py_raise(rc);
-  }
-  return st;
-}
-
 static PyObject *env_ids(PyObject *mod, PyObject *args) {
   (void)mod;
   (void)args;
@@ -1159,8 +1140,6 @@ static PyMethodDef Env_methods[] = {
     {"step", (PyCFunction)Env_step, METH_O,
      "step(actions) -> (obs, rewards, terminated, truncated, final_obs); "
      "same-step autoreset"},
-    {"get_state", (PyCFunction)Env_get_state, METH_O,
-     "get_state(i) -> float64 internal state of copy i"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Env_getset[] = {
