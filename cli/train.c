@@ -15,6 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef BRL_CLI_MPI
+#include <boostrl_mpi.h>
+#endif
+
 #define MAX_SETS 128
 
 typedef struct train_opts {
@@ -92,7 +96,14 @@ static void usage(FILE *f) {
           "env.brl (the episodes in\nprogress), progress.csv (one row per "
           "rollout), curve.svg and config.json (the\nresolved "
           "configuration). Ctrl-C stops after the current "
-          "update and saves.\n\nhyper-parameters (--set KEY=VALUE):\n");
+          "update and saves.\n\n"
+          "Across processes: `mpirun -np N boostrl train ENV ...` (or srun "
+          "under SLURM)\ntrains one agent on N processes, each stepping its "
+          "share of the n_envs\nenvironments; the files are those of one "
+          "process with the same n_envs and\nseed, byte for byte, and "
+          "--resume works with any N. Rank 0 writes the files\nand prints "
+          "the progress and --json. Needs a build with MPI (-DBRL_MPI=ON);\n"
+          "see docs/SCALING.md.\n\nhyper-parameters (--set KEY=VALUE):\n");
   for (const char *const *k = brl_agent_config_keys(); *k; k++)
     fprintf(f, "  %-22s %s\n", *k, brl_agent_config_key_help(*k));
 }
@@ -353,6 +364,10 @@ typedef struct run {
   int64_t solved_steps;
   brl_eval_result final_ev; /* the evaluation after the last update */
   int have_final, stopped, failed;
+  /* Under mpirun / srun: the communicator (else NULL) and this process's
+   * rank; rank 0 alone writes files, evaluates and prints. */
+  brl_comm *comm;
+  int rank;
 } run;
 
 /* What --resume found in the run directory, all read before anything is
@@ -641,15 +656,32 @@ static int write_curve(const run *r, const brl_agent_config *cfg,
  * env.brl and model.brl are renamed in place, in that order: a stop at any
  * point leaves either the previous pair, or the new env.brl with the new
  * agent still in model.brl.tmp, which --resume completes. */
-static int save_checkpoint(const brl_agent *a, const brl_env *env,
-                           const char *dir) {
+static int save_checkpoint(const run *r, const brl_env *env) {
+  const brl_agent *a = r->agent;
+  const char *dir = r->dir;
   char model[CLI_PATH_MAX], model_tmp[CLI_PATH_MAX], envp[CLI_PATH_MAX],
       env_tmp[CLI_PATH_MAX];
   cli_join(model, sizeof model, dir, "model.brl");
   cli_join(model_tmp, sizeof model_tmp, dir, "model.brl.tmp");
   cli_join(envp, sizeof envp, dir, "env.brl");
   cli_join(env_tmp, sizeof env_tmp, dir, "env.brl.tmp");
-  if (env && brl_env_save(env, env_tmp))
+  if (env && r->comm) {
+    /* Every rank's copies, in env order (collective); rank 0 writes. */
+    void *buf = NULL;
+    size_t len = 0;
+    if (brl_env_save_buffer_comm(env, r->comm, &buf, &len))
+      return cli_lib_error("saving the env");
+    int bad = r->rank == 0 && write_whole(env_tmp, buf, len);
+    brl_free(buf);
+    if (bad) {
+      fprintf(stderr, "boostrl train: cannot write %s: %s\n", env_tmp,
+              strerror(errno));
+      return 1;
+    }
+  }
+  if (r->rank > 0)
+    return 0; /* the agent is the same on every rank */
+  if (env && !r->comm && brl_env_save(env, env_tmp))
     return cli_lib_error("saving the env");
   if (brl_agent_save(a, model_tmp))
     return cli_lib_error("saving the agent");
@@ -754,6 +786,10 @@ static int run_eval(run *r, const brl_agent_stats *s, double train_s,
 
 static int on_update(const brl_agent_stats *s, void *user) {
   run *r = user;
+  if (r->rank > 0) /* rank 0 logs and evaluates; every rank stops alike */
+    return (r->o->stop_at > 0 && s->timesteps >= r->o->stop_at &&
+            s->timesteps < r->total) ||
+           interrupted;
   double now = cli_now();
   double train_s = now - r->t0 - r->eval_s;
   double eval_mean = NAN;
@@ -874,14 +910,25 @@ static int load_resume(train_opts *o, brl_agent **a, const char **env_id,
 /* Restores the episodes saved next to the agent (DIR/env.brl): 1 when DIR
  * has none (a run from before they were saved: fresh episodes), -1 on
  * error. */
-static int load_env(brl_env *env, const char *dir) {
+static int load_env(brl_env *env, const char *dir, const run *r, int first) {
   char path[CLI_PATH_MAX];
   cli_join(path, sizeof path, dir, "env.brl");
   FILE *f = fopen(path, "rb");
   if (!f)
     return 1;
   fclose(f);
-  if (brl_env_load(env, path)) {
+  int bad;
+  if (r->comm) { /* this rank's copies, whatever rank count saved them */
+    size_t len;
+    int missing;
+    char *buf = read_all(path, &len, &missing);
+    bad = buf ? brl_env_load_buffer_range(env, buf, len, first) != BRL_OK
+              : brl_set_error(BRL_EIO, "cannot read the file") != BRL_OK;
+    free(buf);
+  } else {
+    bad = brl_env_load(env, path) != BRL_OK;
+  }
+  if (bad) {
     fprintf(stderr,
             "boostrl train: --resume: %s: %s (nothing was written; move "
             "env.brl away to resume with fresh episodes)\n",
@@ -991,10 +1038,50 @@ static int64_t rollout_steps(const brl_agent_config *c) {
   return (int64_t)c->n_envs * (off ? c->train_freq : c->n_steps);
 }
 
+/* Processes in the job when an MPI launcher (mpirun, mpiexec, srun)
+ * started this one, from the launcher's environment; 1 otherwise. */
+static int launch_size(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
+                                     "MPI_LOCALNRANKS", NULL};
+  for (const char *const *v = vars; *v; v++) {
+    const char *s = getenv(*v);
+    if (s && atoi(s) > 0)
+      return atoi(s);
+  }
+  const char *pmix = getenv("PMIX_RANK"), *n = getenv("SLURM_STEP_NUM_TASKS");
+  return pmix && n && atoi(n) > 0 ? atoi(n) : 1;
+}
+
+/* The communicator of an MPI launch of more than one process (*c = NULL
+ * for one process). A build without MPI refuses such a launch rather than
+ * train the same run in every process. */
+static int train_comm(brl_comm **c) {
+  *c = NULL;
+  const int size = launch_size();
+  if (size <= 1)
+    return 0;
+#ifdef BRL_CLI_MPI
+  if (brl_comm_mpi_world(NULL, NULL, c))
+    return cli_lib_error("starting MPI");
+  return 0;
+#else
+  fprintf(stderr,
+          "boostrl train: started by an MPI launcher as %d processes, but "
+          "this boostrl was built without MPI: rebuild it with MPI "
+          "(libopenmpi-dev; cmake -DBRL_MPI=ON) to train across "
+          "processes, or run one process\n",
+          size);
+  return 1;
+#endif
+}
+
 int cli_train(int argc, char **argv) {
   train_opts o;
   if (parse_args(argc, argv, &o))
     return 2;
+  brl_comm *comm = NULL;
+  if (train_comm(&comm))
+    return 1;
   double t_start = cli_now();
   run r;
   memset(&r, 0, sizeof r);
@@ -1002,6 +1089,9 @@ int cli_train(int argc, char **argv) {
   r.csv_fd = -1;
   r.solved_steps = -1;
   r.best_eval = -INFINITY;
+  r.comm = comm;
+  r.rank = brl_comm_rank(comm);
+  int synced = 0; /* every rank passed the checks before training */
   resume_state rs;
   memset(&rs, 0, sizeof rs);
   char env_buf[128];
@@ -1032,7 +1122,9 @@ int cli_train(int argc, char **argv) {
   }
   r.seed = (uint64_t)o.seed;
   r.solved = cli_solved_return(r.env_id);
-  FILE *log = o.json ? stderr : stdout;
+  /* Ranks other than 0 print nothing (errors go to stderr). */
+  FILE *quiet = r.rank > 0 ? fopen("/dev/null", "w") : NULL;
+  FILE *log = quiet ? quiet : (o.json ? stderr : stdout);
 
   /* The environment and, for a new run, the agent. A resumed run continues
    * the saved episodes (DIR/env.brl); a run saved without them starts fresh
@@ -1044,7 +1136,19 @@ int cli_train(int argc, char **argv) {
     brl_agent_get_stats(r.agent, &st);
     env_seed = r.seed + 0x9E3779B97F4A7C15ull * (uint64_t)(st.updates + 1);
   }
-  if (brl_env_make(r.env_id, cfg.n_envs, env_seed, &env)) {
+  /* This process's copies of the n_envs (all of them without MPI). */
+  int first = 0, count = cfg.n_envs;
+  if (comm &&
+      brl_env_share(cfg.n_envs, r.rank, brl_comm_size(comm), &first, &count)) {
+    fprintf(stderr,
+            "boostrl train: n_envs is %d but %d processes were started: "
+            "every process steps at least one env (raise n_envs or start "
+            "fewer processes)\n",
+            cfg.n_envs, brl_comm_size(comm));
+    rc = 1;
+    goto done;
+  }
+  if (brl_env_make_range(r.env_id, first, count, env_seed, &env)) {
     rc = cli_lib_error(r.env_id);
     goto done;
   }
@@ -1056,6 +1160,10 @@ int cli_train(int argc, char **argv) {
       rc = cli_lib_error("creating the agent");
       goto done;
     }
+  }
+  if (comm && brl_agent_set_comm(r.agent, comm)) {
+    rc = cli_lib_error("distributing the agent");
+    goto done;
   }
   if (o.has_threads)
     brl_agent_set_threads(r.agent, (int)o.threads);
@@ -1071,7 +1179,7 @@ int cli_train(int argc, char **argv) {
       rc = 1;
       goto done;
     }
-    const int lr = load_env(env, o.resume_dir);
+    const int lr = load_env(env, o.resume_dir, &r, first);
     if (lr < 0 || resume_csv(&r, o.resume_dir, st.timesteps, &rs)) {
       rc = 1;
       goto done;
@@ -1102,14 +1210,22 @@ int cli_train(int argc, char **argv) {
     goto done;
   }
 
-  /* From here on files are written. */
+  /* From here on files are written, by rank 0 once every rank has read
+   * what it needs (the resumed run's files). */
+  synced = 1;
+  if (comm && brl_comm_agree(comm, BRL_OK)) {
+    rc = 1;
+    goto done;
+  }
+  if (r.rank > 0)
+    goto files_done;
   if (!o.out_dir && !o.resume_dir)
     cli_mkdir("runs");
   if (cli_mkdir(r.dir)) {
     fprintf(stderr, "boostrl train: cannot create the directory %s: %s\n",
             r.dir, strerror(errno));
     rc = 1;
-    goto done;
+    goto files_done;
   }
   if (in_place && rs.roll_forward) {
     char from[CLI_PATH_MAX], to[CLI_PATH_MAX];
@@ -1119,13 +1235,19 @@ int cli_train(int argc, char **argv) {
       fprintf(stderr, "boostrl train: cannot rename %s to %s: %s\n", from, to,
               strerror(errno));
       rc = 1;
-      goto done;
+      goto files_done;
     }
   }
   if (clear_run(r.dir, in_place) || start_files(&r, &cfg, &rs)) {
     rc = 1;
-    goto done;
+    goto files_done;
   }
+files_done:
+  /* Every process starts training, or none does. */
+  if (comm && brl_comm_agree(comm, rc ? BRL_EIO : BRL_OK))
+    rc = 1;
+  if (rc)
+    goto done;
 
   r.start_steps = st.timesteps;
   /* brl_agent_learn trains whole rollouts until the target is reached. */
@@ -1149,7 +1271,7 @@ int cli_train(int argc, char **argv) {
   fprintf(log, "boostrl: %s %s on %s, seed %llu, %lld steps%s -> %s\n",
           st.timesteps ? "resuming" : "training", brl_algo_name(cfg.algo),
           r.env_id, (unsigned long long)r.seed, (long long)r.total, why, r.dir);
-  cli_progress_init(&r.prog, log, 1, st.timesteps, r.total);
+  cli_progress_init(&r.prog, log, r.rank == 0, st.timesteps, r.total);
   brl_agent_set_callback(r.agent, on_update, &r);
   signal(SIGINT, on_sigint);
   r.t0 = cli_now();
@@ -1167,13 +1289,13 @@ int cli_train(int argc, char **argv) {
   double train_s = t_end - r.t0 - r.eval_s;
   /* After a library error the env may be mid-step: the agent is saved
    * without it (a resume starts fresh episodes). */
-  const int saved = !save_checkpoint(r.agent, lrc ? NULL : env, r.dir);
+  const int saved = !save_checkpoint(&r, lrc ? NULL : env);
   if (!saved)
     rc = 1;
 
   /* The final evaluation ran in the last update's callback; a run that had
    * nothing left to train is evaluated here. */
-  if (!rc && !r.have_final && !r.stopped && !interrupted &&
+  if (!rc && r.rank == 0 && !r.have_final && !r.stopped && !interrupted &&
       o.eval_episodes > 0 && st.timesteps >= r.total) {
     if (cli_evaluate(r.agent, r.env_id, r.seed, (int)o.eval_episodes,
                      &r.final_ev))
@@ -1187,7 +1309,7 @@ int cli_train(int argc, char **argv) {
     r.solved_steps = st.timesteps;
     r.solved_s = train_s;
   }
-  const int svg_rc = write_curve(&r, &cfg, st.timesteps);
+  const int svg_rc = r.rank == 0 ? write_curve(&r, &cfg, st.timesteps) : 1;
   double wall_s = cli_now() - t_start;
   if (interrupted || r.stopped)
     fprintf(log,
@@ -1213,13 +1335,19 @@ int cli_train(int argc, char **argv) {
             svg_rc ? "" : "/curve.svg");
   if (file_exists(r.dir, "best_model.brl") && o.eval_every > 0)
     fprintf(log, "best evaluated agent: %s/best_model.brl\n", r.dir);
-  if (o.json)
+  if (o.json && r.rank == 0)
     print_json(&r, &cfg, &st, wall_s, train_s, ev, r.have_final);
 done:
+  /* A process that failed before training tells the others. */
+  if (comm && !synced)
+    brl_comm_agree(comm, BRL_EINVAL);
+  if (quiet)
+    fclose(quiet);
   if (r.csv_fd >= 0)
     close(r.csv_fd);
   free(rs.csv);
   brl_agent_free(&r.agent);
   brl_env_free(&env);
+  brl_comm_free(&comm);
   return rc ? rc : (interrupted ? 130 : 0);
 }
