@@ -442,6 +442,21 @@ static inline void brl_fit_params_default(brl_fit_params *fp) {
  * features. */
 BRL_API int brl_fit(brl_model *m, const float *X, const int32_t *X_cat,
                     const float *y, int64_t n_rows, const brl_fit_params *fp);
+/* brl_fit over rows spread across the ranks of c. Collective: every rank
+ * calls it with the same model (the same trees, e.g. all new from the same
+ * parameters) and params, and its own n_local_rows (>= 1) rows X, X_cat, y;
+ * rank r's rows come after those of ranks 0..r-1. Every rank ends with the
+ * model, byte for byte, that brl_fit gives on the concatenation of all the
+ * ranks' rows with the same params: the bin edges, categories, bias and
+ * minibatch order are those of all the rows, and each tree is grown from
+ * histograms summed over the ranks (brl_batch_set_comm). What it exchanges
+ * (docs/SCALING.md): to bin, at most 33 collectives of at most n_features x
+ * 255 x 8 bytes (quantile bins) and the categories' counts; per tree, the
+ * histograms of each level. c NULL or of one rank: brl_fit. Errors come
+ * back on every rank (BRL_ECOMM on those that did not fail). */
+BRL_API int brl_fit_comm(brl_model *m, const float *X, const int32_t *X_cat,
+                         const float *y, int64_t n_local_rows,
+                         const brl_fit_params *fp, brl_comm *c);
 
 /* ------------------------------------------------------------ distillation */
 

@@ -18,8 +18,7 @@ static int cmp_float(const void *a, const void *b) {
 
 /* Strictly increasing edges from sorted finite values v[0..n). Returns the
  * number of edges (value bins - 1). */
-static int quantile_edges(const float *v, int64_t n, int max_bins,
-                          float *edges) {
+int brl__quantile_edges(const float *v, int64_t n, int max_bins, float *edges) {
   int ne = 0;
   if (n == 0)
     return 0;
@@ -51,7 +50,7 @@ static int quantile_edges(const float *v, int64_t n, int max_bins,
   return ne;
 }
 
-static int uniform_edges(float lo, float hi, int max_bins, float *edges) {
+int brl__uniform_edges(float lo, float hi, int max_bins, float *edges) {
   int ne = 0;
   if (!(hi > lo))
     return 0;
@@ -253,10 +252,10 @@ static int batch_create(const brl_model *m, const float *X,
       ne = n_given[f];
       memcpy(e, given + (size_t)f * BRL_MAX_EDGES, (size_t)ne * sizeof(float));
     } else if (m->p.bin_method == BRL_BINS_UNIFORM) {
-      ne = uniform_edges(lo, hi, max_bins, e);
+      ne = brl__uniform_edges(lo, hi, max_bins, e);
     } else {
       qsort(col, (size_t)nv, sizeof(float), cmp_float);
-      ne = quantile_edges(col, nv, max_bins, e);
+      ne = brl__quantile_edges(col, nv, max_bins, e);
     }
     bin_numeric(b, f, ne);
   }

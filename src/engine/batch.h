@@ -84,6 +84,11 @@ typedef struct brl_val_row {
  * then row, into vr (n entries); returns their number. */
 int64_t brl__sort_feature(const float *X, int64_t n, int D, int f,
                           brl_val_row *vr);
+/* The bin edges of one numeric feature (at most max_bins value bins,
+ * strictly increasing; returns their number): quantile bins from its sorted
+ * finite values v[0..n), uniform bins from its range [lo, hi]. */
+int brl__quantile_edges(const float *v, int64_t n, int max_bins, float *edges);
+int brl__uniform_edges(float lo, float hi, int max_bins, float *edges);
 
 /* Sizes the workspace for n rows (no-op when already large enough). */
 int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth);

@@ -104,9 +104,9 @@ static int boost(brl_model *m, brl_batch *b, const float *y, int64_t first,
                  int64_t n, int64_t n_total, const brl_fit_params *fp,
                  brl_comm *c) {
   const int K = m->n_outputs;
-  const int64_t bs = fp->batch_size > 0 && fp->batch_size < n_total
-                         ? fp->batch_size
-                         : n_total;
+  int64_t bs = n_total;
+  if (fp->batch_size > 0 && fp->batch_size < n_total)
+    bs = fp->batch_size;
   const int mini = bs < n_total;
   const int64_t cap = bs < n ? bs : n; /* this rank's rows of a minibatch */
   int32_t *order = mini ? malloc((size_t)n_total * sizeof(int32_t)) : NULL;
@@ -206,9 +206,12 @@ static int fit(brl_model *m, const float *X, const int32_t *X_cat,
          : brl_batch_create_cat(m, X, X_cat, n_rows, &b);
   if (rc)
     return rc;
-  if (c)
-    brl_batch_set_comm(b, c);
-  if (m->trees.n == 0 && n_total > 0)
+  if (c) /* until the engine's reduce step (brl_batch_set_comm) is in */
+    rc = brl__fail(BRL_EUNSUPPORTED,
+                   "brl_fit_comm: growing trees over several ranks needs the "
+                   "engine's reduce step (brl_batch_set_comm), which this "
+                   "build lacks");
+  if (!rc && m->trees.n == 0 && n_total > 0)
     rc = mean_bias(m, y, n_rows, n_total, c);
   if (!rc)
     rc = boost(m, b, y, first, n_rows, n_total, fp, c);
