@@ -59,7 +59,8 @@ typedef struct shard {
   int P, D, C, max_bins;
   int64_t n;
   uint32_t *keys; /* D x n: each feature's finite values' keys, sorted */
-  int64_t *nf;    /* D: finite values here; then over all ranks */
+  int64_t *nf;    /* D: finite values here */
+  int64_t *ng;    /* D: finite values over all ranks */
   float *edges;   /* D x BRL_MAX_EDGES */
   int *n_edges;   /* D */
 } shard;
@@ -176,7 +177,7 @@ static int quantile_bins(shard *s, const uint8_t *many) {
     if (many[f])
       feat[j++] = f;
   for (int j = 0; j < nm; j++) {
-    const int64_t n = s->nf[feat[j]]; /* global: > max_bins values */
+    const int64_t n = s->ng[feat[j]]; /* > max_bins values */
     for (int b = 1; b <= Q; b++) {
       int64_t q = n;
       if (b < Q) {
@@ -386,33 +387,27 @@ static int sort_keys(shard *s, const float *X) {
       if (!isnan(X[i * s->D + f]))
         k[nf++] = key_of(X[i * s->D + f]);
     qsort(k, (size_t)nf, sizeof(uint32_t), cmp_u32);
-    s->nf[f] = nf;
+    s->nf[f] = s->ng[f] = nf;
   }
-  return brl_comm_allreduce_sum_i64(s->c, s->nf, s->D);
+  return brl_comm_allreduce_sum_i64(s->c, s->ng, s->D);
 }
 
 int brl__batch_create_global(const brl_model *m, const float *X,
                              const int32_t *X_cat, int64_t n, brl_comm *c,
                              brl_batch **out) {
   *out = NULL;
-  shard s = {m,
-             c,
-             brl_comm_size(c),
-             m->p.n_features,
-             m->p.n_cat_features,
-             m->p.n_bins > 255 ? 255 : m->p.n_bins,
-             n,
-             NULL,
-             NULL,
-             NULL,
-             NULL};
+  shard s = {.m = m, .c = c, .P = brl_comm_size(c), .n = n};
+  s.D = m->p.n_features;
+  s.C = m->p.n_cat_features;
+  s.max_bins = m->p.n_bins > 255 ? 255 : m->p.n_bins;
   int rc = BRL_OK;
   uint8_t *many = malloc((size_t)s.D + 1);
   s.keys = malloc((size_t)n * (size_t)s.D * sizeof(uint32_t) + 1);
   s.nf = malloc(((size_t)s.D + 1) * sizeof(int64_t));
+  s.ng = malloc(((size_t)s.D + 1) * sizeof(int64_t));
   s.edges = calloc((size_t)s.D * BRL_MAX_EDGES + 1, sizeof(float));
   s.n_edges = calloc((size_t)s.D + 1, sizeof(int));
-  if (!many || !s.keys || !s.nf || !s.edges || !s.n_edges)
+  if (!many || !s.keys || !s.nf || !s.ng || !s.edges || !s.n_edges)
     rc = brl__fail(BRL_ENOMEM, "out of memory binning %lld rows", (long long)n);
   if ((rc = brl_comm_agree(c, rc)))
     goto done;
@@ -435,6 +430,7 @@ done:
   free(many);
   free(s.keys);
   free(s.nf);
+  free(s.ng);
   free(s.edges);
   free(s.n_edges);
   return rc;
