@@ -373,6 +373,22 @@ BRL_API void brl_batch_free(brl_batch **b);
 BRL_API int64_t brl_batch_n_rows(const brl_batch *b);
 /* Number of value bins of feature f in this batch (<= 255). */
 BRL_API int brl_batch_n_bins(const brl_batch *b, int feature);
+/* Attaches a communicator (NULL detaches): b holds this rank's shard of the
+ * rows, and every rank's batch has the SAME bins (brl_batch_create_edges
+ * with the same edges; categorical columns keeping the same categories).
+ * brl_model_step on b is then collective: every rank calls it with its own
+ * model (the same trees on every rank), its own rows (rows and n index this
+ * rank's batch; a rank's minibatch is its part of the global one) and their
+ * gradients, and the tree is grown on the union of the ranks' rows -
+ * histograms, row counts, the gradients' scales and leaf sums are summed
+ * over the ranks (exact integer sums) - so every rank appends the same
+ * tree, byte for byte the tree one process holding all the rows grows. The
+ * first step after attaching (or after the bins change) checks that the
+ * ranks' bins agree (BRL_EINVAL naming the rank otherwise). With several
+ * ranks, control_variates and the CUDA backend are refused
+ * (BRL_EUNSUPPORTED). c must outlive its use by b; the call itself is
+ * local. */
+BRL_API int brl_batch_set_comm(brl_batch *b, brl_comm *c);
 
 /* Predictions of m for every row of b (n_rows x n_outputs) into out. Served
  * from the batch's cache, which adds only the trees grown since it was last

@@ -33,57 +33,44 @@ brl_backend_kind brl_model_backend(const brl_model *m) {
   return m && m->backend ? m->backend->kind : BRL_BACKEND_CPU;
 }
 
-#ifdef BRL_HAVE_CUDA
+/* The backend that owns device memory: the first usable table with memory
+ * slots (the CUDA backend where it can run). */
+static int memory_backend(const brl_backend **out) {
+  const brl_backend *be = brl__backend_usable(BRL_BACKEND_CUDA);
+  if (!be || !be->mem_alloc)
+    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
+                     be ? "the CUDA backend has no device memory"
+                        : brl__backend_reason(BRL_BACKEND_CUDA));
+  *out = be;
+  return BRL_OK;
+}
+
 int brl_device_alloc(size_t bytes, void **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
-  if (!brl__backend_cuda())
-    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
-                     brl__backend_cuda_reason());
-  return bytes ? brl__cuda_alloc(bytes, out) : BRL_OK;
+  const brl_backend *be = NULL;
+  int rc = memory_backend(&be);
+  if (rc)
+    return rc;
+  return bytes ? be->mem_alloc(bytes, out) : BRL_OK;
 }
 
 int brl_device_free(void *p) {
   if (!p)
     return BRL_OK;
-  if (!brl__backend_cuda())
-    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
-                     brl__backend_cuda_reason());
-  return brl__cuda_free(p);
+  const brl_backend *be = NULL;
+  int rc = memory_backend(&be);
+  return rc ? rc : be->mem_free(p);
 }
 
 int brl_device_copy(void *dst, const void *src, size_t bytes) {
   if (!bytes)
     return BRL_OK;
+  const brl_backend *be = NULL;
+  int rc = memory_backend(&be);
+  if (rc)
+    return rc;
   BRL_CHECK_ARG(dst);
   BRL_CHECK_ARG(src);
-  if (!brl__backend_cuda())
-    return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
-                     brl__backend_cuda_reason());
-  return brl__cuda_copy(dst, src, bytes);
+  return be->mem_copy(dst, src, bytes);
 }
-#else
-int brl_device_alloc(size_t bytes, void **out) {
-  (void)bytes;
-  BRL_CHECK_ARG(out);
-  *out = NULL;
-  return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
-                   brl__backend_cuda_reason());
-}
-
-int brl_device_free(void *p) {
-  if (!p)
-    return BRL_OK;
-  return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
-                   brl__backend_cuda_reason());
-}
-
-int brl_device_copy(void *dst, const void *src, size_t bytes) {
-  (void)dst;
-  (void)src;
-  if (!bytes)
-    return BRL_OK;
-  return brl__fail(BRL_EUNSUPPORTED, "no CUDA device memory: %s",
-                   brl__backend_cuda_reason());
-}
-#endif

@@ -6,6 +6,7 @@
 #include "engine/model.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,7 +324,8 @@ int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
     return rc;
   if (!b->order && (rc = sort_rows(b)))
     return rc;
-  if (b->dev_free) /* a backend's copy of the old codes */
+  b->comm_bins_checked = 0; /* the ranks' bins are compared again */
+  if (b->dev_free)          /* a backend's copy of the old codes */
     b->dev_free(b->dev);
   b->dev = NULL;
   b->dev_free = NULL;
@@ -368,14 +370,15 @@ int brl_batch_create(const brl_model *m, const float *X, int64_t n_rows,
   return brl_batch_create_cat(m, X, NULL, n_rows, out);
 }
 
-static void ws_free(brl_grow_ws *w) {
-  free(w->grad);
+/* The CPU growth part of the workspace. */
+static void grow_free(brl_grow_ws *w) {
   free(w->tgrad);
   free(w->qgrad);
   free(w->pos);
   free(w->tmp);
   free(w->node_begin);
   free(w->node_end);
+  free(w->child_cnt);
   free(w->node_state);
   free(w->split_feat);
   free(w->split_bin);
@@ -385,14 +388,25 @@ static void ws_free(brl_grow_ws *w) {
   free(w->hist_b);
   free(w->level_score);
   free(w->level_bad);
-  free(w->leaf_sum);
+  free(w->leaf_q);
   free(w->node_tot);
   free(w->tree_feat);
-  free(w->tree_thr);
+  free(w->tree_bin);
+  free(w->tree_dl);
+  free(w->tree_split);
   free(w->tree_gain);
-  free(w->tree_flags);
   free(w->scan);
   free(w->scan_mem);
+  float *grad = w->grad;
+  int64_t cap = w->cap_grad;
+  int K = w->K_grad;
+  memset(w, 0, sizeof *w);
+  w->grad = grad, w->cap_grad = cap, w->K_grad = K;
+}
+
+static void ws_free(brl_grow_ws *w) {
+  grow_free(w);
+  free(w->grad);
   memset(w, 0, sizeof *w);
 }
 
@@ -427,45 +441,62 @@ int brl_batch_n_bins(const brl_batch *b, int feature) {
   return b->nbins[feature];
 }
 
+int brl__grad_ws_reserve(brl_batch *b, int64_t n, int K) {
+  brl_grow_ws *w = &b->ws;
+  if (w->cap_grad >= n && w->K_grad == K)
+    return BRL_OK;
+  free(w->grad);
+  w->grad = malloc((size_t)n * (size_t)K * sizeof(float));
+  w->cap_grad = w->grad ? n : 0;
+  w->K_grad = K;
+  if (!w->grad)
+    return brl__fail(BRL_ENOMEM, "out of memory for %lld rows of gradients",
+                     (long long)n);
+  return BRL_OK;
+}
+
 int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth) {
   brl_grow_ws *w = &b->ws;
   if (w->cap_rows >= n && w->K == K && w->max_depth >= max_depth &&
       w->hslots >= b->hslots)
     return BRL_OK;
-  ws_free(w);
+  grow_free(w);
   size_t nk = (size_t)n * (size_t)K;
   size_t nodes = (size_t)1 << max_depth;
-  size_t hist = nodes * (size_t)b->hslots * (size_t)(K + 1);
+  /* Histograms are built for the levels that split: 0 .. max_depth - 1. */
+  size_t half = nodes / 2;
+  size_t hist = half * (size_t)b->hslots * (size_t)(K + 1);
   size_t cand = (size_t)b->hslots * 2;
-  w->grad = malloc(nk * sizeof(float));
   w->tgrad = malloc(nk * sizeof(float));
   w->qgrad = malloc(nk * sizeof(int64_t));
   w->pos = malloc((size_t)n * sizeof(int32_t));
   w->tmp = malloc((size_t)n * sizeof(int32_t));
   w->node_begin = malloc((nodes + 1) * sizeof(int64_t));
   w->node_end = malloc((nodes + 1) * sizeof(int64_t));
+  w->child_cnt = malloc(nodes * sizeof(int64_t));
   w->node_state = malloc(nodes);
-  w->split_feat = malloc(nodes * sizeof(int32_t));
-  w->split_bin = malloc(nodes * sizeof(int32_t));
-  w->split_dl = malloc(nodes);
-  w->split_gain = malloc(nodes * sizeof(float));
+  w->split_feat = malloc(half * sizeof(int32_t));
+  w->split_bin = malloc(half * sizeof(int32_t));
+  w->split_dl = malloc(half);
+  w->split_gain = malloc(half * sizeof(float));
   w->hist_a = malloc(hist * sizeof(int64_t));
   w->hist_b = malloc(hist * sizeof(int64_t));
   w->level_score = malloc(cand * sizeof(double));
   w->level_bad = malloc(cand * sizeof(int32_t));
-  w->leaf_sum = malloc(nodes * (size_t)K * sizeof(double));
-  w->node_tot = malloc(nodes * (size_t)(K + 1) * sizeof(int64_t));
+  w->leaf_q = malloc(nodes * (size_t)(K + 1) * sizeof(int64_t));
+  w->node_tot = malloc(half * (size_t)(K + 1) * sizeof(int64_t));
   w->tree_feat = malloc(nodes * sizeof(int32_t));
-  w->tree_thr = malloc(nodes * sizeof(float));
-  w->tree_gain = malloc(nodes * sizeof(float));
-  w->tree_flags = malloc(nodes);
-  if (!w->grad || !w->tgrad || !w->qgrad || !w->pos || !w->tmp ||
-      !w->node_begin || !w->node_end || !w->node_state || !w->split_feat ||
+  w->tree_bin = malloc(nodes * sizeof(int32_t));
+  w->tree_dl = malloc(nodes);
+  w->tree_split = malloc(nodes);
+  w->tree_gain = malloc(nodes * sizeof(double));
+  if (!w->tgrad || !w->qgrad || !w->pos || !w->tmp || !w->node_begin ||
+      !w->node_end || !w->child_cnt || !w->node_state || !w->split_feat ||
       !w->split_bin || !w->split_dl || !w->split_gain || !w->hist_a ||
-      !w->hist_b || !w->level_score || !w->level_bad || !w->leaf_sum ||
-      !w->node_tot || !w->tree_feat || !w->tree_thr || !w->tree_gain ||
-      !w->tree_flags) {
-    ws_free(w);
+      !w->hist_b || !w->level_score || !w->level_bad || !w->leaf_q ||
+      !w->node_tot || !w->tree_feat || !w->tree_bin || !w->tree_dl ||
+      !w->tree_split || !w->tree_gain) {
+    grow_free(w);
     return brl__fail(BRL_ENOMEM,
                      "out of memory for the tree workspace (%lld rows, depth "
                      "%d)",
@@ -522,13 +553,62 @@ int brl__batch_check(const brl_batch *b, const brl_model *m) {
   return BRL_OK;
 }
 
-void brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
-                          int stop) {
-  if (m->p.optimizer == BRL_OPTIMIZER_ADAM)
+int brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
+                         int stop) {
+  if (m->p.optimizer == BRL_OPTIMIZER_ADAM) {
     brl__predict_adam(m, b->X, b->Xc, b->n, start, stop, b->pred, b->mv);
-  else
-    m->backend->predict_add(m, b->X, b->Xc, b->n, start, stop, b->pred);
+  } else {
+    int rc =
+        m->backend->predict_add(m, b->X, b->Xc, b->n, start, stop, b->pred);
+    if (rc) {
+      b->cache_trees = -1; /* partly added: recompute next time */
+      return rc;
+    }
+  }
   b->cache_trees = stop;
+  return BRL_OK;
+}
+
+int brl__cache_add_last(brl_batch *b, const brl_model *m,
+                        const uint16_t *leaf) {
+  const int t = m->trees.n - 1;
+  if (!leaf || m->p.optimizer == BRL_OPTIMIZER_ADAM)
+    return brl__batch_cache_add(b, m, t, t + 1);
+  /* The leaves the backend found: the tree's values added in the CPU's
+   * order, bit for bit what predicting the tree gives. */
+  const brl_trees *T = &m->trees;
+  const int K = m->n_outputs, nl = 1 << T->depth[t];
+  const float *v = T->value + (int64_t)T->leaf_off[t] * K;
+  int nt = m->p.n_threads > 0 ? m->p.n_threads : omp_get_max_threads();
+  if (b->n * K < 262144 || nt < 2)
+    nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t s = 0; s < b->n; s++) {
+    float *os = b->pred + s * K;
+    const int lf = leaf[s];
+    for (int k = 0; k < K; k++)
+      os[k] += v[k * nl + lf];
+  }
+  b->cache_trees = t + 1;
+  return BRL_OK;
+}
+
+int brl__batch_seed_cache(brl_batch *b, const brl_model *m, const float *pred) {
+  const size_t bytes = (size_t)b->n * (size_t)b->K * sizeof(float);
+  if (!b->pred && !(b->pred = malloc(bytes)))
+    return brl__fail(BRL_ENOMEM, "out of memory for the prediction cache");
+  memcpy(b->pred, pred, bytes);
+  b->cache_trees = m->trees.n;
+  b->cache_uid = m->uid;
+  b->cache_gen = m->generation;
+  return BRL_OK;
+}
+
+int brl_batch_set_comm(brl_batch *b, brl_comm *c) {
+  BRL_CHECK_ARG(b);
+  b->comm = c;
+  b->comm_bins_checked = 0;
+  return BRL_OK;
 }
 
 int brl__batch_sync(brl_batch *b, const brl_model *m) {
@@ -559,7 +639,7 @@ int brl__batch_sync(brl_batch *b, const brl_model *m) {
     b->cache_gen = m->generation;
   }
   if (b->cache_trees < m->trees.n)
-    brl__batch_cache_add(b, m, b->cache_trees, m->trees.n);
+    return brl__batch_cache_add(b, m, b->cache_trees, m->trees.n);
   return BRL_OK;
 }
 

@@ -18,28 +18,44 @@ typedef struct brl_scan_ws {
   uint8_t ok[2][256];
 } brl_scan_ws;
 
+/* The transform of one step's gradients, per column: split gradients are
+ * ((g - mean) / sd) * wk (mean 0 and sd 1 for cosine scores, wk the square
+ * root of the group's score weight, 0 for a constant column under L2);
+ * leaf sums are int64 sums of llrint(g * rscale). */
+typedef struct brl_grad_xform {
+  int64_t n_total; /* rows over all ranks */
+  double mean[256], sd[256], wk[256], rscale[256];
+  double scale; /* fixed-point scale of the split gradients */
+} brl_grad_xform;
+
 typedef struct brl_grow_ws {
+  int64_t cap_grad; /* rows grad holds */
+  int K_grad;       /* outputs it was sized for */
+  float *grad;      /* n x K gradients after clipping (every backend) */
+  /* The CPU backend's growth state, allocated at its first step. */
   int64_t cap_rows; /* rows the buffers below hold */
   int K, max_depth; /* shapes the buffers were sized for */
   int64_t hslots;   /* histogram slots they were sized for */
-  float *grad;      /* n x K gradients after clipping */
   float *tgrad;     /* n x K gradients transformed for split scores */
   int64_t *qgrad;   /* n x K fixed-point split gradients */
   int32_t *pos;     /* minibatch positions grouped by node */
   int32_t *tmp;     /* partition scratch */
   int64_t *node_begin, *node_end;  /* 2^max_depth + 1 */
+  int64_t *child_cnt;              /* 2^max_depth: rows of each child */
   uint8_t *node_state;             /* per node: 0 active, 1 frozen, 2 empty */
-  int32_t *split_feat, *split_bin; /* per node of the level */
+  int32_t *split_feat, *split_bin; /* per node of a level that splits */
   uint8_t *split_dl;
   float *split_gain;
-  int64_t *hist_a, *hist_b; /* 2^max_depth node histograms each */
-  double *level_score;      /* oblivious: per candidate (f, bin, dl) */
-  int32_t *level_bad;       /* oblivious: nodes rejecting it */
-  double *leaf_sum;         /* 2^max_depth x K */
-  int64_t *node_tot;        /* 2^max_depth x (K+1) node totals */
-  int32_t *tree_feat;       /* the tree being grown, heap order */
-  float *tree_thr, *tree_gain;
-  uint8_t *tree_flags;
+  /* 2^(max_depth-1) node histograms each: the deepest level that splits */
+  int64_t *hist_a, *hist_b;
+  double *level_score; /* oblivious: per candidate (f, bin, dl) */
+  int32_t *level_bad;  /* oblivious: nodes rejecting it */
+  int64_t *leaf_q;     /* 2^max_depth counts, then 2^max_depth x K sums */
+  int64_t *node_tot;   /* 2^(max_depth-1) x (K+1) node totals */
+  /* the tree being grown (heap order, or per level) */
+  int32_t *tree_feat, *tree_bin;
+  uint8_t *tree_dl, *tree_split;
+  double *tree_gain; /* score units */
   brl_scan_ws *scan; /* one per thread */
   int n_scan;
   double *scan_mem;
@@ -67,6 +83,11 @@ struct brl_batch {
   double *mv;      /* Adam models: n x K x 2 moments */
   float *cv_ema;   /* control variates: n x K average of past leaf values */
   brl_grow_ws ws;
+  brl_grad_xform xform; /* the last step's */
+  /* Sharded growth (brl_batch_set_comm): the ranks' communicator, and
+   * whether the ranks' bins were found equal since it was attached. */
+  brl_comm *comm;
+  int comm_bins_checked;
   /* Backend state kept with the batch (the CUDA backend's device copy of
    * the codes and its buffers), released by dev_free(dev) when the batch is
    * freed. */
@@ -90,19 +111,25 @@ int64_t brl__sort_feature(const float *X, int64_t n, int D, int f,
 int brl__quantile_edges(const float *v, int64_t n, int max_bins, float *edges);
 int brl__uniform_edges(float lo, float hi, int max_bins, float *edges);
 
-/* Sizes the workspace for n rows (no-op when already large enough). */
+/* Sizes the step's gradient buffer for n rows of K outputs. */
+int brl__grad_ws_reserve(brl_batch *b, int64_t n, int K);
+/* Sizes the CPU growth workspace for n rows (no-op when already large
+ * enough). */
 int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth);
 /* Per-thread scan scratch for n_threads threads. */
 int brl__scan_ws_reserve(brl_batch *b, int n_threads);
 /* BRL_OK when b was made for m's shapes, else BRL_EINVAL naming them. */
 int brl__batch_check(const brl_batch *b, const brl_model *m);
-/* Adds trees [start, stop) of m to the cache (which must hold [0, start)). */
-void brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
-                          int stop);
+/* Adds trees [start, stop) of m to the cache (which must hold [0, start))
+ * through the model's backend. */
+int brl__batch_cache_add(brl_batch *b, const brl_model *m, int start, int stop);
 /* Re-quantizes the numeric features of b with the given edges
  * (brl_batch_create_edges' layout); the cache stays valid. */
 int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
                      const int *n_edges);
+/* Makes pred (n x K, m's predictions for b's rows with every tree of m)
+ * b's prediction cache, so that b predicts nothing until m changes. */
+int brl__batch_seed_cache(brl_batch *b, const brl_model *m, const float *pred);
 /* Brings the cache of b up to date with m. */
 int brl__batch_sync(brl_batch *b, const brl_model *m);
 

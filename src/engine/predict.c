@@ -1,6 +1,7 @@
 /* Prediction: bias + sum of leaf values over a tree range. Trees in the
  * outer loop, samples inside, so a tree's arrays stay in cache. */
 #include "engine/predict.h"
+#include "backend/backend.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -185,6 +186,14 @@ int brl__predict_args(const brl_model *m, const void *X, const void *Xc,
   return BRL_OK;
 }
 
+int brl__model_predict_add(const brl_model *m, const float *X,
+                           const int32_t *Xc, int64_t n, int start, int stop,
+                           float *out) {
+  if (n <= 0 || stop <= start)
+    return BRL_OK;
+  return m->backend->predict_add(m, X, Xc, n, start, stop, out);
+}
+
 static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
                           int64_t n_rows, int start, int stop, float *out,
                           int scalar) {
@@ -211,6 +220,8 @@ static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
       memset(out + i * K, 0, (size_t)K * sizeof(float));
   }
   if (!adam) {
+    if (!scalar)
+      return brl__model_predict_add(m, X, Xc, n_rows, start, stop, out);
     brl__predict_add(m, X, Xc, n_rows, start, stop, out, scalar);
     return BRL_OK;
   }

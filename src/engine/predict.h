@@ -12,6 +12,11 @@ enum { BRL_SIMD_SCALAR = 0, BRL_SIMD_AVX2 = 1, BRL_SIMD_AVX512 = 2 };
  * pointers, only tested for NULL) and resolves stop < 0 to all trees. */
 int brl__predict_args(const brl_model *m, const void *X, const void *Xc,
                       int64_t n_rows, int start, int *stop, const void *out);
+/* Adds trees [start, stop) of m over host X and Xc into out through the
+ * model's backend (a failure there is the status, never a fallback). */
+int brl__model_predict_add(const brl_model *m, const float *X,
+                           const int32_t *Xc, int64_t n, int start, int stop,
+                           float *out);
 /* The best level this CPU supports, or the one forced by brl__simd_force. */
 int brl__simd_level(void);
 /* Forces a level (for tests); -1 returns to automatic choice. */

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "engine/batch.h"
 #include "engine/model.h"
+#include "engine/pipeline.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,10 +16,10 @@
  * sets the fixed-point scale of the batch (the other rows would quantize
  * to zero) nor puts a FLT_MAX-sized value in a leaf. */
 static int clean_grads(const brl_model *m, const float *grads, int64_t n,
-                       float *out) {
+                       float *out, int64_t *n_bad) {
   const int K = m->n_outputs;
   const int64_t nk = n * K;
-  int64_t n_bad = 0;
+  *n_bad = 0;
   for (int64_t i = 0; i < nk; i++) {
     float g = grads[i];
     out[i] = g;
@@ -29,19 +30,33 @@ static int clean_grads(const brl_model *m, const float *grads, int64_t n,
                        "gradient row %lld, column %d is %g: gradients must be "
                        "finite (or set clip_nonfinite = 1)",
                        (long long)(i / K), (int)(i % K), (double)g);
-    n_bad++;
+    (*n_bad)++;
   }
-  if (!n_bad)
+  return BRL_OK;
+}
+
+/* The clipping of clean_grads, after it: +-inf becomes +-(the largest
+ * finite magnitude of its column over every rank's rows). Collective when
+ * the batch has a communicator of several ranks. */
+static int clip_grads(const brl_model *m, brl_comm *comm, int64_t n,
+                      int64_t n_bad, float *out) {
+  const int K = m->n_outputs;
+  const int64_t nk = n * K;
+  const int multi = brl__comm_multi(comm);
+  if (!n_bad && !multi)
     return BRL_OK;
-  float col_max[256] = {0}; /* at most 256 output columns */
+  double col_max[256] = {0}; /* at most 256 output columns */
   for (int64_t i = 0; i < nk; i++)
     if (isfinite(out[i]))
-      col_max[i % K] = fmaxf(col_max[i % K], fabsf(out[i]));
+      col_max[i % K] = fmax(col_max[i % K], fabsf(out[i]));
+  int rc = brl__reduce_max_f64(comm, col_max, K);
+  if (rc)
+    return rc;
   for (int64_t i = 0; i < nk; i++)
     if (!isfinite(out[i]))
       out[i] = isnan(out[i]) ? 0.0f
-               : out[i] > 0  ? col_max[i % K]
-                             : -col_max[i % K];
+               : out[i] > 0  ? (float)col_max[i % K]
+                             : -(float)col_max[i % K];
   return BRL_OK;
 }
 
@@ -96,16 +111,58 @@ static void update_control_variates(const brl_model *m, brl_batch *b,
   }
 }
 
-int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
-                   const float *grads, float progress) {
-  BRL_CHECK_ARG(m);
-  BRL_CHECK_ARG(b);
+/* The ranks' bins (and model shapes) are the same: a hash of each,
+ * gathered. Collective. */
+static int check_bins(const brl_model *m, brl_batch *b) {
+  uint64_t h = 1469598103934665603ull;
+#define MIX(p, bytes)                                                          \
+  for (size_t i_ = 0; i_ < (size_t)(bytes); i_++)                              \
+    h = (h ^ ((const unsigned char *)(p))[i_]) * 1099511628211ull;
+  MIX(b->nbins, (size_t)b->d * sizeof(int16_t));
+  for (int f = 0; f < b->D; f++)
+    MIX(b->edges + (size_t)f * 255, (size_t)(b->nbins[f] - 1) * sizeof(float));
+  for (int c = 0; c < b->C; c++)
+    MIX(b->cat_vals + (size_t)c * 255,
+        (size_t)(b->nbins[b->D + c] - 1) * sizeof(int32_t));
+  MIX(&m->trees.n, sizeof m->trees.n);
+  MIX(&m->p.max_depth, sizeof m->p.max_depth);
+#undef MIX
+  const int size = brl_comm_size(b->comm);
+  int64_t counts[64], mine = (int64_t)h, all[64];
+  if (size > 64)
+    return brl__fail(BRL_EUNSUPPORTED,
+                     "brl_model_step: a communicator of %d ranks; at most 64 "
+                     "are supported",
+                     size);
+  for (int r = 0; r < size; r++)
+    counts[r] = sizeof(int64_t);
+  int rc = brl_comm_allgatherv(b->comm, &mine, all, counts);
+  if (rc)
+    return rc;
+  for (int r = 1; r < size; r++)
+    if (all[r] != all[0])
+      return brl__fail(BRL_EINVAL,
+                       "brl_model_step: rank %d's batch has other bins (or its "
+                       "model other trees) than rank 0's: every rank's batch "
+                       "must have the same bin edges (brl_batch_create_edges "
+                       "with the same edges, and the same categories kept) and "
+                       "the same model",
+                       r);
+  b->comm_bins_checked = 1;
+  return BRL_OK;
+}
+
+/* The step's checks and everything that can fail on one rank alone:
+ * arguments, gradients, the backend's memory, room for the tree. */
+static int step_prepare(brl_model *m, brl_batch *b, const int32_t *rows,
+                        int64_t *np, const float *grads, float progress) {
   BRL_CHECK_ARG(grads);
   int rc = brl__batch_check(b, m);
   if (rc)
     return rc;
   if (!rows)
-    n = b->n;
+    *np = b->n;
+  const int64_t n = *np;
   if (n < 1 || n > b->n)
     return brl__fail(BRL_EINVAL,
                      "n is %lld: a step takes 1 to %lld rows of the batch",
@@ -119,10 +176,43 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
     return brl__fail(BRL_EINVAL, "progress is not finite");
   if (m->trees.n >= INT32_MAX - 1)
     return brl__fail(BRL_ESTATE, "the model holds the maximum number of trees");
-  rc = brl__grow_ws_reserve(b, n, m->n_outputs, m->p.max_depth);
-  if (rc)
-    return rc;
-  rc = clean_grads(m, grads, n, b->ws.grad);
+  if (brl__comm_multi(b->comm)) {
+    if (!m->backend->sharded)
+      return brl__fail(BRL_EUNSUPPORTED,
+                       "brl_model_step: the %s backend grows a whole tree on "
+                       "its device without a host step per level, so it "
+                       "cannot reduce histograms across ranks; grow sharded "
+                       "batches (brl_batch_set_comm) on the CPU backend",
+                       m->backend->name);
+    if (m->p.control_variates)
+      return brl__fail(BRL_EUNSUPPORTED,
+                       "brl_model_step: control_variates are per-rank "
+                       "statistics and are not supported with a communicator "
+                       "of several ranks; set control_variates = 0");
+  }
+  rc = brl__grad_ws_reserve(b, n, m->n_outputs);
+  if (!rc)
+    rc = m->backend->prepare(m, b, n);
+  if (!rc)
+    rc = brl__tree_reserve_max(m);
+  return rc;
+}
+
+int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
+                   const float *grads, float progress) {
+  BRL_CHECK_ARG(m);
+  BRL_CHECK_ARG(b);
+  brl_comm *comm = brl__comm_multi(b->comm) ? b->comm : NULL;
+  int64_t n_bad = 0;
+  int rc = step_prepare(m, b, rows, &n, grads, progress);
+  if (!rc)
+    rc = clean_grads(m, grads, n, b->ws.grad, &n_bad);
+  if (comm) /* every rank returns the first failure, none waits */
+    rc = brl_comm_agree(comm, rc);
+  if (!rc && comm && !b->comm_bins_checked)
+    rc = check_bins(m, b);
+  if (!rc)
+    rc = clip_grads(m, comm, n, n_bad, b->ws.grad);
   if (!rc && m->p.control_variates)
     rc = apply_control_variates(m, b, rows, n, b->ws.grad);
   if (rc)
@@ -131,12 +221,14 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   int cache_live = b->pred && (m->p.optimizer != BRL_OPTIMIZER_ADAM || b->mv) &&
                    b->cache_trees == m->trees.n && b->cache_uid == m->uid &&
                    b->cache_gen == m->generation;
-  rc = m->backend->grow_tree(m, b, rows, n, b->ws.grad, progress);
+  const uint16_t *leaves = NULL;
+  rc = m->backend->grow_tree(m, b, rows, n, b->ws.grad, progress,
+                             cache_live ? &leaves : NULL);
   if (rc)
     return rc;
   if (m->p.control_variates)
     update_control_variates(m, b, rows, n);
   if (cache_live)
-    brl__batch_cache_add(b, m, m->trees.n - 1, m->trees.n);
+    return brl__cache_add_last(b, m, leaves);
   return BRL_OK;
 }

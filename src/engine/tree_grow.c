@@ -3,6 +3,7 @@
  * smaller child and derived for the larger (parent - child). */
 #include "core/error.h"
 #include "engine/grow.h"
+#include "engine/pipeline.h"
 
 #include <math.h>
 #include <omp.h>
@@ -11,49 +12,6 @@
 enum { NODE_ACTIVE = 0, NODE_FROZEN = 1, NODE_EMPTY = 2 };
 
 static int resolve_threads(int n) { return n > 0 ? n : omp_get_max_threads(); }
-
-/* Gradients for split scores: weighted by sqrt(group score weight),
- * z-scored per column for L2, then fixed point scaled so that no sum over
- * the batch overflows. Returns the scale (score units per real unit). */
-static double quantize_grads(const brl_model *m, brl_grow_ws *w, int64_t n) {
-  const int K = m->n_outputs;
-  const int l2 = m->p.split_score == BRL_SCORE_L2;
-  double maxabs = 0.0;
-  for (int k = 0; k < K; k++) {
-    double wk = sqrt((double)m->p.groups[m->col_group[k]].score_weight);
-    double mean = 0.0, sd = 1.0;
-    if (l2) {
-      double s = 0.0, ss = 0.0;
-      for (int64_t i = 0; i < n; i++)
-        s += w->grad[i * K + k];
-      mean = s / (double)n;
-      for (int64_t i = 0; i < n; i++) {
-        double v = w->grad[i * K + k] - mean;
-        ss += v * v;
-      }
-      sd = sqrt(ss / (double)n);
-      if (!(sd > 0.0))
-        wk = 0.0, sd = 1.0; /* zero variance: the column cannot split */
-    }
-    for (int64_t i = 0; i < n; i++) {
-      double v = ((double)w->grad[i * K + k] - mean) / sd * wk;
-      w->tgrad[i * K + k] = (float)v;
-      double a = fabs((double)w->tgrad[i * K + k]);
-      maxabs = a > maxabs ? a : maxabs;
-    }
-  }
-  if (!(maxabs > 0.0)) {
-    memset(w->qgrad, 0, (size_t)n * (size_t)K * sizeof(int64_t));
-    return 1.0;
-  }
-  int c = 0;
-  while (((int64_t)1 << c) < n + 1)
-    c++;
-  double scale = ldexp(1.0, 62 - c) / maxabs;
-  for (int64_t i = 0; i < n * K; i++)
-    w->qgrad[i] = llrint((double)w->tgrad[i] * scale);
-  return scale;
-}
 
 /* Node totals: the sum of feature 0's slots. */
 static void node_totals(const brl_batch *b, const int64_t *h, int64_t *tot) {
@@ -70,18 +28,6 @@ static inline int goes_left(const brl_batch *b, int64_t row, int f, int bin,
   if (c == b->nbins[f])
     return dl;
   return f < b->D ? c <= bin : c == bin;
-}
-
-/* The stored form of a split on (feature, bin) of this batch. */
-static void split_value(const brl_batch *b, int f, int bin, int dl, float *thr,
-                        uint8_t *flags) {
-  if (f < b->D) {
-    *thr = b->edges[(int64_t)f * 255 + bin];
-    *flags = dl ? BRL_SPLIT_DEFAULT_LEFT : 0;
-  } else {
-    *thr = brl__code_to_thr(b->cat_vals[(int64_t)(f - b->D) * 255 + bin]);
-    *flags = (uint8_t)(BRL_SPLIT_CAT | (dl ? BRL_SPLIT_DEFAULT_LEFT : 0));
-  }
 }
 
 /* Stable partition of node i's positions into left (split) and right. */
@@ -198,20 +144,60 @@ static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
   return n_split;
 }
 
+/* The children's row counts over all ranks (child_cnt), their states and
+ * the smaller child of each split, whose histogram is built (the larger is
+ * the parent's minus it). Returns the number of smaller children. */
+static int children(brl_batch *b, brl_grow_ws *w, int nn, int *small) {
+  int n_small = 0;
+  /* Descending: child 2i and 2i+1 never overwrite a parent not yet
+   * visited. */
+  for (int i = nn - 1; i >= 0; i--) {
+    uint8_t st = w->node_state[i];
+    int64_t nl = w->child_cnt[2 * i], nr = w->child_cnt[2 * i + 1];
+    if (st != NODE_ACTIVE) {
+      w->node_state[2 * i] = st;
+      w->node_state[2 * i + 1] = NODE_EMPTY;
+      continue;
+    }
+    w->node_state[2 * i] = nl > 0 ? NODE_ACTIVE : NODE_EMPTY;
+    w->node_state[2 * i + 1] = nr > 0 ? NODE_ACTIVE : NODE_EMPTY;
+    small[n_small++] = nl <= nr ? 2 * i : 2 * i + 1;
+  }
+  (void)b;
+  return n_small;
+}
+
+/* Leaves: counts and fixed-point gradient sums over all ranks. */
+static int leaf_sums(const brl_model *m, brl_batch *b, brl_grow_ws *w,
+                     const brl_grad_xform *x, const float *grads, int nl) {
+  const int K = m->n_outputs;
+  int64_t *cnt = w->leaf_q, *sum = w->leaf_q + nl;
+  memset(sum, 0, (size_t)nl * (size_t)K * sizeof(int64_t));
+  for (int i = 0; i < nl; i++) {
+    cnt[i] = w->node_end[i] - w->node_begin[i];
+    brl__leaf_accumulate(x, K, grads, w->pos, w->node_begin[i], w->node_end[i],
+                         sum + (int64_t)i * K);
+  }
+  return brl__reduce_sum_i64(b->comm, w->leaf_q, (int64_t)nl * (K + 1));
+}
+
 int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
                        int64_t n, const float *grads, float progress) {
-  (void)grads; /* the step copied them into the workspace */
   brl_grow_ws *w = &b->ws;
+  brl_comm *comm = b->comm;
   const int K = m->n_outputs, S = K + 1, maxd = m->p.max_depth;
   const int oblivious = m->p.grow_policy == BRL_GROW_OBLIVIOUS;
   const int nt = resolve_threads(m->p.n_threads);
   const int64_t H = b->hslots * S;
   brl_split_ctx ctx = {K, m->p.split_score == BRL_SCORE_L2,
                        m->p.min_data_in_leaf};
-  int rc = brl__scan_ws_reserve(b, nt);
+  brl_grad_xform *x = &b->xform;
+  int rc = brl__grad_columns(m, comm, grads, n, x);
+  if (!rc)
+    rc = brl__grad_quantize(m, comm, grads, n, x, w->tgrad, w->qgrad);
   if (rc)
     return rc;
-  const double scale = quantize_grads(m, w, n);
+  const double scale = x->scale;
   const double to_real = ctx.l2 ? 1.0 / (scale * scale) : 1.0 / scale;
 
   for (int64_t i = 0; i < n; i++)
@@ -223,6 +209,8 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
   int root = 0;
   brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end, &root,
                   1, &hist, nt);
+  if ((rc = brl__reduce_sum_i64(comm, hist, H)))
+    return rc;
   node_totals(b, hist, w->node_tot);
 
   int depth = 0;
@@ -236,9 +224,9 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
       if (!oblivious_level(m, b, w, &ctx, hist, nn, nt, &lv, &lv_gain))
         break;
       w->tree_feat[l] = lv.feature;
-      split_value(b, lv.feature, lv.bin, lv.default_left, &w->tree_thr[l],
-                  &w->tree_flags[l]);
-      w->tree_gain[l] = (float)(lv_gain * to_real);
+      w->tree_bin[l] = lv.bin;
+      w->tree_dl[l] = (uint8_t)lv.default_left;
+      w->tree_gain[l] = lv_gain;
       for (int i = 0; i < nn; i++) {
         w->split_feat[i] = lv.feature;
         w->split_bin[i] = lv.bin;
@@ -249,107 +237,65 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
         break;
       for (int i = 0; i < nn; i++) {
         int64_t hi = nn - 1 + i;
-        if (w->node_state[i] == NODE_ACTIVE) {
-          w->tree_feat[hi] = w->split_feat[i];
-          split_value(b, w->split_feat[i], w->split_bin[i], w->split_dl[i],
-                      &w->tree_thr[hi], &w->tree_flags[hi]);
-          w->tree_gain[hi] = (float)(w->split_gain[i] * to_real);
-        } else {
-          w->tree_feat[hi] = 0;
-          w->tree_thr[hi] = INFINITY;
-          w->tree_flags[hi] = BRL_SPLIT_DEFAULT_LEFT | BRL_SPLIT_PASS;
-          w->tree_gain[hi] = 0.0f;
-        }
+        int sp = w->node_state[i] == NODE_ACTIVE;
+        w->tree_split[hi] = (uint8_t)sp;
+        w->tree_feat[hi] = sp ? w->split_feat[i] : 0;
+        w->tree_bin[hi] = sp ? w->split_bin[i] : 0;
+        w->tree_dl[hi] = sp ? w->split_dl[i] : 1;
+        w->tree_gain[hi] = sp ? (double)w->split_gain[i] : 0.0;
       }
     }
-    /* Children in descending order: child 2i and 2i+1 never overwrite a
-     * parent not yet visited. */
-    int n_small = 0;
+    /* Partition in descending order: child 2i and 2i+1 never overwrite a
+     * parent not yet visited. A node with no rows on this rank still
+     * splits when it does on the union of the ranks' rows. */
     for (int i = nn - 1; i >= 0; i--) {
       int64_t beg = w->node_begin[i], end = w->node_end[i];
-      uint8_t st = w->node_state[i];
-      int splits = st == NODE_ACTIVE && end > beg;
-      int64_t mid = splits ? partition(b, rows, w, beg, end, w->split_feat[i],
-                                       w->split_bin[i], w->split_dl[i])
-                           : end;
+      int64_t mid = w->node_state[i] == NODE_ACTIVE
+                        ? partition(b, rows, w, beg, end, w->split_feat[i],
+                                    w->split_bin[i], w->split_dl[i])
+                        : end;
       w->node_begin[2 * i] = beg;
       w->node_end[2 * i] = mid;
       w->node_begin[2 * i + 1] = mid;
       w->node_end[2 * i + 1] = end;
-      if (!splits) {
-        w->node_state[2 * i] = st;
-        w->node_state[2 * i + 1] = NODE_EMPTY;
-        continue;
-      }
-      w->node_state[2 * i] = mid > beg ? NODE_ACTIVE : NODE_EMPTY;
-      w->node_state[2 * i + 1] = end > mid ? NODE_ACTIVE : NODE_EMPTY;
-      int sm = (mid - beg <= end - mid) ? 2 * i : 2 * i + 1;
-      small[n_small] = sm;
-      small_h[n_small++] = next + (int64_t)sm * H;
-    }
-    /* Only the last level's leaves need no histograms. */
-    if (l + 1 < maxd) {
-      brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end,
-                      small, n_small, small_h, nt);
-      for (int s = 0; s < n_small; s++) {
-        int sm = small[s], big = sm ^ 1, parent = sm >> 1;
-        brl__hist_subtract(hist + (int64_t)parent * H, next + (int64_t)sm * H,
-                           next + (int64_t)big * H, H);
-      }
-      for (int i = 0; i < 2 * nn; i++)
-        if (w->node_state[i] == NODE_ACTIVE)
-          node_totals(b, next + (int64_t)i * H, w->node_tot + (int64_t)i * S);
-      int64_t *t = hist;
-      hist = next;
-      next = t;
+      w->child_cnt[2 * i] = mid - beg;
+      w->child_cnt[2 * i + 1] = end - mid;
     }
     depth = l + 1;
+    /* Only the last level's leaves need no histograms. */
+    if (l + 1 >= maxd)
+      break;
+    if ((rc = brl__reduce_sum_i64(comm, w->child_cnt, 2 * (int64_t)nn)))
+      return rc;
+    int n_small = children(b, w, nn, small);
+    for (int s = 0; s < n_small; s++)
+      small_h[s] = next + (int64_t)small[s] * H;
+    brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end,
+                    small, n_small, small_h, nt);
+    for (int s = 0; s < n_small; s++)
+      if ((rc = brl__reduce_sum_i64(comm, small_h[s], H)))
+        return rc;
+    for (int s = 0; s < n_small; s++) {
+      int sm = small[s], big = sm ^ 1, parent = sm >> 1;
+      brl__hist_subtract(hist + (int64_t)parent * H, next + (int64_t)sm * H,
+                         next + (int64_t)big * H, H);
+    }
+    for (int i = 0; i < 2 * nn; i++)
+      if (w->node_state[i] == NODE_ACTIVE)
+        node_totals(b, next + (int64_t)i * H, w->node_tot + (int64_t)i * S);
+    int64_t *t = hist;
+    hist = next;
+    next = t;
   }
 
-  /* Leaves: -lr * mean raw gradient, summed in position order. */
   const int nl = 1 << depth;
-  float lr[256];
-  for (int k = 0; k < K; k++)
-    lr[k] = brl__column_lr(m, k, progress);
-  const int64_t splits = brl__tree_splits(oblivious, depth);
-  rc = brl__trees_reserve(&m->trees, K, splits, nl);
-  if (rc)
+  if ((rc = leaf_sums(m, b, w, x, grads, nl)))
     return rc;
-  brl_trees *T = &m->trees;
-  int64_t so = T->split_off[T->n], lo = T->leaf_off[T->n];
-  for (int64_t s = 0; s < splits; s++) {
-    T->split[so + s] = BRL_SPLIT_PACK(w->tree_feat[s], w->tree_flags[s]);
-    T->threshold[so + s] = w->tree_thr[s];
-    T->gain[so + s] = w->tree_gain[s];
-  }
-  const int adam = m->p.optimizer == BRL_OPTIMIZER_ADAM;
-  if (adam) { /* leaves keep the raw mean; the rate goes with the tree */
-    for (int g = 0; g < m->p.n_groups; g++)
-      T->lr[(int64_t)T->n * T->n_lr + g] = brl_model_group_lr(m, g, progress);
-    for (int k = 0; k < K; k++)
-      lr[k] = -1.0f;
-  }
-  int has_cat = 0;
-  for (int64_t s = 0; s < splits; s++)
-    has_cat |= (w->tree_flags[s] & BRL_SPLIT_CAT) != 0;
-  float *val = T->value + lo * K;
-  for (int i = 0; i < nl; i++) {
-    int64_t beg = w->node_begin[i], end = w->node_end[i];
-    double *acc = w->leaf_sum + (int64_t)i * K;
-    memset(acc, 0, (size_t)K * sizeof(double));
-    for (int64_t p = beg; p < end; p++) {
-      const float *g = grads + (int64_t)w->pos[p] * K;
-      for (int k = 0; k < K; k++)
-        acc[k] += g[k];
-    }
-    int64_t cnt = end - beg;
-    T->cover[lo + i] = (float)cnt;
-    for (int k = 0; k < K; k++)
-      val[k * nl + i] =
-          cnt ? (float)(-(double)lr[k] * acc[k] / (double)cnt) : 0.0f;
-  }
-  brl__trees_commit(T, depth, oblivious, splits, nl);
-  if (has_cat)
-    T->flags[T->n - 1] |= BRL_TREE_HAS_CAT;
+  brl_tree_draft draft = {depth,      oblivious,     w->tree_feat, w->tree_bin,
+                          w->tree_dl, w->tree_split, w->tree_gain, to_real,
+                          w->leaf_q,  w->leaf_q + nl};
+  if (oblivious)
+    draft.split = NULL;
+  brl__tree_assemble(m, b, x, &draft, progress);
   return BRL_OK;
 }

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "engine/batch.h"
 #include "engine/model.h"
+#include "engine/predict.h"
 #include "rl/agent.h"
 
 #include <math.h>
@@ -97,17 +98,10 @@ static int seeded_batch(const brl_model *m, const float *X, const int32_t *Xc,
   int rc = brl_batch_create_cat(m, X, Xc, n, out);
   if (rc)
     return rc;
-  brl_batch *b = *out;
-  const size_t bytes = (size_t)n * (size_t)b->K * sizeof(float);
-  if (!b->pred && !(b->pred = malloc(bytes))) {
+  rc = brl__batch_seed_cache(*out, m, pred);
+  if (rc)
     brl_batch_free(out);
-    return brl__fail(BRL_ENOMEM, "out of memory for the prediction cache");
-  }
-  memcpy(b->pred, pred, bytes);
-  b->cache_trees = m->trees.n;
-  b->cache_uid = m->uid;
-  b->cache_gen = m->generation;
-  return BRL_OK;
+  return rc;
 }
 
 /* Appends the rollout (train_freq steps of n_envs) to the buffer. */
@@ -245,8 +239,7 @@ int brl__replay_advance(brl_agent *a, const brl_model *m, const float *obs,
   int rc = brl__agent_split(a, obs, n, &X, &Xc);
   if (rc)
     return rc;
-  brl__predict_add(m, X, Xc, n, from, to, out, 0);
-  return BRL_OK;
+  return brl__model_predict_add(m, X, Xc, n, from, to, out);
 }
 
 int brl__replay_refresh(brl_agent *a) {
