@@ -1,8 +1,7 @@
-/* boostrl._core.Agent and boostrl._core.NativeEnv: thin types over the C
- * agent (brl_agent_*) and the native vector environments (brl_env_*). The
- * Python algorithms (boostrl.algorithms) drive the training loop: act,
- * collect, observe and update are one C call each over all the envs of a
- * vector step, with the GIL released. */
+/* boostrl._core.Agent: a thin type over the C agent (brl_agent_*), and the
+ * agent_config functions. The Python algorithms (boostrl.algorithms) drive
+ * the training loop: act, collect, observe and update are one C call each
+ * over all the envs of a vector step, with the GIL released. */
 #include "brl_py.h"
 
 #include <string.h>
@@ -14,61 +13,7 @@ typedef struct {
   int obs_dim, act_dim, mask_dim, n_envs;
 } BrlAgentObject;
 
-typedef struct {
-  PyObject ob_base;
-  brl_env *e;
-  PyThread_type_lock lock;
-  brl_env_spec spec;
-  int n_envs;
-} BrlEnvObject;
-
 PyTypeObject BrlAgent_Type;
-PyTypeObject BrlEnv_Type;
-
-/* ------------------------------------------------------------- helpers */
-
-/* A C-contiguous uint8 array of `count` elements (forced cast), or NULL. */
-static PyArrayObject *u8_array(PyObject *obj, const char *name, int64_t count) {
-  PyArrayObject *arr = (PyArrayObject *)PyArray_FROMANY(
-      obj, NPY_UINT8, 0, 0,
-      NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST);
-  if (!arr)
-    return NULL;
-  if ((int64_t)PyArray_SIZE(arr) != count) {
-    PyErr_Format(PyExc_ValueError, "%s has %lld elements, expected %lld", name,
-                 (long long)PyArray_SIZE(arr), (long long)count);
-    Py_DECREF(arr);
-    return NULL;
-  }
-  return arr;
-}
-
-/* A C-contiguous float32 array of exactly `count` elements, or NULL. */
-static PyArrayObject *f32_array(PyObject *obj, const char *name,
-                                int64_t count) {
-  PyArrayObject *arr = brl_py_float_array(obj, name, -1, 1);
-  if (!arr)
-    return NULL;
-  if (count >= 0 && (int64_t)PyArray_SIZE(arr) != count) {
-    PyErr_Format(PyExc_ValueError, "%s has %lld elements, expected %lld", name,
-                 (long long)PyArray_SIZE(arr), (long long)count);
-    Py_DECREF(arr);
-    return NULL;
-  }
-  return arr;
-}
-
-static PyObject *new_f32(int64_t rows, int cols) {
-  npy_intp dims[2] = {(npy_intp)rows, (npy_intp)cols};
-  return PyArray_ZEROS(2, dims, NPY_FLOAT32, 0);
-}
-
-static PyObject *new_vec(int64_t n, int type) {
-  npy_intp dims[1] = {(npy_intp)n};
-  return PyArray_ZEROS(1, dims, type, 0);
-}
-
-/* ------------------------------------------------------------- agent */
 
 static int agent_ready(BrlAgentObject *self) {
   if (!self->a) {
@@ -85,11 +30,10 @@ static PyObject *agent_wrap(brl_agent *a) {
     brl_agent_free(&a);
     return NULL;
   }
-  self->lock = PyThread_allocate_lock();
-  if (!self->lock) {
+  if (brl_py_new_lock(&self->lock) < 0) {
     brl_agent_free(&a);
     Py_DECREF(self);
-    return PyErr_NoMemory();
+    return NULL;
   }
   self->a = a;
   brl_action_space s;
@@ -110,20 +54,25 @@ static void Agent_dealloc(BrlAgentObject *self) {
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* brl_agent_config_set(c, str(key), str(value)); 0 or -1. */
+static int set_text(brl_agent_config *c, PyObject *key, PyObject *value) {
+  PyObject *ks = PyObject_Str(key), *vs = ks ? PyObject_Str(value) : NULL;
+  const char *kc = vs ? PyUnicode_AsUTF8(ks) : NULL;
+  const char *vc = kc ? PyUnicode_AsUTF8(vs) : NULL;
+  int rc = vc ? brl_py_status(brl_agent_config_set(c, kc, vc)) : -1;
+  Py_XDECREF(ks);
+  Py_XDECREF(vs);
+  return rc;
+}
+
 /* Fills c from algo, a preset env id (or None) and a dict of text
  * settings. found receives whether a preset exists. 0 or -1. */
 static int build_config(const char *algo_name, const char *env_id,
                         PyObject *settings, brl_agent_config *c, int *found) {
   brl_algo algo;
-  int rc = brl_algo_parse(algo_name, &algo);
-  if (rc) {
-    brl_py_raise(rc);
+  if (brl_py_status(brl_algo_parse(algo_name, &algo)) < 0 ||
+      brl_py_status(brl_agent_config_preset(c, env_id, algo, found)) < 0)
     return -1;
-  }
-  if ((rc = brl_agent_config_preset(c, env_id, algo, found))) {
-    brl_py_raise(rc);
-    return -1;
-  }
   if (settings && settings != Py_None) {
     if (!PyDict_Check(settings)) {
       PyErr_SetString(PyExc_TypeError, "settings must be a dict");
@@ -131,33 +80,11 @@ static int build_config(const char *algo_name, const char *env_id,
     }
     PyObject *k, *v;
     Py_ssize_t pos = 0;
-    while (PyDict_Next(settings, &pos, &k, &v)) {
-      PyObject *ks = PyObject_Str(k), *vs = PyObject_Str(v);
-      if (!ks || !vs) {
-        Py_XDECREF(ks);
-        Py_XDECREF(vs);
+    while (PyDict_Next(settings, &pos, &k, &v))
+      if (set_text(c, k, v) < 0)
         return -1;
-      }
-      const char *kc = PyUnicode_AsUTF8(ks), *vc = PyUnicode_AsUTF8(vs);
-      if (!kc || !vc) {
-        Py_DECREF(ks);
-        Py_DECREF(vs);
-        return -1;
-      }
-      rc = brl_agent_config_set(c, kc, vc);
-      Py_DECREF(ks);
-      Py_DECREF(vs);
-      if (rc) {
-        brl_py_raise(rc);
-        return -1;
-      }
-    }
   }
-  if ((rc = brl_agent_config_check(c))) {
-    brl_py_raise(rc);
-    return -1;
-  }
-  return 0;
+  return brl_py_status(brl_agent_config_check(c));
 }
 
 static PyObject *config_dict(const brl_agent_config *c) {
@@ -202,20 +129,7 @@ static PyObject *agent_config(PyObject *mod, PyObject *args, PyObject *kw) {
 static PyObject *agent_config_keys(PyObject *mod, PyObject *args) {
   (void)mod;
   (void)args;
-  PyObject *l = PyList_New(0);
-  if (!l)
-    return NULL;
-  for (const char *const *k = brl_agent_config_keys(); *k; k++) {
-    const char *h = brl_agent_config_key_help(*k);
-    PyObject *t = Py_BuildValue("(ss)", *k, h ? h : "");
-    if (!t || PyList_Append(l, t) < 0) {
-      Py_XDECREF(t);
-      Py_DECREF(l);
-      return NULL;
-    }
-    Py_DECREF(t);
-  }
-  return l;
+  return brl_py_str_list(brl_agent_config_keys(), brl_agent_config_key_help);
 }
 
 /* Agent(algo, env_id, obs_dim, kind, nvec, low, high, settings, seed) */
@@ -276,10 +190,8 @@ static PyObject *Agent_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   brl_agent *a = NULL;
   int rc;
-  Py_BEGIN_ALLOW_THREADS rc =
-      brl_agent_create(&c, obs_dim, &s, (uint64_t)seed, &a);
-  Py_END_ALLOW_THREADS if (rc) return brl_py_raise(rc);
-  return agent_wrap(a);
+  BRL_PY_NOGIL(rc = brl_agent_create(&c, obs_dim, &s, (uint64_t)seed, &a));
+  return rc ? brl_py_raise(rc) : agent_wrap(a);
 }
 
 static PyObject *Agent_load(PyObject *cls, PyObject *arg) {
@@ -288,13 +200,11 @@ static PyObject *Agent_load(PyObject *cls, PyObject *arg) {
   if (!PyUnicode_FSConverter(arg, &b))
     return NULL;
   brl_agent *a = NULL;
-  int rc;
   const char *path = PyBytes_AS_STRING(b);
-  Py_BEGIN_ALLOW_THREADS rc = brl_agent_load(path, &a);
-  Py_END_ALLOW_THREADS Py_DECREF(b);
-  if (rc)
-    return brl_py_raise(rc);
-  return agent_wrap(a);
+  int rc;
+  BRL_PY_NOGIL(rc = brl_agent_load(path, &a));
+  Py_DECREF(b);
+  return rc ? brl_py_raise(rc) : agent_wrap(a);
 }
 
 static PyObject *Agent_from_bytes(PyObject *cls, PyObject *arg) {
@@ -304,12 +214,9 @@ static PyObject *Agent_from_bytes(PyObject *cls, PyObject *arg) {
     return NULL;
   brl_agent *a = NULL;
   int rc;
-  Py_BEGIN_ALLOW_THREADS rc =
-      brl_agent_load_buffer(view.buf, (size_t)view.len, &a);
-  Py_END_ALLOW_THREADS PyBuffer_Release(&view);
-  if (rc)
-    return brl_py_raise(rc);
-  return agent_wrap(a);
+  BRL_PY_NOGIL(rc = brl_agent_load_buffer(view.buf, (size_t)view.len, &a));
+  PyBuffer_Release(&view);
+  return rc ? brl_py_raise(rc) : agent_wrap(a);
 }
 
 static PyObject *Agent_save(BrlAgentObject *self, PyObject *arg) {
@@ -322,9 +229,7 @@ static PyObject *Agent_save(BrlAgentObject *self, PyObject *arg) {
   int rc;
   BRL_PY_CALL(self, rc = brl_agent_save(self->a, path));
   Py_DECREF(b);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Agent_to_bytes(BrlAgentObject *self, PyObject *args) {
@@ -335,11 +240,7 @@ static PyObject *Agent_to_bytes(BrlAgentObject *self, PyObject *args) {
   size_t len = 0;
   int rc;
   BRL_PY_CALL(self, rc = brl_agent_save_buffer(self->a, &buf, &len));
-  if (rc)
-    return brl_py_raise(rc);
-  PyObject *out = PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
-  brl_free(buf);
-  return out;
+  return brl_py_bytes(rc, buf, len);
 }
 
 /* Masks (None or n x mask_dim) as uint8; *out NULL when None. 0 or -1. */
@@ -354,7 +255,7 @@ static int agent_masks(BrlAgentObject *self, PyObject *obj, int64_t n,
                     "space");
     return -1;
   }
-  *out = u8_array(obj, "action_masks", n * self->mask_dim);
+  *out = brl_py_u8_count(obj, "action_masks", n * self->mask_dim);
   return *out ? 0 : -1;
 }
 
@@ -378,35 +279,22 @@ static PyObject *Agent_act(BrlAgentObject *self, PyObject *args, PyObject *kw) {
     Py_DECREF(X);
     return NULL;
   }
-  PyObject *acts = new_f32(n, self->act_dim);
-  PyObject *lp = extras ? new_vec(n, NPY_FLOAT32) : NULL;
-  PyObject *val = extras ? new_vec(n, NPY_FLOAT32) : NULL;
-  if (!acts || (extras && (!lp || !val))) {
-    Py_XDECREF(acts);
-    Py_XDECREF(lp);
-    Py_XDECREF(val);
-    Py_DECREF(X);
-    Py_XDECREF(M);
-    return NULL;
+  PyObject *acts = brl_py_zeros_f32(n, self->act_dim);
+  PyObject *lp = extras ? brl_py_zeros_vec(n, NPY_FLOAT32) : NULL;
+  PyObject *val = extras ? brl_py_zeros_vec(n, NPY_FLOAT32) : NULL;
+  /* Py_BuildValue releases all three when one is NULL. */
+  PyObject *res = extras ? Py_BuildValue("(NNN)", acts, lp, val) : acts;
+  int rc = BRL_OK;
+  if (res) {
+    const float *x = PyArray_DATA(X);
+    const uint8_t *m = brl_py_data((PyObject *)M);
+    float *ap = brl_py_data(acts), *lpp = brl_py_data(lp),
+          *vp = brl_py_data(val);
+    BRL_PY_CALL(self, rc = brl_agent_act(self->a, x, n, m, det, ap, lpp, vp));
   }
-  const float *x = PyArray_DATA(X);
-  const uint8_t *m = M ? PyArray_DATA(M) : NULL;
-  float *ap = PyArray_DATA((PyArrayObject *)acts);
-  float *lpp = lp ? PyArray_DATA((PyArrayObject *)lp) : NULL;
-  float *vp = val ? PyArray_DATA((PyArrayObject *)val) : NULL;
-  int rc;
-  BRL_PY_CALL(self, rc = brl_agent_act(self->a, x, n, m, det, ap, lpp, vp));
   Py_DECREF(X);
   Py_XDECREF(M);
-  if (rc) {
-    Py_DECREF(acts);
-    Py_XDECREF(lp);
-    Py_XDECREF(val);
-    return brl_py_raise(rc);
-  }
-  if (!extras)
-    return acts;
-  return Py_BuildValue("(NNN)", acts, lp, val);
+  return brl_py_result(rc, res);
 }
 
 /* collect(obs, masks=None) -> actions (n_envs, act_dim) float32 */
@@ -420,7 +308,7 @@ static PyObject *Agent_collect(BrlAgentObject *self, PyObject *args,
   if (agent_ready(self) < 0)
     return NULL;
   const int64_t n = self->n_envs;
-  PyArrayObject *X = f32_array(obs_obj, "obs", n * self->obs_dim);
+  PyArrayObject *X = brl_py_f32_count(obs_obj, "obs", n * self->obs_dim);
   if (!X)
     return NULL;
   PyArrayObject *M = NULL;
@@ -428,24 +316,17 @@ static PyObject *Agent_collect(BrlAgentObject *self, PyObject *args,
     Py_DECREF(X);
     return NULL;
   }
-  PyObject *acts = new_f32(n, self->act_dim);
-  if (!acts) {
-    Py_DECREF(X);
-    Py_XDECREF(M);
-    return NULL;
+  PyObject *acts = brl_py_zeros_f32(n, self->act_dim);
+  int rc = BRL_OK;
+  if (acts) {
+    const float *x = PyArray_DATA(X);
+    const uint8_t *m = brl_py_data((PyObject *)M);
+    float *ap = brl_py_data(acts);
+    BRL_PY_CALL(self, rc = brl_agent_collect(self->a, x, m, ap, NULL, NULL));
   }
-  const float *x = PyArray_DATA(X);
-  const uint8_t *m = M ? PyArray_DATA(M) : NULL;
-  float *ap = PyArray_DATA((PyArrayObject *)acts);
-  int rc;
-  BRL_PY_CALL(self, rc = brl_agent_collect(self->a, x, m, ap, NULL, NULL));
   Py_DECREF(X);
   Py_XDECREF(M);
-  if (rc) {
-    Py_DECREF(acts);
-    return brl_py_raise(rc);
-  }
-  return acts;
+  return brl_py_result(rc, acts);
 }
 
 /* observe(rewards, terminated, truncated, final_obs=None, valid=None) */
@@ -460,14 +341,14 @@ static PyObject *Agent_observe(BrlAgentObject *self, PyObject *args,
   if (agent_ready(self) < 0)
     return NULL;
   const int64_t n = self->n_envs;
-  PyArrayObject *R = f32_array(r_obj, "rewards", n);
-  PyArrayObject *TE = R ? u8_array(te_obj, "terminated", n) : NULL;
-  PyArrayObject *TR = TE ? u8_array(tr_obj, "truncated", n) : NULL;
+  PyArrayObject *R = brl_py_f32_count(r_obj, "rewards", n);
+  PyArrayObject *TE = R ? brl_py_u8_count(te_obj, "terminated", n) : NULL;
+  PyArrayObject *TR = TE ? brl_py_u8_count(tr_obj, "truncated", n) : NULL;
   PyArrayObject *F = NULL, *V = NULL;
   if (TR && f_obj != Py_None)
-    F = f32_array(f_obj, "final_obs", n * self->obs_dim);
+    F = brl_py_f32_count(f_obj, "final_obs", n * self->obs_dim);
   if (TR && (f_obj == Py_None || F) && v_obj != Py_None)
-    V = u8_array(v_obj, "valid", n);
+    V = brl_py_u8_count(v_obj, "valid", n);
   if (!TR || (f_obj != Py_None && !F) || (v_obj != Py_None && !V)) {
     Py_XDECREF(R);
     Py_XDECREF(TE);
@@ -475,9 +356,9 @@ static PyObject *Agent_observe(BrlAgentObject *self, PyObject *args,
     Py_XDECREF(F);
     return NULL;
   }
-  const float *r = PyArray_DATA(R), *f = F ? PyArray_DATA(F) : NULL;
+  const float *r = PyArray_DATA(R), *f = brl_py_data((PyObject *)F);
   const uint8_t *te = PyArray_DATA(TE), *tr = PyArray_DATA(TR);
-  const uint8_t *v = V ? PyArray_DATA(V) : NULL;
+  const uint8_t *v = brl_py_data((PyObject *)V);
   int rc;
   BRL_PY_CALL(self, rc = brl_agent_observe_valid(self->a, r, te, tr, f, v));
   Py_DECREF(R);
@@ -485,9 +366,7 @@ static PyObject *Agent_observe(BrlAgentObject *self, PyObject *args,
   Py_DECREF(TR);
   Py_XDECREF(F);
   Py_XDECREF(V);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Agent_rollout_full(BrlAgentObject *self, PyObject *args) {
@@ -503,16 +382,15 @@ static PyObject *Agent_rollout_full(BrlAgentObject *self, PyObject *args) {
 static PyObject *Agent_update(BrlAgentObject *self, PyObject *arg) {
   if (agent_ready(self) < 0)
     return NULL;
-  PyArrayObject *X = f32_array(arg, "last_obs", self->n_envs * self->obs_dim);
+  PyArrayObject *X =
+      brl_py_f32_count(arg, "last_obs", self->n_envs * self->obs_dim);
   if (!X)
     return NULL;
   const float *x = PyArray_DATA(X);
   int rc;
   BRL_PY_CALL(self, rc = brl_agent_update(self->a, x));
   Py_DECREF(X);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Agent_reset_episodes(BrlAgentObject *self, PyObject *args) {
@@ -521,9 +399,7 @@ static PyObject *Agent_reset_episodes(BrlAgentObject *self, PyObject *args) {
     return NULL;
   int rc;
   BRL_PY_QUICK(self, rc = brl_agent_reset_episodes(self->a));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Agent_set_total_timesteps(BrlAgentObject *self,
@@ -535,9 +411,7 @@ static PyObject *Agent_set_total_timesteps(BrlAgentObject *self,
     return NULL;
   int rc;
   BRL_PY_QUICK(self, rc = brl_agent_set_total_timesteps(self->a, (int64_t)t));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Agent_set_threads(BrlAgentObject *self, PyObject *arg) {
@@ -548,9 +422,7 @@ static PyObject *Agent_set_threads(BrlAgentObject *self, PyObject *arg) {
     return NULL;
   int rc;
   BRL_PY_QUICK(self, rc = brl_agent_set_threads(self->a, t));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 /* set_device("cpu" | "cuda" | "auto"): brl_agent_set_device. */
@@ -562,9 +434,7 @@ static PyObject *Agent_set_device(BrlAgentObject *self, PyObject *arg) {
     return NULL;
   int rc;
   BRL_PY_QUICK(self, rc = brl_agent_set_device(self->a, d));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Agent_get_device(BrlAgentObject *self, void *closure) {
@@ -576,26 +446,34 @@ static PyObject *Agent_get_device(BrlAgentObject *self, void *closure) {
   return PyUnicode_FromString(d);
 }
 
-#define SET_D(d, k, v)                                                         \
-  do {                                                                         \
-    PyObject *o_ = PyFloat_FromDouble(v);                                      \
-    if (!o_ || PyDict_SetItemString(d, k, o_) < 0) {                           \
-      Py_XDECREF(o_);                                                          \
-      Py_DECREF(d);                                                            \
-      return NULL;                                                             \
-    }                                                                          \
-    Py_DECREF(o_);                                                             \
-  } while (0)
-#define SET_I(d, k, v)                                                         \
-  do {                                                                         \
-    PyObject *o_ = PyLong_FromLongLong((long long)(v));                        \
-    if (!o_ || PyDict_SetItemString(d, k, o_) < 0) {                           \
-      Py_XDECREF(o_);                                                          \
-      Py_DECREF(d);                                                            \
-      return NULL;                                                             \
-    }                                                                          \
-    Py_DECREF(o_);                                                             \
-  } while (0)
+#define STAT(name, kind) BRL_PY_FIELD(brl_agent_stats, name, kind)
+static const brl_py_field stats_fields[] = {
+    STAT(timesteps, BRL_PY_I64),
+    STAT(episodes, BRL_PY_I64),
+    STAT(updates, BRL_PY_I64),
+    STAT(progress, BRL_PY_DOUBLE),
+    STAT(ep_window, BRL_PY_INT),
+    STAT(ep_return_mean, BRL_PY_DOUBLE),
+    STAT(ep_return_std, BRL_PY_DOUBLE),
+    STAT(ep_length_mean, BRL_PY_DOUBLE),
+    STAT(policy_loss, BRL_PY_DOUBLE),
+    STAT(value_loss, BRL_PY_DOUBLE),
+    STAT(entropy, BRL_PY_DOUBLE),
+    STAT(approx_kl, BRL_PY_DOUBLE),
+    STAT(clip_fraction, BRL_PY_DOUBLE),
+    STAT(explained_variance, BRL_PY_DOUBLE),
+    STAT(log_std_mean, BRL_PY_DOUBLE),
+    STAT(epochs_done, BRL_PY_INT),
+    STAT(trees_added, BRL_PY_INT),
+    STAT(policy_trees, BRL_PY_INT),
+    STAT(value_trees, BRL_PY_INT),
+    STAT(policy_lr, BRL_PY_DOUBLE),
+    STAT(value_lr, BRL_PY_DOUBLE),
+    STAT(rollout_s, BRL_PY_DOUBLE),
+    STAT(update_s, BRL_PY_DOUBLE),
+    STAT(fps, BRL_PY_DOUBLE),
+    {NULL, BRL_PY_INT, 0}};
+#undef STAT
 
 static PyObject *Agent_stats(BrlAgentObject *self, PyObject *args) {
   (void)args;
@@ -604,36 +482,7 @@ static PyObject *Agent_stats(BrlAgentObject *self, PyObject *args) {
   brl_agent_stats s;
   int rc;
   BRL_PY_QUICK(self, rc = brl_agent_get_stats(self->a, &s));
-  if (rc)
-    return brl_py_raise(rc);
-  PyObject *d = PyDict_New();
-  if (!d)
-    return NULL;
-  SET_I(d, "timesteps", s.timesteps);
-  SET_I(d, "episodes", s.episodes);
-  SET_I(d, "updates", s.updates);
-  SET_D(d, "progress", s.progress);
-  SET_I(d, "ep_window", s.ep_window);
-  SET_D(d, "ep_return_mean", s.ep_return_mean);
-  SET_D(d, "ep_return_std", s.ep_return_std);
-  SET_D(d, "ep_length_mean", s.ep_length_mean);
-  SET_D(d, "policy_loss", s.policy_loss);
-  SET_D(d, "value_loss", s.value_loss);
-  SET_D(d, "entropy", s.entropy);
-  SET_D(d, "approx_kl", s.approx_kl);
-  SET_D(d, "clip_fraction", s.clip_fraction);
-  SET_D(d, "explained_variance", s.explained_variance);
-  SET_D(d, "log_std_mean", s.log_std_mean);
-  SET_I(d, "epochs_done", s.epochs_done);
-  SET_I(d, "trees_added", s.trees_added);
-  SET_I(d, "policy_trees", s.policy_trees);
-  SET_I(d, "value_trees", s.value_trees);
-  SET_D(d, "policy_lr", s.policy_lr);
-  SET_D(d, "value_lr", s.value_lr);
-  SET_D(d, "rollout_s", s.rollout_s);
-  SET_D(d, "update_s", s.update_s);
-  SET_D(d, "fps", s.fps);
-  return d;
+  return rc ? brl_py_raise(rc) : brl_py_fields_dict(&s, stats_fields);
 }
 
 static PyObject *Agent_get_config(BrlAgentObject *self, PyObject *args) {
@@ -681,15 +530,11 @@ static PyObject *Agent_action_space(BrlAgentObject *self, void *closure) {
   return Py_BuildValue("(iNNN)", (int)s.kind, nv, lo, hi);
 }
 
-static PyObject *Agent_get_int(BrlAgentObject *self, void *closure) {
+/* An int field of the object: the closure is its offset. */
+static PyObject *Agent_get_int(BrlAgentObject *self, void *offset) {
   if (agent_ready(self) < 0)
     return NULL;
-  intptr_t which = (intptr_t)closure;
-  int v = which == 0   ? self->obs_dim
-          : which == 1 ? self->act_dim
-          : which == 2 ? self->mask_dim
-                       : self->n_envs;
-  return PyLong_FromLong(v);
+  return PyLong_FromLong(*(const int *)((const char *)self + (size_t)offset));
 }
 
 static PyObject *Agent_n_trees(BrlAgentObject *self, void *closure) {
@@ -726,11 +571,7 @@ static PyObject *Agent_model_bytes(BrlAgentObject *self, PyObject *arg) {
     const brl_model *m = brl_agent_model(self->a, which);
     rc = m ? brl_model_save_buffer(m, &buf, &len) : BRL_EINVAL;
   });
-  if (rc)
-    return brl_py_raise(rc);
-  PyObject *out = PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
-  brl_free(buf);
-  return out;
+  return brl_py_bytes(rc, buf, len);
 }
 
 /* _shap(obs) -> float32 (n, obs_dim + 1, K): brl_model_shap of the policy
@@ -739,7 +580,7 @@ static PyObject *Agent_model_bytes(BrlAgentObject *self, PyObject *arg) {
 static PyObject *Agent_shap(BrlAgentObject *self, PyObject *arg) {
   if (agent_ready(self) < 0)
     return NULL;
-  PyArrayObject *X = f32_array(arg, "obs", -1);
+  PyArrayObject *X = brl_py_f32_count(arg, "obs", -1);
   if (!X)
     return NULL;
   const int64_t size = (int64_t)PyArray_SIZE(X);
@@ -777,11 +618,7 @@ static PyObject *Agent_shap(BrlAgentObject *self, PyObject *arg) {
   int rc;
   BRL_PY_CALL(self, rc = brl_agent_shap(self->a, x, n, o));
   Py_DECREF(X);
-  if (rc) {
-    Py_DECREF(out);
-    return brl_py_raise(rc);
-  }
-  return (PyObject *)out;
+  return brl_py_result(rc, (PyObject *)out);
 }
 
 /* Runs the statements with the GIL released and both the agent's and the
@@ -814,10 +651,18 @@ static PyObject *Agent_learn_native(BrlAgentObject *self, PyObject *args) {
   int rc;
   AGENT_ENV_CALL(self, env,
                  rc = brl_agent_learn(self->a, env->e, (int64_t)total, reset));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
+
+#define EVAL(name, kind) BRL_PY_FIELD(brl_eval_result, name, kind)
+static const brl_py_field eval_fields[] = {EVAL(episodes, BRL_PY_INT),
+                                           EVAL(mean_return, BRL_PY_DOUBLE),
+                                           EVAL(std_return, BRL_PY_DOUBLE),
+                                           EVAL(mean_length, BRL_PY_DOUBLE),
+                                           EVAL(min_return, BRL_PY_DOUBLE),
+                                           EVAL(max_return, BRL_PY_DOUBLE),
+                                           {NULL, BRL_PY_INT, 0}};
+#undef EVAL
 
 /* evaluate_native(env, n_episodes) -> dict */
 static PyObject *Agent_evaluate_native(BrlAgentObject *self, PyObject *args) {
@@ -833,13 +678,23 @@ static PyObject *Agent_evaluate_native(BrlAgentObject *self, PyObject *args) {
   int rc;
   AGENT_ENV_CALL(self, env,
                  rc = brl_agent_evaluate(self->a, env->e, n_eps, &r, NULL));
-  if (rc)
-    return brl_py_raise(rc);
-  return Py_BuildValue("{s:i,s:d,s:d,s:d,s:d,s:d}", "episodes", r.episodes,
-                       "mean_return", r.mean_return, "std_return", r.std_return,
-                       "mean_length", r.mean_length, "min_return", r.min_return,
-                       "max_return", r.max_return);
+  return rc ? brl_py_raise(rc) : brl_py_fields_dict(&r, eval_fields);
 }
+
+#define REPORT(name, kind) BRL_PY_FIELD(brl_compress_report, name, kind)
+static const brl_py_field compress_fields[] = {
+    REPORT(trees_before, BRL_PY_INT),
+    REPORT(trees_after, BRL_PY_INT),
+    REPORT(train_rows, BRL_PY_I64),
+    REPORT(holdout_rows, BRL_PY_I64),
+    REPORT(agreement, BRL_PY_DOUBLE),
+    REPORT(policy_rmse, BRL_PY_DOUBLE),
+    REPORT(value_rmse, BRL_PY_DOUBLE),
+    REPORT(prob_tv, BRL_PY_DOUBLE),
+    REPORT(train_policy_rmse, BRL_PY_DOUBLE),
+    REPORT(fit_s, BRL_PY_DOUBLE),
+    {NULL, BRL_PY_INT, 0}};
+#undef REPORT
 
 /* compress_obs(obs, holdout=None, trees, lr=1.0, value_weight=1.0, depth=0,
  * grow=None) -> dict: brl_agent_compress_obs over observations the caller
@@ -907,15 +762,7 @@ static PyObject *Agent_compress_obs(BrlAgentObject *self, PyObject *args,
                                                 h > 0 ? hx : NULL, h, &cp, &r));
   Py_DECREF(X);
   Py_XDECREF(H);
-  if (rc)
-    return brl_py_raise(rc);
-  return Py_BuildValue("{s:i,s:i,s:L,s:L,s:d,s:d,s:d,s:d,s:d,s:d}",
-                       "trees_before", r.trees_before, "trees_after",
-                       r.trees_after, "train_rows", (long long)r.train_rows,
-                       "holdout_rows", (long long)r.holdout_rows, "agreement",
-                       r.agreement, "policy_rmse", r.policy_rmse, "value_rmse",
-                       r.value_rmse, "prob_tv", r.prob_tv, "train_policy_rmse",
-                       r.train_policy_rmse, "fit_s", r.fit_s);
+  return rc ? brl_py_raise(rc) : brl_py_fields_dict(&r, compress_fields);
 }
 
 static PyMethodDef Agent_methods[] = {
@@ -926,15 +773,12 @@ static PyMethodDef Agent_methods[] = {
     {"save", (PyCFunction)Agent_save, METH_O, "save(path)"},
     {"to_bytes", (PyCFunction)Agent_to_bytes, METH_NOARGS,
      "to_bytes() -> bytes"},
-    {"act", (PyCFunction)(void (*)(void))Agent_act,
-     METH_VARARGS | METH_KEYWORDS,
+    {"act", BRL_PY_FN(Agent_act), METH_VARARGS | METH_KEYWORDS,
      "act(obs, masks=None, deterministic=False, extras=False) -> actions "
      "(n, act_dim) float32, or (actions, log_probs, values) with extras"},
-    {"collect", (PyCFunction)(void (*)(void))Agent_collect,
-     METH_VARARGS | METH_KEYWORDS,
+    {"collect", BRL_PY_FN(Agent_collect), METH_VARARGS | METH_KEYWORDS,
      "collect(obs, masks=None) -> actions of one training step"},
-    {"observe", (PyCFunction)(void (*)(void))Agent_observe,
-     METH_VARARGS | METH_KEYWORDS,
+    {"observe", BRL_PY_FN(Agent_observe), METH_VARARGS | METH_KEYWORDS,
      "observe(rewards, terminated, truncated, final_obs=None, valid=None): "
      "valid (n_envs bools) marks the envs whose step was a transition; the "
      "others (a next-step autoreset's reset step) are not trained on and "
@@ -961,7 +805,7 @@ static PyMethodDef Agent_methods[] = {
      "learn_native(env, total_timesteps, reset_env=True)"},
     {"evaluate_native", (PyCFunction)Agent_evaluate_native, METH_VARARGS,
      "evaluate_native(env, n_episodes) -> dict"},
-    {"compress_obs", (PyCFunction)(void (*)(void))Agent_compress_obs,
+    {"compress_obs", BRL_PY_FN(Agent_compress_obs),
      METH_VARARGS | METH_KEYWORDS,
      "compress_obs(obs, holdout=None, trees, lr=1.0, value_weight=1.0, "
      "depth=0, grow=None) -> dict: distils the ensembles into at most `trees` "
@@ -975,11 +819,14 @@ static PyGetSetDef Agent_getset[] = {
      "'cpu' or 'cuda': where the ensembles are", NULL},
     {"action_space", (getter)Agent_action_space, NULL,
      "(kind, nvec, low, high)", NULL},
-    {"obs_dim", (getter)Agent_get_int, NULL, "observation floats", (void *)0},
-    {"act_dim", (getter)Agent_get_int, NULL, "floats per action", (void *)1},
+    {"obs_dim", (getter)Agent_get_int, NULL, "observation floats",
+     (void *)offsetof(BrlAgentObject, obs_dim)},
+    {"act_dim", (getter)Agent_get_int, NULL, "floats per action",
+     (void *)offsetof(BrlAgentObject, act_dim)},
     {"mask_dim", (getter)Agent_get_int, NULL, "bytes of one action mask",
-     (void *)2},
-    {"n_envs", (getter)Agent_get_int, NULL, "environment copies", (void *)3},
+     (void *)offsetof(BrlAgentObject, mask_dim)},
+    {"n_envs", (getter)Agent_get_int, NULL, "environment copies",
+     (void *)offsetof(BrlAgentObject, n_envs)},
     {"n_trees", (getter)Agent_n_trees, NULL, "(policy, value) trees", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
@@ -997,190 +844,16 @@ PyTypeObject BrlAgent_Type = {
     .tp_new = Agent_new,
 };
 
-/* ------------------------------------------------------------- env */
-
-static void Env_dealloc(BrlEnvObject *self) {
-  brl_env_free(&self->e);
-  if (self->lock)
-    PyThread_free_lock(self->lock);
-  Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyObject *Env_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"env_id", "n_envs", "seed", NULL};
-  const char *id;
-  int n = 1;
-  unsigned long long seed = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|iK:NativeEnv", kwlist, &id, &n,
-                                   &seed))
-    return NULL;
-  brl_env *e = NULL;
-  int rc = brl_env_make(id, n, (uint64_t)seed, &e);
-  if (rc)
-    return brl_py_raise(rc);
-  BrlEnvObject *self = (BrlEnvObject *)type->tp_alloc(type, 0);
-  if (!self) {
-    brl_env_free(&e);
-    return NULL;
-  }
-  self->e = e;
-  self->lock = PyThread_allocate_lock();
-  if (!self->lock) {
-    Py_DECREF(self);
-    return PyErr_NoMemory();
-  }
-  brl_env_get_spec(e, &self->spec);
-  self->n_envs = brl_env_n_envs(e);
-  return (PyObject *)self;
-}
-
-static PyObject *Env_reset(BrlEnvObject *self, PyObject *args) {
-  (void)args;
-  PyObject *obs = new_f32(self->n_envs, self->spec.obs_dim);
-  if (!obs)
-    return NULL;
-  float *o = PyArray_DATA((PyArrayObject *)obs);
-  int rc;
-  BRL_PY_CALL(self, rc = brl_env_reset(self->e, o));
-  if (rc) {
-    Py_DECREF(obs);
-    return brl_py_raise(rc);
-  }
-  return obs;
-}
-
-/* step(actions) -> (obs, rewards, terminated, truncated, final_obs) */
-static PyObject *Env_step(BrlEnvObject *self, PyObject *arg) {
-  const int ad =
-      self->spec.action_kind == BRL_SPACE_DISCRETE ? 1 : self->spec.action_dim;
-  PyArrayObject *A = f32_array(arg, "actions", (int64_t)self->n_envs * ad);
-  if (!A)
-    return NULL;
-  PyObject *obs = new_f32(self->n_envs, self->spec.obs_dim);
-  PyObject *fin = new_f32(self->n_envs, self->spec.obs_dim);
-  PyObject *rew = new_vec(self->n_envs, NPY_FLOAT32);
-  PyObject *te = new_vec(self->n_envs, NPY_BOOL);
-  PyObject *tr = new_vec(self->n_envs, NPY_BOOL);
-  if (!obs || !fin || !rew || !te || !tr) {
-    Py_DECREF(A);
-    Py_XDECREF(obs);
-    Py_XDECREF(fin);
-    Py_XDECREF(rew);
-    Py_XDECREF(te);
-    Py_XDECREF(tr);
-    return NULL;
-  }
-  const float *a = PyArray_DATA(A);
-  int rc;
-  BRL_PY_CALL(self,
-              rc = brl_env_step(self->e, a, PyArray_DATA((PyArrayObject *)obs),
-                                PyArray_DATA((PyArrayObject *)rew),
-                                PyArray_DATA((PyArrayObject *)te),
-                                PyArray_DATA((PyArrayObject *)tr),
-                                PyArray_DATA((PyArrayObject *)fin)));
-  Py_DECREF(A);
-  if (rc) {
-    Py_DECREF(obs);
-    Py_DECREF(fin);
-    Py_DECREF(rew);
-    Py_DECREF(te);
-    Py_DECREF(tr);
-    return brl_py_raise(rc);
-  }
-  return Py_BuildValue("(NNNNN)", obs, rew, te, tr, fin);
-}
-
-static PyObject *Env_spec(BrlEnvObject *self, void *closure) {
-  (void)closure;
-  const brl_env_spec *s = &self->spec;
-  const int ad = s->action_dim;
-  PyObject *lo = PyList_New(ad), *hi = PyList_New(ad);
-  if (!lo || !hi) {
-    Py_XDECREF(lo);
-    Py_XDECREF(hi);
-    return NULL;
-  }
-  for (int j = 0; j < ad; j++) {
-    PyList_SET_ITEM(lo, j, PyFloat_FromDouble(s->action_low[j]));
-    PyList_SET_ITEM(hi, j, PyFloat_FromDouble(s->action_high[j]));
-  }
-  return Py_BuildValue(
-      "{s:s,s:i,s:i,s:i,s:i,s:i,s:N,s:N}", "id", s->id, "obs_dim", s->obs_dim,
-      "action_kind", (int)s->action_kind, "action_dim", s->action_dim,
-      "n_actions", s->n_actions, "max_episode_steps", s->max_episode_steps,
-      "action_low", lo, "action_high", hi);
-}
-
-static PyObject *Env_n_envs(BrlEnvObject *self, void *closure) {
-  (void)closure;
-  return PyLong_FromLong(self->n_envs);
-}
-
-static PyObject *env_ids(PyObject *mod, PyObject *args) {
-  (void)mod;
-  (void)args;
-  PyObject *l = PyList_New(0);
-  if (!l)
-    return NULL;
-  for (const char *const *k = brl_env_ids(); *k; k++) {
-    PyObject *s = PyUnicode_FromString(*k);
-    if (!s || PyList_Append(l, s) < 0) {
-      Py_XDECREF(s);
-      Py_DECREF(l);
-      return NULL;
-    }
-    Py_DECREF(s);
-  }
-  return l;
-}
-
-static PyMethodDef Env_methods[] = {
-    {"reset", (PyCFunction)Env_reset, METH_NOARGS,
-     "reset() -> obs (n_envs, obs_dim) float32"},
-    {"step", (PyCFunction)Env_step, METH_O,
-     "step(actions) -> (obs, rewards, terminated, truncated, final_obs); "
-     "same-step autoreset"},
-    {NULL, NULL, 0, NULL}};
-
-static PyGetSetDef Env_getset[] = {
-    {"spec", (getter)Env_spec, NULL, "dict of the brl_env_spec", NULL},
-    {"n_envs", (getter)Env_n_envs, NULL, "copies", NULL},
-    {NULL, NULL, NULL, NULL, NULL}};
-
-PyTypeObject BrlEnv_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "boostrl._core.NativeEnv",
-    .tp_basicsize = sizeof(BrlEnvObject),
-    .tp_dealloc = (destructor)Env_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "NativeEnv(env_id, n_envs=1, seed=0)\n\nA native vector "
-              "environment (brl_env) with same-step autoreset.",
-    .tp_methods = Env_methods,
-    .tp_getset = Env_getset,
-    .tp_new = Env_new,
-};
-
 static PyMethodDef agent_module_methods[] = {
-    {"agent_config", (PyCFunction)(void (*)(void))agent_config,
-     METH_VARARGS | METH_KEYWORDS,
+    {"agent_config", BRL_PY_FN(agent_config), METH_VARARGS | METH_KEYWORDS,
      "agent_config(algo, env_id=None, settings=None) -> (dict, found): the "
      "library's preset for (env_id, algo) with settings applied"},
     {"agent_config_keys", agent_config_keys, METH_NOARGS,
      "agent_config_keys() -> [(key, help)]"},
-    {"env_ids", env_ids, METH_NOARGS, "env_ids() -> native environment ids"},
     {NULL, NULL, 0, NULL}};
 
 int brl_py_agent_init(PyObject *m) {
-  if (PyType_Ready(&BrlAgent_Type) < 0 || PyType_Ready(&BrlEnv_Type) < 0)
+  if (brl_py_add_type(m, "Agent", &BrlAgent_Type) < 0)
     return -1;
-  Py_INCREF(&BrlAgent_Type);
-  if (PyModule_AddObject(m, "Agent", (PyObject *)&BrlAgent_Type) < 0) {
-    Py_DECREF(&BrlAgent_Type);
-    return -1;
-  }
-  Py_INCREF(&BrlEnv_Type);
-  if (PyModule_AddObject(m, "NativeEnv", (PyObject *)&BrlEnv_Type) < 0) {
-    Py_DECREF(&BrlEnv_Type);
-    return -1;
-  }
   return PyModule_AddFunctions(m, agent_module_methods);
 }

@@ -4,25 +4,19 @@
 
 PyObject *brl_py_batch_new(BrlModelObject *owner, PyObject *X_obj,
                            PyObject *X_cat) {
-  PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(owner->m));
-  if (!X)
+  brl_py_rows_in in;
+  if (brl_py_rows_prepare(owner->m, X_obj, X_cat, &in) < 0)
     return NULL;
-  const int64_t n = (int64_t)PyArray_DIM(X, 0);
-  brl_py_cat cat;
-  if (brl_py_cat_prepare(owner->m, X_cat, n, &cat) < 0) {
-    Py_DECREF(X);
-    return NULL;
-  }
-  const float *x = (const float *)PyArray_DATA(X);
+  const int64_t n = in.n_rows;
   brl_batch *b = NULL;
   int rc;
   BRL_PY_CALL(owner, {
-    rc = brl_py_cat_encode(owner->m, &cat, 1);
+    rc = brl_py_cat_encode(owner->m, &in.cat, 1);
     if (rc == BRL_OK)
-      rc = brl_batch_create_cat(owner->m, x, brl_py_cat_data(&cat), n, &b);
+      rc = brl_batch_create_cat(owner->m, brl_py_rows_x(&in),
+                                brl_py_cat_data(&in.cat), n, &b);
   });
-  brl_py_cat_release(&cat);
-  Py_DECREF(X);
+  brl_py_rows_release(&in);
   if (rc)
     return brl_py_raise(rc);
   BrlBatchObject *self = PyObject_GC_New(BrlBatchObject, &BrlBatch_Type);
@@ -84,11 +78,7 @@ static PyObject *Batch_step(BrlBatchObject *self, PyObject *args,
                           : BRL_PY_CLOSED);
   Py_DECREF(G);
   Py_XDECREF(rows);
-  if (rc == BRL_PY_CLOSED)
-    return closed_error();
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return rc == BRL_PY_CLOSED ? closed_error() : brl_py_none(rc);
 }
 
 static PyObject *Batch_predictions(BrlBatchObject *self, PyObject *args,
@@ -169,14 +159,12 @@ static PyObject *Batch_get_closed(BrlBatchObject *self, void *c) {
 }
 
 static PyMethodDef Batch_methods[] = {
-    {"step", (PyCFunction)(void (*)(void))Batch_step,
-     METH_VARARGS | METH_KEYWORDS,
+    {"step", BRL_PY_FN(Batch_step), METH_VARARGS | METH_KEYWORDS,
      "step(grads, rows=None, progress=0.0) -> None\n\n"
      "One boosting step of the batch's model from rows `rows` of the batch "
      "(all when None) and their gradients (len(rows) or n_rows, n_outputs); "
      "the prediction cache takes in the new tree."},
-    {"predictions", (PyCFunction)(void (*)(void))Batch_predictions,
-     METH_VARARGS | METH_KEYWORDS,
+    {"predictions", BRL_PY_FN(Batch_predictions), METH_VARARGS | METH_KEYWORDS,
      "predictions(out=None) -> ndarray\n\n"
      "The model's predictions for every row (n_rows, n_outputs), from the "
      "cache (only trees grown since the last call are added)."},
@@ -208,3 +196,7 @@ PyTypeObject BrlBatch_Type = {
     .tp_methods = Batch_methods,
     .tp_getset = Batch_getset,
 };
+
+int brl_py_batch_init(PyObject *m) {
+  return brl_py_add_type(m, "Batch", &BrlBatch_Type);
+}

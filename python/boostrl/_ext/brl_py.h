@@ -1,5 +1,7 @@
 /* boostrl._core: the CPython extension over the C API. Shared declarations of
- * the module's files (module.c, convert.c, model.c, batch.c). */
+ * the module's files: module.c (initialization, errors, locking), common.c
+ * (results, struct dicts, type registration), convert.c (arrays), model.c,
+ * batch.c, agent.c, env.c (one type each) and dlpack.c (CUDA tensors). */
 #ifndef BRL_PY_H
 #define BRL_PY_H
 
@@ -15,6 +17,7 @@
 
 #include "boostrl.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A model. Every C call on it (and on its batches) holds `lock`, taken with
@@ -34,9 +37,23 @@ typedef struct {
   int64_t n_rows;
 } BrlBatchObject;
 
+/* A native vector environment (brl_env) with its spec. */
+typedef struct {
+  PyObject ob_base;
+  brl_env *e;
+  PyThread_type_lock lock;
+  brl_env_spec spec;
+  int n_envs;
+} BrlEnvObject;
+
 extern PyTypeObject BrlModel_Type;
 extern PyTypeObject BrlBatch_Type;
+extern PyTypeObject BrlEnv_Type;
 extern PyObject *BrlPy_FormatError;
+
+/* A method-table entry's function: METH_VARARGS | METH_KEYWORDS functions
+ * take three arguments, which PyCFunction does not say. */
+#define BRL_PY_FN(fn) ((PyCFunction)(void (*)(void))(fn))
 
 /* --- errors (module.c) --- */
 
@@ -50,6 +67,8 @@ int brl_py_as_int(PyObject *obj, int *out);
 
 /* Takes the lock, releasing the GIL only while it has to wait. */
 void brl_py_lock(PyThread_type_lock lock);
+/* Allocates *lock for a new object; 0, or -1 with MemoryError set. */
+int brl_py_new_lock(PyThread_type_lock *lock);
 
 /* Runs the statements with the GIL released (Py_BEGIN_ALLOW_THREADS) and the
  * model's lock held (for calls that may take a while). */
@@ -70,6 +89,48 @@ void brl_py_lock(PyThread_type_lock lock);
     __VA_ARGS__;                                                               \
     PyThread_release_lock((model)->lock);                                      \
   } while (0)
+
+/* Runs the statements with the GIL released, for calls that make a new
+ * object (no lock to take yet). */
+#define BRL_PY_NOGIL(...)                                                      \
+  do {                                                                         \
+    PyThreadState *brl_py_ts_ = PyEval_SaveThread();                           \
+    __VA_ARGS__;                                                               \
+    PyEval_RestoreThread(brl_py_ts_);                                          \
+  } while (0)
+
+/* --- results and registration (common.c) --- */
+
+/* A status as setters and initializers end: 0 for BRL_OK, else raises and
+ * returns -1. */
+int brl_py_status(int status);
+/* The end of a call that returns nothing: None for BRL_OK, else raises. */
+PyObject *brl_py_none(int status);
+/* The end of a call that fills obj: obj itself (the reference passes to the
+ * caller) for BRL_OK, else obj released (may be NULL) and the error raised. */
+PyObject *brl_py_result(int status, PyObject *obj);
+/* The end of a call that wrote a buffer with the library's allocator: bytes
+ * of buf[0..len) (buf freed) for BRL_OK, else raises. */
+PyObject *brl_py_bytes(int status, void *buf, size_t len);
+
+/* One field of a C struct as a dict entry: its name is the key. */
+typedef enum { BRL_PY_INT, BRL_PY_I64, BRL_PY_DOUBLE } brl_py_kind;
+typedef struct {
+  const char *key;
+  brl_py_kind kind;
+  size_t offset;
+} brl_py_field;
+#define BRL_PY_FIELD(type, name, kind)                                         \
+  { #name, kind, offsetof(type, name) }
+/* A dict of the fields of *s (the table ends with a NULL key), in order. */
+PyObject *brl_py_fields_dict(const void *s, const brl_py_field *fields);
+/* A list of the strings of a NULL-terminated array, or with help of
+ * (string, help(string) or "") tuples; NULL with an exception set. */
+PyObject *brl_py_str_list(const char *const *items,
+                          const char *(*help)(const char *));
+
+/* Readies `type` and adds it to m as `name`; 0 or -1. */
+int brl_py_add_type(PyObject *m, const char *name, PyTypeObject *type);
 
 /* --- array conversion (convert.c) --- */
 
@@ -92,6 +153,17 @@ PyArrayObject *brl_py_rows(PyObject *obj, int64_t n_rows);
 /* `out` checked as a writable C-contiguous float32 (n_rows, n_outputs)
  * array (new reference), or a new one when out is None. */
 PyArrayObject *brl_py_output(PyObject *out, int64_t n_rows, int n_outputs);
+/* A C-contiguous float32 array of exactly `count` elements (any count when
+ * count < 0), any shape; see brl_py_float_array. */
+PyArrayObject *brl_py_f32_count(PyObject *obj, const char *name, int64_t count);
+/* A C-contiguous uint8 array of exactly `count` elements (values cast as
+ * numpy casts them), any shape. */
+PyArrayObject *brl_py_u8_count(PyObject *obj, const char *name, int64_t count);
+/* New zero arrays: (rows, cols) float32, and (n,) of a numpy type. */
+PyObject *brl_py_zeros_f32(int64_t rows, int cols);
+PyObject *brl_py_zeros_vec(int64_t n, int type);
+/* Its data, for a new array made by the calls above (NULL for NULL). */
+void *brl_py_data(PyObject *arr);
 
 /* Categorical columns of one call, read in two phases: brl_py_cat_prepare
  * (GIL held, model lock not needed) checks the input and takes integer codes
@@ -123,7 +195,28 @@ const int32_t *brl_py_cat_data(const brl_py_cat *c);
 /* Frees what prepare took (GIL held); safe to call twice. */
 void brl_py_cat_release(brl_py_cat *c);
 
-/* --- types (model.c, batch.c) --- */
+/* The rows of a model call: X as brl_py_features reads it and X_cat as
+ * brl_py_cat_prepare reads it for X's rows. */
+typedef struct {
+  PyArrayObject *X;
+  brl_py_cat cat;
+  int64_t n_rows;
+} brl_py_rows_in;
+/* 0, or -1 with an exception set (nothing left to release). */
+int brl_py_rows_prepare(const brl_model *m, PyObject *X, PyObject *X_cat,
+                        brl_py_rows_in *in);
+/* The features to pass to the C API. */
+const float *brl_py_rows_x(const brl_py_rows_in *in);
+/* Releases what prepare took (GIL held). */
+void brl_py_rows_release(brl_py_rows_in *in);
+
+/* --- types (model.c, batch.c, agent.c, env.c) --- */
+
+/* Each adds its type (and its module functions) to m; 0 or -1. */
+int brl_py_model_init(PyObject *m);
+int brl_py_batch_init(PyObject *m);
+int brl_py_agent_init(PyObject *m);
+int brl_py_env_init(PyObject *m);
 
 /* A new model object of type `type` (BrlModel_Type or a subclass) owning m
  * (freed on failure). */
@@ -147,10 +240,5 @@ PyObject *brl_py_predict_cuda(BrlModelObject *self, PyObject *X,
                               PyObject *out);
 /* Adds DeviceArray and cuda_available() to m; 0 or -1. */
 int brl_py_dlpack_init(PyObject *m);
-
-/* --- agents and native environments (agent.c) --- */
-
-/* Adds Agent, NativeEnv and their module functions to m; 0 or -1. */
-int brl_py_agent_init(PyObject *m);
 
 #endif

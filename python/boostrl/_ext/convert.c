@@ -191,6 +191,43 @@ PyArrayObject *brl_py_output(PyObject *out, int64_t n_rows, int n_outputs) {
   return a;
 }
 
+/* a, or NULL (a released) when it does not hold `count` elements. */
+static PyArrayObject *with_count(PyArrayObject *a, const char *name,
+                                 int64_t count) {
+  if (a && count >= 0 && (int64_t)PyArray_SIZE(a) != count) {
+    PyErr_Format(PyExc_ValueError, "%s has %lld elements, expected %lld", name,
+                 (long long)PyArray_SIZE(a), (long long)count);
+    Py_CLEAR(a);
+  }
+  return a;
+}
+
+PyArrayObject *brl_py_f32_count(PyObject *obj, const char *name,
+                                int64_t count) {
+  return with_count(brl_py_float_array(obj, name, -1, 1), name, count);
+}
+
+PyArrayObject *brl_py_u8_count(PyObject *obj, const char *name, int64_t count) {
+  PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(
+      obj, NPY_UINT8, 0, 0,
+      NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST);
+  return with_count(a, name, count);
+}
+
+PyObject *brl_py_zeros_f32(int64_t rows, int cols) {
+  npy_intp dims[2] = {(npy_intp)rows, (npy_intp)cols};
+  return PyArray_ZEROS(2, dims, NPY_FLOAT32, 0);
+}
+
+PyObject *brl_py_zeros_vec(int64_t n, int type) {
+  npy_intp dims[1] = {(npy_intp)n};
+  return PyArray_ZEROS(1, dims, type, 0);
+}
+
+void *brl_py_data(PyObject *arr) {
+  return arr ? PyArray_DATA((PyArrayObject *)arr) : NULL;
+}
+
 /* ------------------------------------------------- categorical columns */
 
 /* The array behind a categorical input: numpy arrays as they are, DLPack
@@ -572,4 +609,28 @@ void brl_py_cat_release(brl_py_cat *c) {
   PyMem_RawFree(c->offs);
   c->arena = NULL;
   c->offs = NULL;
+}
+
+/* ------------------------------------------------------- rows of a call */
+
+int brl_py_rows_prepare(const brl_model *m, PyObject *X, PyObject *X_cat,
+                        brl_py_rows_in *in) {
+  in->X = brl_py_features(X, brl_model_n_features(m));
+  if (!in->X)
+    return -1;
+  in->n_rows = (int64_t)PyArray_DIM(in->X, 0);
+  if (brl_py_cat_prepare(m, X_cat, in->n_rows, &in->cat) < 0) {
+    Py_CLEAR(in->X);
+    return -1;
+  }
+  return 0;
+}
+
+const float *brl_py_rows_x(const brl_py_rows_in *in) {
+  return (const float *)PyArray_DATA(in->X);
+}
+
+void brl_py_rows_release(brl_py_rows_in *in) {
+  brl_py_cat_release(&in->cat);
+  Py_CLEAR(in->X);
 }

@@ -358,12 +358,7 @@ static PyMethodDef dlpack_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 int brl_py_dlpack_init(PyObject *m) {
-  if (PyType_Ready(&DeviceArray_Type) < 0)
+  if (brl_py_add_type(m, "DeviceArray", &DeviceArray_Type) < 0)
     return -1;
-  Py_INCREF(&DeviceArray_Type);
-  if (PyModule_AddObject(m, "DeviceArray", (PyObject *)&DeviceArray_Type) < 0) {
-    Py_DECREF(&DeviceArray_Type);
-    return -1;
-  }
   return PyModule_AddFunctions(m, dlpack_methods);
 }

@@ -32,11 +32,10 @@ PyObject *brl_py_model_wrap(PyTypeObject *type, brl_model *m) {
     brl_model_free(&m);
     return NULL;
   }
-  self->lock = PyThread_allocate_lock();
-  if (!self->lock) {
+  if (brl_py_new_lock(&self->lock) < 0) {
     brl_model_free(&m);
     Py_DECREF(self);
-    return PyErr_NoMemory();
+    return NULL;
   }
   self->m = m;
   return (PyObject *)self;
@@ -141,11 +140,8 @@ static int Model_init(BrlModelObject *self, PyObject *args, PyObject *kw) {
     Py_DECREF(seq);
   }
   brl_model *m = NULL;
-  int rc = brl_model_create(&p, &m);
-  if (rc) {
-    brl_py_raise(rc);
+  if (brl_py_status(brl_model_create(&p, &m)) < 0)
     return -1;
-  }
   if (self->m) {
     /* Batches of the model rely on it staying the same. */
     brl_model_free(&m);
@@ -200,38 +196,23 @@ static PyObject *Model_predict(BrlModelObject *self, PyObject *args,
     return NULL;
   if (cuda)
     return brl_py_predict_cuda(self, X_obj, X_cat, start, stop, out_obj);
-  const int K = brl_model_n_outputs(self->m);
-  PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
-  if (!X)
+  brl_py_rows_in in;
+  if (brl_py_rows_prepare(self->m, X_obj, X_cat, &in) < 0)
     return NULL;
-  const int64_t n = (int64_t)PyArray_DIM(X, 0);
-  brl_py_cat cat;
-  if (brl_py_cat_prepare(self->m, X_cat, n, &cat) < 0) {
-    Py_DECREF(X);
-    return NULL;
+  const int64_t n = in.n_rows;
+  PyArrayObject *out = brl_py_output(out_obj, n, brl_model_n_outputs(self->m));
+  int rc = BRL_OK;
+  if (out) {
+    float *o = (float *)PyArray_DATA(out);
+    BRL_PY_CALL(self, {
+      rc = brl_py_cat_encode(self->m, &in.cat, 0);
+      if (rc == BRL_OK)
+        rc = brl_model_predict_cat(self->m, brl_py_rows_x(&in),
+                                   brl_py_cat_data(&in.cat), n, start, stop, o);
+    });
   }
-  PyArrayObject *out = brl_py_output(out_obj, n, K);
-  if (!out) {
-    brl_py_cat_release(&cat);
-    Py_DECREF(X);
-    return NULL;
-  }
-  const float *x = (const float *)PyArray_DATA(X);
-  float *o = (float *)PyArray_DATA(out);
-  int rc;
-  BRL_PY_CALL(self, {
-    rc = brl_py_cat_encode(self->m, &cat, 0);
-    if (rc == BRL_OK)
-      rc = brl_model_predict_cat(self->m, x, brl_py_cat_data(&cat), n, start,
-                                 stop, o);
-  });
-  brl_py_cat_release(&cat);
-  Py_DECREF(X);
-  if (rc) {
-    Py_DECREF(out);
-    return brl_py_raise(rc);
-  }
-  return (PyObject *)out;
+  brl_py_rows_release(&in);
+  return brl_py_result(rc, (PyObject *)out);
 }
 
 /* _shap(X, X_cat=None): brl_model_shap as a float32 (n_rows, F + 1,
@@ -248,37 +229,24 @@ static PyObject *Model_shap(BrlModelObject *self, PyObject *args,
     return NULL;
   const int K = brl_model_n_outputs(self->m);
   const int F = brl_model_n_all_features(self->m);
-  PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
-  if (!X)
+  brl_py_rows_in in;
+  if (brl_py_rows_prepare(self->m, X_obj, X_cat, &in) < 0)
     return NULL;
-  const int64_t n = (int64_t)PyArray_DIM(X, 0);
-  brl_py_cat cat;
-  if (brl_py_cat_prepare(self->m, X_cat, n, &cat) < 0) {
-    Py_DECREF(X);
-    return NULL;
-  }
+  const int64_t n = in.n_rows;
   npy_intp dims[3] = {(npy_intp)n, (npy_intp)F + 1, (npy_intp)K};
-  PyArrayObject *out = (PyArrayObject *)PyArray_ZEROS(3, dims, NPY_FLOAT32, 0);
-  if (!out) {
-    brl_py_cat_release(&cat);
-    Py_DECREF(X);
-    return NULL;
+  PyObject *out = PyArray_ZEROS(3, dims, NPY_FLOAT32, 0);
+  int rc = BRL_OK;
+  if (out) {
+    float *o = brl_py_data(out);
+    BRL_PY_CALL(self, {
+      rc = brl_py_cat_encode(self->m, &in.cat, 0);
+      if (rc == BRL_OK)
+        rc = brl_model_shap(self->m, brl_py_rows_x(&in),
+                            brl_py_cat_data(&in.cat), n, o);
+    });
   }
-  const float *x = (const float *)PyArray_DATA(X);
-  float *o = (float *)PyArray_DATA(out);
-  int rc;
-  BRL_PY_CALL(self, {
-    rc = brl_py_cat_encode(self->m, &cat, 0);
-    if (rc == BRL_OK)
-      rc = brl_model_shap(self->m, x, brl_py_cat_data(&cat), n, o);
-  });
-  brl_py_cat_release(&cat);
-  Py_DECREF(X);
-  if (rc) {
-    Py_DECREF(out);
-    return brl_py_raise(rc);
-  }
-  return (PyObject *)out;
+  brl_py_rows_release(&in);
+  return brl_py_result(rc, out);
 }
 
 static PyObject *Model_step(BrlModelObject *self, PyObject *args,
@@ -291,49 +259,37 @@ static PyObject *Model_step(BrlModelObject *self, PyObject *args,
     return NULL;
   if (brl_py_model_ready(self) < 0)
     return NULL;
-  PyArrayObject *X = brl_py_features(X_obj, brl_model_n_features(self->m));
-  if (!X)
+  brl_py_rows_in in;
+  if (brl_py_rows_prepare(self->m, X_obj, X_cat, &in) < 0)
     return NULL;
-  const int64_t n_rows = (int64_t)PyArray_DIM(X, 0);
-  brl_py_cat cat;
-  if (brl_py_cat_prepare(self->m, X_cat, n_rows, &cat) < 0) {
-    Py_DECREF(X);
-    return NULL;
-  }
-  PyArrayObject *rows = NULL;
-  if (rows_obj != Py_None && !(rows = brl_py_rows(rows_obj, n_rows))) {
-    brl_py_cat_release(&cat);
-    Py_DECREF(X);
-    return NULL;
-  }
-  const int64_t n = rows ? (int64_t)PyArray_DIM(rows, 0) : n_rows;
-  PyArrayObject *G = brl_py_grads(g_obj, n, brl_model_n_outputs(self->m));
+  const int64_t n_rows = in.n_rows;
+  PyArrayObject *rows = NULL, *G = NULL;
+  if (rows_obj == Py_None || (rows = brl_py_rows(rows_obj, n_rows)))
+    G = brl_py_grads(g_obj, rows ? (int64_t)PyArray_DIM(rows, 0) : n_rows,
+                     brl_model_n_outputs(self->m));
   if (!G) {
-    brl_py_cat_release(&cat);
-    Py_DECREF(X);
+    brl_py_rows_release(&in);
     Py_XDECREF(rows);
     return NULL;
   }
-  const float *x = (const float *)PyArray_DATA(X);
+  const int64_t n = (int64_t)PyArray_DIM(G, 0);
   const float *g = (const float *)PyArray_DATA(G);
   const int32_t *r = rows ? (const int32_t *)PyArray_DATA(rows) : NULL;
   int rc;
   BRL_PY_CALL(self, {
     brl_batch *b = NULL;
-    rc = brl_py_cat_encode(self->m, &cat, 1);
+    rc = brl_py_cat_encode(self->m, &in.cat, 1);
     if (rc == BRL_OK)
-      rc = brl_batch_create_cat(self->m, x, brl_py_cat_data(&cat), n_rows, &b);
+      rc = brl_batch_create_cat(self->m, brl_py_rows_x(&in),
+                                brl_py_cat_data(&in.cat), n_rows, &b);
     if (rc == BRL_OK)
       rc = brl_model_step(self->m, b, r, n, g, progress);
     brl_batch_free(&b);
   });
-  brl_py_cat_release(&cat);
-  Py_DECREF(X);
+  brl_py_rows_release(&in);
   Py_DECREF(G);
   Py_XDECREF(rows);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Model_batch(BrlModelObject *self, PyObject *args,
@@ -406,9 +362,7 @@ static PyObject *Model_fit(BrlModelObject *self, PyObject *args, PyObject *kw) {
   brl_py_cat_release(&cat);
   Py_DECREF(X);
   Py_DECREF(Y);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 /* _feature_importance(kind): float64 array over every feature (numeric,
@@ -425,11 +379,7 @@ static PyObject *Model_feature_importance(BrlModelObject *self, PyObject *arg) {
   int rc;
   BRL_PY_CALL(self, rc = brl_model_feature_importance(self->m,
                                                       (brl_importance)kind, o));
-  if (rc) {
-    Py_DECREF(a);
-    return brl_py_raise(rc);
-  }
-  return (PyObject *)a;
+  return brl_py_result(rc, (PyObject *)a);
 }
 
 static int cat_column(BrlModelObject *self, PyObject *arg, int *j) {
@@ -509,9 +459,7 @@ static PyObject *Model_save(BrlModelObject *self, PyObject *arg) {
   int rc;
   BRL_PY_CALL(self, rc = brl_model_save(self->m, p));
   Py_DECREF(path);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Model_load(PyObject *cls, PyObject *arg) {
@@ -521,13 +469,9 @@ static PyObject *Model_load(PyObject *cls, PyObject *arg) {
   const char *p = PyBytes_AS_STRING(path);
   brl_model *m = NULL;
   int rc;
-  PyThreadState *ts = PyEval_SaveThread();
-  rc = brl_model_load(p, &m);
-  PyEval_RestoreThread(ts);
+  BRL_PY_NOGIL(rc = brl_model_load(p, &m));
   Py_DECREF(path);
-  if (rc)
-    return brl_py_raise(rc);
-  return brl_py_model_wrap((PyTypeObject *)cls, m);
+  return rc ? brl_py_raise(rc) : brl_py_model_wrap((PyTypeObject *)cls, m);
 }
 
 static PyObject *Model_to_bytes(BrlModelObject *self, PyObject *unused) {
@@ -538,11 +482,7 @@ static PyObject *Model_to_bytes(BrlModelObject *self, PyObject *unused) {
   size_t len = 0;
   int rc;
   BRL_PY_CALL(self, rc = brl_model_save_buffer(self->m, &buf, &len));
-  if (rc)
-    return brl_py_raise(rc);
-  PyObject *res = PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
-  brl_free(buf);
-  return res;
+  return brl_py_bytes(rc, buf, len);
 }
 
 static PyObject *Model_from_bytes(PyObject *cls, PyObject *arg) {
@@ -551,13 +491,9 @@ static PyObject *Model_from_bytes(PyObject *cls, PyObject *arg) {
     return NULL;
   brl_model *m = NULL;
   int rc;
-  PyThreadState *ts = PyEval_SaveThread();
-  rc = brl_model_load_buffer(view.buf, (size_t)view.len, &m);
-  PyEval_RestoreThread(ts);
+  BRL_PY_NOGIL(rc = brl_model_load_buffer(view.buf, (size_t)view.len, &m));
   PyBuffer_Release(&view);
-  if (rc)
-    return brl_py_raise(rc);
-  return brl_py_model_wrap((PyTypeObject *)cls, m);
+  return rc ? brl_py_raise(rc) : brl_py_model_wrap((PyTypeObject *)cls, m);
 }
 
 static PyObject *Model_truncate(BrlModelObject *self, PyObject *arg) {
@@ -568,9 +504,7 @@ static PyObject *Model_truncate(BrlModelObject *self, PyObject *arg) {
     return NULL;
   int rc;
   BRL_PY_QUICK(self, rc = brl_model_truncate(self->m, n_keep));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Model_set_group_lr(BrlModelObject *self, PyObject *args,
@@ -602,9 +536,7 @@ static PyObject *Model_set_group_lr(BrlModelObject *self, PyObject *args,
       rc = brl_model_set_group_lr(self->m, group, lr, lr_end);
     }
   });
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Model_group_lr(BrlModelObject *self, PyObject *args,
@@ -655,9 +587,7 @@ static PyObject *Model_set_feature_weights(BrlModelObject *self,
   int rc;
   BRL_PY_QUICK(self, rc = brl_model_set_feature_weights(self->m, pw));
   Py_XDECREF(w);
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
+  return brl_py_none(rc);
 }
 
 static PyObject *Model_tree_info(BrlModelObject *self, PyObject *arg) {
@@ -735,44 +665,44 @@ static PyObject *Model_sizeof(BrlModelObject *self, PyObject *unused) {
 
 /* ------------------------------------------------------------ properties */
 
-static PyObject *Model_get_n_trees(BrlModelObject *self, void *c) {
-  (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  int n;
-  BRL_PY_QUICK(self, n = brl_model_n_trees(self->m));
-  return PyLong_FromLong(n);
+/* The integer properties: the closure says which. */
+enum {
+  P_TREES,
+  P_OUTPUTS,
+  P_FEATURES,
+  P_CAT_FEATURES,
+  P_BYTES,
+  P_THREADS,
+  P_BACKEND
+};
+
+static long long model_count(const brl_model *m, intptr_t which) {
+  brl_params p;
+  switch (which) {
+  case P_TREES:
+    return brl_model_n_trees(m);
+  case P_OUTPUTS:
+    return brl_model_n_outputs(m);
+  case P_FEATURES:
+    return brl_model_n_features(m);
+  case P_CAT_FEATURES:
+    return brl_model_n_all_features(m) - brl_model_n_features(m);
+  case P_BYTES:
+    return (long long)brl_model_bytes(m);
+  case P_THREADS:
+    brl_model_params(m, &p);
+    return p.n_threads;
+  default:
+    return (long long)brl_model_backend(m);
+  }
 }
 
-static PyObject *Model_get_n_outputs(BrlModelObject *self, void *c) {
-  (void)c;
+static PyObject *Model_get_count(BrlModelObject *self, void *which) {
   if (brl_py_model_ready(self) < 0)
     return NULL;
-  return PyLong_FromLong(brl_model_n_outputs(self->m));
-}
-
-static PyObject *Model_get_n_features(BrlModelObject *self, void *c) {
-  (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  return PyLong_FromLong(brl_model_n_features(self->m));
-}
-
-static PyObject *Model_get_n_cat_features(BrlModelObject *self, void *c) {
-  (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  return PyLong_FromLong(brl_model_n_all_features(self->m) -
-                         brl_model_n_features(self->m));
-}
-
-static PyObject *Model_get_model_bytes(BrlModelObject *self, void *c) {
-  (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  size_t bytes;
-  BRL_PY_QUICK(self, bytes = brl_model_bytes(self->m));
-  return PyLong_FromSize_t(bytes);
+  long long v;
+  BRL_PY_QUICK(self, v = model_count(self->m, (intptr_t)which));
+  return PyLong_FromLongLong(v);
 }
 
 /* A float32 vector of n_outputs filled by fn(model, out); slow calls
@@ -792,11 +722,7 @@ static PyObject *outputs_vector(BrlModelObject *self,
     BRL_PY_CALL(self, rc = fn(self->m, o));
   else
     BRL_PY_QUICK(self, rc = fn(self->m, o));
-  if (rc) {
-    Py_DECREF(a);
-    return brl_py_raise(rc);
-  }
-  return (PyObject *)a;
+  return brl_py_result(rc, (PyObject *)a);
 }
 
 static PyObject *Model_get_bias(BrlModelObject *self, void *c) {
@@ -832,20 +758,7 @@ static int Model_set_bias(BrlModelObject *self, PyObject *value, void *c) {
   int rc;
   BRL_PY_QUICK(self, rc = brl_model_set_bias(self->m, b));
   Py_DECREF(a);
-  if (rc) {
-    brl_py_raise(rc);
-    return -1;
-  }
-  return 0;
-}
-
-static PyObject *Model_get_n_threads(BrlModelObject *self, void *c) {
-  (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  brl_params p;
-  BRL_PY_QUICK(self, brl_model_params(self->m, &p));
-  return PyLong_FromLong(p.n_threads);
+  return brl_py_status(rc);
 }
 
 static int Model_set_n_threads(BrlModelObject *self, PyObject *value, void *c) {
@@ -861,11 +774,7 @@ static int Model_set_n_threads(BrlModelObject *self, PyObject *value, void *c) {
     return -1;
   int rc;
   BRL_PY_QUICK(self, rc = brl_model_set_threads(self->m, n));
-  if (rc) {
-    brl_py_raise(rc);
-    return -1;
-  }
-  return 0;
+  return brl_py_status(rc);
 }
 
 /* _set_backend(kind): brl_model_set_backend (0 cpu, 1 cuda). */
@@ -876,21 +785,11 @@ static PyObject *Model_set_backend(BrlModelObject *self, PyObject *arg) {
   int rc;
   BRL_PY_QUICK(self,
                rc = brl_model_set_backend(self->m, (brl_backend_kind)kind));
-  if (rc)
-    return brl_py_raise(rc);
-  Py_RETURN_NONE;
-}
-
-static PyObject *Model_get_backend(BrlModelObject *self, void *c) {
-  (void)c;
-  if (brl_py_model_ready(self) < 0)
-    return NULL;
-  return PyLong_FromLong((long)brl_model_backend(self->m));
+  return brl_py_none(rc);
 }
 
 static PyMethodDef Model_methods[] = {
-    {"predict", (PyCFunction)(void (*)(void))Model_predict,
-     METH_VARARGS | METH_KEYWORDS,
+    {"predict", BRL_PY_FN(Model_predict), METH_VARARGS | METH_KEYWORDS,
      "predict(X, X_cat=None, start=0, stop=None, out=None) -> ndarray\n\n"
      "bias + the sum of trees [start, stop) over X (n_rows, n_features) and "
      "X_cat (n_rows, n_cat_features: int32 codes or strings, unseen strings "
@@ -904,26 +803,22 @@ static PyMethodDef Model_methods[] = {
     {"_set_backend", (PyCFunction)Model_set_backend, METH_O,
      "_set_backend(kind) -> None: brl_model_set_backend (0: cpu, 1: "
      "cuda); NotImplementedError saying why CUDA is unavailable."},
-    {"_shap", (PyCFunction)(void (*)(void))Model_shap,
-     METH_VARARGS | METH_KEYWORDS,
+    {"_shap", BRL_PY_FN(Model_shap), METH_VARARGS | METH_KEYWORDS,
      "_shap(X, X_cat=None) -> float32 (n_rows, F + 1, n_outputs) array\n\n"
      "brl_model_shap: exact TreeSHAP contributions of the F = n_features + "
      "n_cat_features features, then the expected value at index F; each "
      "row's F + 1 values add up to its prediction. NotImplementedError for "
      "Adam ensembles."},
-    {"step", (PyCFunction)(void (*)(void))Model_step,
-     METH_VARARGS | METH_KEYWORDS,
+    {"step", BRL_PY_FN(Model_step), METH_VARARGS | METH_KEYWORDS,
      "step(X, grads, X_cat=None, rows=None, progress=0.0) -> None\n\n"
      "One boosting step: grows one tree from rows `rows` of X (all when "
      "None) and their gradients grads (len(rows) or n_rows, n_outputs), each "
      "leaf storing -lr * mean(gradients)."},
-    {"batch", (PyCFunction)(void (*)(void))Model_batch,
-     METH_VARARGS | METH_KEYWORDS,
+    {"batch", BRL_PY_FN(Model_batch), METH_VARARGS | METH_KEYWORDS,
      "batch(X, X_cat=None) -> Batch\n\n"
      "Quantizes X once for many steps; the batch caches the model's "
      "predictions for its rows."},
-    {"_fit", (PyCFunction)(void (*)(void))Model_fit,
-     METH_VARARGS | METH_KEYWORDS,
+    {"_fit", BRL_PY_FN(Model_fit), METH_VARARGS | METH_KEYWORDS,
      "_fit(X, y, X_cat=None, iterations=100, batch_size=0, shuffle=True, "
      "seed=0) -> None\n\n"
      "brl_fit: supervised boosting with the squared error (batch_size 0: all "
@@ -934,7 +829,7 @@ static PyMethodDef Model_methods[] = {
     {"categories", (PyCFunction)Model_categories, METH_O,
      "categories(j) -> list[str]: the dictionary of categorical column j; "
      "the string of code c is at index c."},
-    {"encode_categories", (PyCFunction)(void (*)(void))Model_encode_categories,
+    {"encode_categories", BRL_PY_FN(Model_encode_categories),
      METH_VARARGS | METH_KEYWORDS,
      "encode_categories(X_cat, add=False) -> int32 array\n\n"
      "The codes the model reads for X_cat: strings through the "
@@ -951,12 +846,11 @@ static PyMethodDef Model_methods[] = {
      "from_bytes(data) -> model read from bytes (any buffer)."},
     {"truncate", (PyCFunction)Model_truncate, METH_O,
      "truncate(n_keep) -> None: drops the trees [n_keep, n_trees)."},
-    {"set_group_lr", (PyCFunction)(void (*)(void))Model_set_group_lr,
+    {"set_group_lr", BRL_PY_FN(Model_set_group_lr),
      METH_VARARGS | METH_KEYWORDS,
      "set_group_lr(group, lr, lr_end=None) -> None: the learning rate of a "
      "group for the trees grown from now on (lr_end None keeps it)."},
-    {"group_lr", (PyCFunction)(void (*)(void))Model_group_lr,
-     METH_VARARGS | METH_KEYWORDS,
+    {"group_lr", BRL_PY_FN(Model_group_lr), METH_VARARGS | METH_KEYWORDS,
      "group_lr(group, progress=0.0) -> float: the rate the next tree would "
      "use."},
     {"set_feature_weights", (PyCFunction)Model_set_feature_weights, METH_O,
@@ -971,15 +865,17 @@ static PyMethodDef Model_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Model_getset[] = {
-    {"n_trees", (getter)Model_get_n_trees, NULL, "Number of trees.", NULL},
-    {"n_outputs", (getter)Model_get_n_outputs, NULL,
-     "Number of output columns.", NULL},
-    {"n_features", (getter)Model_get_n_features, NULL,
-     "Number of numeric features.", NULL},
-    {"n_cat_features", (getter)Model_get_n_cat_features, NULL,
-     "Number of categorical features (columns of X_cat).", NULL},
-    {"model_bytes", (getter)Model_get_model_bytes, NULL,
-     "Bytes the model holds in memory.", NULL},
+    {"n_trees", (getter)Model_get_count, NULL, "Number of trees.",
+     (void *)P_TREES},
+    {"n_outputs", (getter)Model_get_count, NULL, "Number of output columns.",
+     (void *)P_OUTPUTS},
+    {"n_features", (getter)Model_get_count, NULL, "Number of numeric features.",
+     (void *)P_FEATURES},
+    {"n_cat_features", (getter)Model_get_count, NULL,
+     "Number of categorical features (columns of X_cat).",
+     (void *)P_CAT_FEATURES},
+    {"model_bytes", (getter)Model_get_count, NULL,
+     "Bytes the model holds in memory.", (void *)P_BYTES},
     {"bias", (getter)Model_get_bias, (setter)Model_set_bias,
      "Per-output bias (float32, n_outputs), added to every prediction.", NULL},
     {"expected_value", (getter)Model_get_expected_value, NULL,
@@ -987,10 +883,10 @@ static PyGetSetDef Model_getset[] = {
      "each tree's cover-weighted mean leaf value (NotImplementedError for "
      "Adam ensembles).",
      NULL},
-    {"_backend", (getter)Model_get_backend, NULL,
-     "The backend of the model (0: cpu, 1: cuda).", NULL},
-    {"n_threads", (getter)Model_get_n_threads, (setter)Model_set_n_threads,
-     "Threads of this model's calls (0: all cores).", NULL},
+    {"_backend", (getter)Model_get_count, NULL,
+     "The backend of the model (0: cpu, 1: cuda).", (void *)P_BACKEND},
+    {"n_threads", (getter)Model_get_count, (setter)Model_set_n_threads,
+     "Threads of this model's calls (0: all cores).", (void *)P_THREADS},
     {NULL, NULL, NULL, NULL, NULL}};
 
 PyTypeObject BrlModel_Type = {
@@ -1013,3 +909,7 @@ PyTypeObject BrlModel_Type = {
     .tp_init = (initproc)Model_init,
     .tp_new = Model_new,
 };
+
+int brl_py_model_init(PyObject *m) {
+  return brl_py_add_type(m, "Model", &BrlModel_Type);
+}

@@ -69,6 +69,14 @@ void brl_py_lock(PyThread_type_lock lock) {
   PyEval_RestoreThread(ts);
 }
 
+int brl_py_new_lock(PyThread_type_lock *lock) {
+  *lock = PyThread_allocate_lock();
+  if (*lock)
+    return 0;
+  PyErr_NoMemory();
+  return -1;
+}
+
 static double now_seconds(void) {
   struct timespec ts;
   timespec_get(&ts, TIME_UTC);
@@ -173,13 +181,16 @@ static int add_int(PyObject *m, const char *name, long v) {
   return PyModule_AddIntConstant(m, name, v);
 }
 
+/* Each file of a type adds it (and its module functions). */
+static int (*const type_inits[])(PyObject *) = {
+    brl_py_model_init, brl_py_batch_init, brl_py_agent_init, brl_py_env_init,
+    brl_py_dlpack_init};
+
 PyMODINIT_FUNC PyInit__core(void) {
   import_array();
   PyObject *m = PyModule_Create(&module_def);
   if (!m)
     return NULL;
-  if (PyType_Ready(&BrlModel_Type) < 0 || PyType_Ready(&BrlBatch_Type) < 0)
-    goto fail;
   if (!BrlPy_FormatError) {
     BrlPy_FormatError = PyErr_NewExceptionWithDoc(
         "boostrl.FormatError",
@@ -194,24 +205,15 @@ PyMODINIT_FUNC PyInit__core(void) {
     Py_DECREF(BrlPy_FormatError);
     goto fail;
   }
-  Py_INCREF(&BrlModel_Type);
-  if (PyModule_AddObject(m, "Model", (PyObject *)&BrlModel_Type) < 0) {
-    Py_DECREF(&BrlModel_Type);
-    goto fail;
-  }
-  Py_INCREF(&BrlBatch_Type);
-  if (PyModule_AddObject(m, "Batch", (PyObject *)&BrlBatch_Type) < 0) {
-    Py_DECREF(&BrlBatch_Type);
-    goto fail;
-  }
   if (add_int(m, "MAX_GROUPS", BRL_MAX_GROUPS) ||
       add_int(m, "MAX_DEPTH", BRL_MAX_DEPTH) ||
       add_int(m, "MAX_BINS", BRL_MAX_BINS) ||
       add_int(m, "CAT_UNSEEN", BRL_CAT_UNSEEN) ||
       add_int(m, "VERSION_NUMBER", brl_version_number()))
     goto fail;
-  if (brl_py_agent_init(m) < 0 || brl_py_dlpack_init(m) < 0)
-    goto fail;
+  for (size_t i = 0; i < sizeof type_inits / sizeof type_inits[0]; i++)
+    if (type_inits[i](m) < 0)
+      goto fail;
   return m;
 fail:
   Py_DECREF(m);
