@@ -8,7 +8,7 @@ Gymnasium environments with stable-baselines3's interface.
 """
 
 from ._core import Batch, FormatError, c_version
-from .algorithms import A2C, AWR, DQN, PPO, BaseAlgorithm
+from .algorithms import A2C, AWR, DQN, PPO, BaseAlgorithm, env_share
 from .ensemble import CAT_UNSEEN, Ensemble, Group
 from .evaluation import evaluate_policy
 
@@ -26,6 +26,7 @@ __all__ = [
     "Group",
     "PPO",
     "c_version",
+    "env_share",
     "evaluate_policy",
     "__version__",
 ]

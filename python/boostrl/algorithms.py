@@ -56,6 +56,25 @@ def _device_name(device: Any) -> str:
     return "cuda" if name == "cuda:0" else name
 
 
+def env_share(n_envs: int, rank: int, size: int) -> tuple[int, int]:
+    """(first, count): the envs [first, first + count) of n_envs that rank
+    `rank` of `size` steps under comm= (contiguous, balanced: the first
+    n_envs % size ranks take one more); seed env i with seed + i."""
+    if not 0 <= rank < size <= n_envs:
+        raise ValueError(f"{n_envs} envs over rank {rank} of {size}: need 0 <= rank < size <= n_envs")
+    base, rem = divmod(n_envs, size)
+    return rank * base + min(rank, rem), base + (rank < rem)
+
+
+_share = env_share
+
+
+def _mpi_lor():
+    from mpi4py import MPI
+
+    return MPI.LOR
+
+
 def _preset_id(env_id: str | None) -> str | None:
     if not env_id:
         return None
@@ -169,6 +188,11 @@ class BaseAlgorithm:
     """The shared machinery; use PPO, A2C, AWR or DQN."""
 
     algo = "ppo"
+    # comm= (set by _attach): the communicator, this rank's first env and
+    # the envs of all ranks (0: this process's n_envs).
+    _comm: Any = None
+    _first = 0
+    _n_global = 0
 
     def __init__(
         self,
@@ -180,6 +204,7 @@ class BaseAlgorithm:
         tensorboard_log: str | None = None,
         preset: str | None = None,
         n_envs: int | None = None,
+        comm: Any = None,
         **hyperparameters: Any,
     ) -> None:
         # SB3's forms: PPO("MlpPolicy", env), PPO(policy=..., env=...); and
@@ -203,9 +228,18 @@ class BaseAlgorithm:
         cfg, found = _core.agent_config(self.algo, self.preset, settings)
         self.preset_found = found
         want = int(cfg["n_envs"])
-        venv, _ = make_adapter(env, want)
-        if venv.num_envs != want:
-            settings["n_envs"] = str(venv.num_envs)
+        # comm (an mpi4py communicator): n_envs is the number of envs over
+        # all ranks; this rank makes (env id) or brings (an env) its share.
+        size = comm.Get_size() if comm is not None else 1
+        if size > 1 and isinstance(env, str):
+            venv, _ = make_adapter(env, _share(want, comm.Get_rank(), size)[1])
+        elif size > 1:
+            venv, _ = make_adapter(env, want)
+            settings["n_envs"] = str(comm.allreduce(venv.num_envs))
+        else:
+            venv, _ = make_adapter(env, want)
+            if venv.num_envs != want:
+                settings["n_envs"] = str(venv.num_envs)
         # Integer and text sub-spaces are the last, categorical, columns
         # (an explicit n_cat_obs stays where the space has none).
         if venv.flat.n_cat > 0 or "n_cat_obs" not in settings:
@@ -216,9 +250,24 @@ class BaseAlgorithm:
         self._agent = _core.Agent(
             self.algo, self.preset, self._flat.dim, sp.kind, sp.nvec, sp.low, sp.high, settings, self.seed
         )
+        self._comm, self._first, self._n_global = None, 0, venv.num_envs
+        if size > 1:
+            self._attach(comm)
         self._init_state(extras.get("stats_window_size", 100))
 
     # --- setup -------------------------------------------------------------
+
+    def _attach(self, comm) -> None:
+        # Every collective call (observe, update) then exchanges the ranks'
+        # rows; the agent stays identical on every rank (docs/SCALING.md).
+        first, count = self._agent.set_comm(comm)
+        if count != self.env.num_envs:
+            raise ValueError(
+                f"rank {comm.Get_rank()} of {comm.Get_size()} has {self.env.num_envs} envs but its share of "
+                f"n_envs = {self._agent.n_envs} is {count} (envs {first} to {first + count - 1}): give each rank "
+                f"boostrl.env_share(n_envs, rank, size) envs"
+            )
+        self._comm, self._first, self._n_global = comm, first, self._agent.n_envs
 
     def _setup(self, venv) -> None:
         self.env = venv
@@ -320,6 +369,8 @@ class BaseAlgorithm:
             self._agent = _core.Agent.from_bytes(self._agent.to_bytes())
             self._agent.set_threads(int(th))
             self._agent.set_device(dev)
+            if self._comm is not None:
+                self._attach(self._comm)
             self._rollout_steps = 0
 
     def learn(
@@ -342,7 +393,7 @@ class BaseAlgorithm:
             agent = self._agent
             if reset_num_timesteps:
                 self.num_timesteps = 0
-            venv.seed(self.seed)
+            venv.seed(self.seed + self._first)  # env i: seed + i on any rank
             self._last_obs, self._last_masks = venv.reset()
             agent.reset_episodes()
             self._ep_ret[:] = 0.0
@@ -363,7 +414,8 @@ class BaseAlgorithm:
         bar = ProgressBar(total - self.num_timesteps) if progress_bar else None
         t0 = time.time()
         start_ts = self.num_timesteps
-        n = self.n_envs
+        n = self._n_global or self.n_envs  # env steps of all ranks
+        comm = self._comm
         timing = self.timing
         perf = time.perf_counter
         obs, masks = self._last_obs, self._last_masks
@@ -390,7 +442,10 @@ class BaseAlgorithm:
                     if bar is not None:
                         bar.update(n)
                     cb.update_locals({"infos": infos, "rewards": rew, "dones": term | trunc, "new_obs": obs})
-                    if not cb.on_step():
+                    halt = not cb.on_step()
+                    if comm is not None and callback is not None:
+                        halt = comm.allreduce(halt, op=_mpi_lor())  # every rank stops alike
+                    if halt:
                         stop = True
                         break
                     if agent.rollout_full():
@@ -406,6 +461,15 @@ class BaseAlgorithm:
                 self._n_updates += 1
                 if log_interval and self._n_updates % log_interval == 0:
                     self._log(t0, start_ts)
+        except BaseException:
+            if comm is not None:
+                # The other ranks wait in a collective: end the job (MPI
+                # prints which rank) rather than leave them hanging.
+                import traceback
+
+                traceback.print_exc()
+                comm.Abort(1)
+            raise
         finally:
             self._last_obs, self._last_masks = obs, masks
             if bar is not None:
@@ -664,8 +728,10 @@ class BaseAlgorithm:
     # --- files -------------------------------------------------------------
 
     def save(self, path) -> None:
-        """The C agent file (the format of `boostrl train --out`)."""
-        self._agent.save(os.fspath(path))
+        """The C agent file (the format of `boostrl train --out`). With
+        comm=, rank 0 writes it (the agent is the same on every rank)."""
+        if self._comm is None or self._comm.Get_rank() == 0:
+            self._agent.save(os.fspath(path))
 
     @classmethod
     def load(cls, path, env=None, **kwargs):

@@ -11,6 +11,10 @@ typedef struct {
   brl_agent *a;
   PyThread_type_lock lock;
   int obs_dim, act_dim, mask_dim, n_envs;
+  /* set_comm: the communicator (NULL: none) and this rank's env copies
+   * (collect, observe and update take n_local rows; n_envs without one). */
+  brl_comm *comm;
+  int n_local;
 } BrlAgentObject;
 
 PyTypeObject BrlAgent_Type;
@@ -44,11 +48,13 @@ static PyObject *agent_wrap(brl_agent *a) {
   self->mask_dim = brl_agent_mask_dim(a);
   self->act_dim = s.kind == BRL_SPACE_DISCRETE ? 1 : s.dim;
   self->n_envs = c.n_envs;
+  self->n_local = c.n_envs;
   return (PyObject *)self;
 }
 
 static void Agent_dealloc(BrlAgentObject *self) {
   brl_agent_free(&self->a);
+  brl_comm_free(&self->comm); /* after the agent that points to it */
   if (self->lock)
     PyThread_free_lock(self->lock);
   Py_TYPE(self)->tp_free((PyObject *)self);
@@ -307,7 +313,7 @@ static PyObject *Agent_collect(BrlAgentObject *self, PyObject *args,
     return NULL;
   if (agent_ready(self) < 0)
     return NULL;
-  const int64_t n = self->n_envs;
+  const int64_t n = self->n_local;
   PyArrayObject *X = brl_py_f32_count(obs_obj, "obs", n * self->obs_dim);
   if (!X)
     return NULL;
@@ -340,7 +346,7 @@ static PyObject *Agent_observe(BrlAgentObject *self, PyObject *args,
     return NULL;
   if (agent_ready(self) < 0)
     return NULL;
-  const int64_t n = self->n_envs;
+  const int64_t n = self->n_local;
   PyArrayObject *R = brl_py_f32_count(r_obj, "rewards", n);
   PyArrayObject *TE = R ? brl_py_u8_count(te_obj, "terminated", n) : NULL;
   PyArrayObject *TR = TE ? brl_py_u8_count(tr_obj, "truncated", n) : NULL;
@@ -383,7 +389,7 @@ static PyObject *Agent_update(BrlAgentObject *self, PyObject *arg) {
   if (agent_ready(self) < 0)
     return NULL;
   PyArrayObject *X =
-      brl_py_f32_count(arg, "last_obs", self->n_envs * self->obs_dim);
+      brl_py_f32_count(arg, "last_obs", self->n_local * self->obs_dim);
   if (!X)
     return NULL;
   const float *x = PyArray_DATA(X);
@@ -391,6 +397,29 @@ static PyObject *Agent_update(BrlAgentObject *self, PyObject *arg) {
   BRL_PY_CALL(self, rc = brl_agent_update(self->a, x));
   Py_DECREF(X);
   return brl_py_none(rc);
+}
+
+/* set_comm(comm): an mpi4py communicator (None detaches); returns this
+ * rank's (first, count) share of the n_envs. */
+static PyObject *Agent_set_comm(BrlAgentObject *self, PyObject *arg) {
+  if (agent_ready(self) < 0)
+    return NULL;
+  brl_comm *c = NULL;
+  if (arg != Py_None && brl_py_comm_new(arg, &c) < 0)
+    return NULL;
+  int rc, first = 0, count = self->n_envs;
+  BRL_PY_CALL(self, rc = brl_agent_set_comm(self->a, c));
+  if (rc == BRL_OK && c)
+    rc = brl_env_share(self->n_envs, brl_comm_rank(c), brl_comm_size(c), &first,
+                       &count);
+  if (rc != BRL_OK) {
+    brl_comm_free(&c);
+    return brl_py_none(rc);
+  }
+  brl_comm_free(&self->comm);
+  self->comm = c;
+  self->n_local = count;
+  return Py_BuildValue("(ii)", first, count);
 }
 
 static PyObject *Agent_reset_episodes(BrlAgentObject *self, PyObject *args) {
@@ -786,6 +815,10 @@ static PyMethodDef Agent_methods[] = {
     {"rollout_full", (PyCFunction)Agent_rollout_full, METH_NOARGS,
      "rollout_full() -> bool"},
     {"update", (PyCFunction)Agent_update, METH_O, "update(last_obs)"},
+    {"set_comm", (PyCFunction)Agent_set_comm, METH_O,
+     "set_comm(comm) -> (first, count): train across the ranks of an mpi4py "
+     "communicator (None: one process); collect, observe and update then "
+     "take this rank's count envs"},
     {"reset_episodes", (PyCFunction)Agent_reset_episodes, METH_NOARGS,
      "reset_episodes()"},
     {"set_total_timesteps", (PyCFunction)Agent_set_total_timesteps, METH_O,

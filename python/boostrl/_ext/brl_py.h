@@ -241,4 +241,10 @@ PyObject *brl_py_predict_cuda(BrlModelObject *self, PyObject *X,
 /* Adds DeviceArray and cuda_available() to m; 0 or -1. */
 int brl_py_dlpack_init(PyObject *m);
 
+/* --- MPI through mpi4py (comm.c) --- */
+
+/* A communicator whose collectives call comm's (an mpi4py communicator)
+ * Allreduce / Allgatherv / Bcast; 0, or -1 with an exception set. */
+int brl_py_comm_new(PyObject *comm, brl_comm **out);
+
 #endif
