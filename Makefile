@@ -77,11 +77,12 @@ test-cuda-emu:
 	    "CUDA backend (check -DBRL_CUDA_EMU=ON in build-emu)" >&2; fi; \
 	  exit $$rc
 
-# libFuzzer on every loader (model, JSON model, agent, env): a short run of
-# each from its committed corpus fuzz/corpus-<target>. Longer runs:
+# libFuzzer on every loader (model, JSON model, settings JSON, agent, env):
+# a short run of each from its committed corpus fuzz/corpus-<target>. Longer
+# runs:
 #   make test-fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS = model_load model_json agent_load env_load
+FUZZ_TARGETS = model_load model_json kv_json agent_load env_load
 test-fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBRL_FUZZ=ON \
 	  -DBRL_SANITIZE=ON -DBRL_BUILD_TESTS=OFF -DBRL_BUILD_CLI=OFF \
