@@ -29,7 +29,6 @@ from .spaces import BOX, MASK_KEY, MULTI_DISCRETE, ActionSpec, Flattener
 from .vec_env import GymVectorAdapter, make_adapter
 
 _ALIASES = {"learning_rate": "policy_lr"}
-_LANES = 16
 
 
 def _config_keys() -> frozenset:
@@ -539,16 +538,9 @@ class BaseAlgorithm:
             action_masks = flat.masks(observation, n)
         if action_masks is not None:
             action_masks = np.ascontiguousarray(np.asarray(action_masks, np.uint8).reshape(n, -1))
-        if deterministic and n % _LANES:
-            # The C prediction runs whole blocks of 16 rows on its vector
-            # path and the remainder one row at a time (about 10 us per row
-            # per 1,000 trees): padding to a whole block is faster. Sampled
-            # actions are not padded (it would draw extra random numbers).
-            pad = _LANES - n % _LANES
-            x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
-            if action_masks is not None:
-                action_masks = np.concatenate([action_masks, np.repeat(action_masks[-1:], pad, axis=0)])
-        raw = self._agent.act(x, masks=action_masks, deterministic=deterministic)[:n]
+        # No padding here: the C prediction pads a tail of fewer than 16 rows
+        # to its vector block itself, where that pays off.
+        raw = self._agent.act(x, masks=action_masks, deterministic=deterministic)
         acts = self._action.to_env(raw)
         if single:
             acts = acts[0]

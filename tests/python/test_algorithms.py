@@ -480,8 +480,9 @@ def test_python_loop_matches_c_loop():
 
 
 def test_deterministic_predict_padding_same_actions():
-    """predict pads deterministic batches to whole blocks of 16 rows (the C
-    vector path): the actions equal the unpadded C call's."""
+    """The C prediction pads a tail of fewer than 16 rows to its vector
+    block (predict leaves that to it): the actions of any number of rows
+    equal those of the same rows in one larger call."""
     model = boostrl.PPO("CartPole-v1", seed=2, **SMALL).learn(3_000)
     X = np.random.default_rng(1).normal(size=(37, 4)).astype(np.float32) * 0.2
     ref = model._agent.act(X, deterministic=True)[:, 0].astype(np.int64)
