@@ -47,6 +47,8 @@
  *                 stats, save, brl_agent_model) may run together; the
  *                 model brl_agent_model returns follows the brl_model rule
  *                 while no call that trains or acts runs on the agent.
+ *      brl_kv     one call at a time, except that const calls (get, key,
+ *                 value, count, dump, save) may run together.
  *      brl_comm   one thread at a time (its collectives are ordered
  *                 calls on every rank); the handles it is attached to keep
  *                 a pointer to it.
