@@ -11,6 +11,8 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N 700
@@ -166,6 +168,66 @@ static void check_failure(int P, int kind, int fail_rank, int want) {
   }
 }
 
+/* brl_fit_comm on each rank's rows; the model bytes into s->bytes[r]. */
+typedef struct fit_run {
+  brl_params p;
+  brl_fit_params fp;
+  int64_t first[4], n[4];
+  void *bytes[4];
+  size_t len[4];
+  int64_t calls[4], sent[4];
+} fit_run;
+
+static int fit_rank(brl_comm *c, void *arg) {
+  fit_run *s = arg;
+  const int r = brl_comm_rank(c);
+  brl_model *m = NULL;
+  int rc = brl_model_create(&s->p, &m);
+  if (!rc)
+    rc = brl_fit_comm(m, X + s->first[r] * D, XC + s->first[r] * C,
+                      Y + s->first[r] * K, s->n[r], &s->fp, c);
+  if (!rc)
+    rc = brl_model_save_buffer(m, &s->bytes[r], &s->len[r]);
+  brl_comm_stats(c, &s->calls[r], &s->sent[r]);
+  brl_model_free(&m);
+  return rc;
+}
+
+/* Every rank's model is byte for byte brl_fit's on all rows. */
+static void check_fit(const char *what, int P, const int *weights,
+                      const brl_params *p, const brl_fit_params *fp) {
+  brl_model *m = NULL;
+  void *want = NULL;
+  size_t want_len = 0;
+  CHECK_OK(brl_model_create(p, &m));
+  CHECK_OK(brl_fit(m, X, XC, Y, N, fp));
+  CHECK_OK(brl_model_save_buffer(m, &want, &want_len));
+  CHECK(brl_model_n_trees(m) == fp->iterations);
+  brl_model_free(&m);
+  fit_run s;
+  memset(&s, 0, sizeof s);
+  s.p = *p;
+  s.fp = *fp;
+  run sp;
+  split(&sp, P, weights);
+  memcpy(s.first, sp.first, sizeof s.first);
+  memcpy(s.n, sp.n, sizeof s.n);
+  int rcs[4] = {0};
+  CHECK_MSG(brl_test_run_ranks(P, fit_rank, &s, rcs) == 0, "%s: %d %d %d", what,
+            rcs[0], rcs[1], rcs[2]);
+  for (int r = 0; r < P; r++) {
+    CHECK_MSG(s.len[r] == want_len && s.bytes[r] &&
+                  memcmp(s.bytes[r], want, want_len) == 0,
+              "%s, %d ranks: rank %d's model differs from one process's", what,
+              P, r);
+    brl_free(s.bytes[r]);
+  }
+  if (getenv("BRL_FIT_COMM_STATS"))
+    printf("%s, %d ranks: %lld collectives, %lld bytes sent by rank 0\n", what,
+           P, (long long)s.calls[0], (long long)s.sent[0]);
+  brl_free(want);
+}
+
 int main(void) {
   make_data();
   brl_params p;
@@ -185,6 +247,27 @@ int main(void) {
   const int tiny[3] = {1, 1000, 1};
   p.bin_method = BRL_BINS_QUANTILE;
   check_bins("quantile, 1-row rank", 3, tiny, &p);
+
+  /* models: full batch and minibatches, greedy and oblivious, L2 */
+  brl_params_default(&p, D, K);
+  p.n_cat_features = C;
+  p.max_depth = 3;
+  brl_fit_params fp;
+  brl_fit_params_default(&fp);
+  fp.iterations = 12;
+  check_fit("full batch", 2, w2, &p, &fp);
+  check_fit("full batch", 3, w3, &p, &fp);
+  fp.batch_size = 128; /* 5 minibatches an epoch, reshuffled */
+  fp.seed = 3;
+  fp.iterations = 14;
+  check_fit("minibatch", 2, w2, &p, &fp);
+  check_fit("minibatch", 3, w3, &p, &fp);
+  p.grow_policy = BRL_GROW_GREEDY;
+  p.split_score = BRL_SCORE_L2;
+  p.n_bins = 32;
+  check_fit("greedy L2 minibatch", 3, w3, &p, &fp);
+  fp.shuffle = 0;
+  check_fit("greedy L2 minibatch, no shuffle", 2, w2, &p, &fp);
 
   check_failure(2, 1, 1, BRL_EINVAL);
   check_failure(3, 2, 2, BRL_ENUMERIC);

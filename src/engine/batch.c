@@ -446,7 +446,7 @@ int brl__grad_ws_reserve(brl_batch *b, int64_t n, int K) {
   if (w->cap_grad >= n && w->K_grad == K)
     return BRL_OK;
   free(w->grad);
-  w->grad = malloc((size_t)n * (size_t)K * sizeof(float));
+  w->grad = malloc((size_t)n * (size_t)K * sizeof(float) + 1);
   w->cap_grad = w->grad ? n : 0;
   w->K_grad = K;
   if (!w->grad)

@@ -206,11 +206,8 @@ static int fit(brl_model *m, const float *X, const int32_t *X_cat,
          : brl_batch_create_cat(m, X, X_cat, n_rows, &b);
   if (rc)
     return rc;
-  if (c) /* until the engine's reduce step (brl_batch_set_comm) is in */
-    rc = brl__fail(BRL_EUNSUPPORTED,
-                   "brl_fit_comm: growing trees over several ranks needs the "
-                   "engine's reduce step (brl_batch_set_comm), which this "
-                   "build lacks");
+  if (c) /* every step grows the tree of all ranks' rows */
+    rc = brl_batch_set_comm(b, c);
   if (!rc && m->trees.n == 0 && n_total > 0)
     rc = mean_bias(m, y, n_rows, n_total, c);
   if (!rc)

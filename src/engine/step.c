@@ -163,10 +163,12 @@ static int step_prepare(brl_model *m, brl_batch *b, const int32_t *rows,
   if (!rows)
     *np = b->n;
   const int64_t n = *np;
-  if (n < 1 || n > b->n)
+  /* A rank may hold none of a minibatch's rows (a sharded batch). */
+  const int64_t least = rows && brl__comm_multi(b->comm) ? 0 : 1;
+  if (n < least || n > b->n)
     return brl__fail(BRL_EINVAL,
-                     "n is %lld: a step takes 1 to %lld rows of the batch",
-                     (long long)n, (long long)b->n);
+                     "n is %lld: a step takes %lld to %lld rows of the batch",
+                     (long long)n, (long long)least, (long long)b->n);
   for (int64_t i = 0; rows && i < n; i++)
     if (rows[i] < 0 || rows[i] >= b->n)
       return brl__fail(BRL_EINVAL,
