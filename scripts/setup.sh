@@ -4,7 +4,12 @@
 # requirements: .venv (the oldest supported Gymnasium and numpy) and
 # .venv-gym-new (the newest). Safe to run again: it installs only what is
 # missing or changed.
-# Usage: scripts/setup.sh [--c-only]
+# Usage: scripts/setup.sh [--c-only | --bench | --sb3]
+#   --bench  also .venv-bench: the benchmark suites' envs (MiniGrid, ale-py,
+#            box2d) and boostrl (python/requirements-bench.txt)
+#   --sb3    also .venv-sb3: stable-baselines3 and torch, the benchmark's
+#            neural baseline (python/requirements-sb3.txt; several GB)
+# Neither is run by plain setup.sh, make test or CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,3 +62,10 @@ python_venv() {
 # (.venv) and the newest (.venv-gym-new).
 python_venv .venv python/requirements-test.txt
 python_venv .venv-gym-new python/requirements-test-new.txt
+# The benchmark's environments (scripts/benchmark.py), on request only.
+if [[ "${1:-}" == "--bench" ]]; then
+  python_venv .venv-bench python/requirements-bench.txt
+  .venv-bench/bin/pip install -q .
+elif [[ "${1:-}" == "--sb3" ]]; then
+  python_venv .venv-sb3 python/requirements-sb3.txt
+fi
