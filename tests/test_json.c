@@ -142,6 +142,12 @@ static void kv_read(void) {
   brl_kv_free(&kv);
   CHECK(kv == NULL);
   brl_kv_free(&kv); /* NULL is fine */
+  /* A surrogate pair is one code point: 4 bytes of UTF-8 (the command's
+   * old reader wrote each half as 3 bytes, text no UTF-8 reader takes). */
+  const char *pair = "{\"tree\": \"\\ud83c\\udf32\"}";
+  CHECK_OK(brl_kv_parse_json(pair, strlen(pair), &kv));
+  CHECK(kv && !strcmp(brl_kv_get(kv, "tree"), "\xf0\x9f\x8c\xb2"));
+  brl_kv_free(&kv);
   CHECK_OK(brl_kv_parse_json(" { } ", 5, &kv));
   CHECK(brl_kv_count(kv) == 0);
   brl_kv_free(&kv);
