@@ -6,6 +6,9 @@
  *
  *   mpirun -np 2 build/bench_comm [--max-bytes B] [--seconds S] [--json]
  *
+ * With --fit ROWS,FEATURES,DEPTH[,GREEDY] it measures brl_fit_comm's
+ * exchange instead: collectives and bytes to bin and per tree.
+ *
  * bench/comm.sh runs it at np 2 on this machine (loopback, shared memory
  * between processes). */
 #include "boostrl_mpi.h"
@@ -64,6 +67,71 @@ static double measure(brl_comm *c, op_fn op, void *buf, int64_t bytes,
   return t[reps / 2];
 }
 
+/* The exchange of brl_fit_comm: collectives and bytes this rank sent to
+ * bin (a fit of 0 trees) and per tree, and the wall time per tree, for
+ * rows x features (n_rows split evenly), depth, 256 bins, 1 output. */
+static void fit_exchange(brl_comm *c, int64_t rows, int d, int depth, int trees,
+                         int grow, int json) {
+  const int P = brl_comm_size(c), me = brl_comm_rank(c);
+  const int64_t n = rows / P + (me < rows % P);
+  float *X = malloc((size_t)n * (size_t)d * sizeof(float));
+  float *y = malloc((size_t)n * sizeof(float));
+  uint64_t s = 77 + (uint64_t)me;
+  for (int64_t i = 0; i < n * d; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    X[i] = (float)(s >> 40) * 0x1p-24f;
+  }
+  for (int64_t i = 0; i < n; i++)
+    y[i] = X[i * d] + (X[i * d + 1 % d] > 0.5f ? 1.0f : 0.0f);
+  brl_params p;
+  brl_params_default(&p, d, 1);
+  p.max_depth = depth;
+  p.grow_policy = grow ? BRL_GROW_GREEDY : BRL_GROW_OBLIVIOUS;
+  p.n_threads = 1;
+  brl_fit_params fp;
+  brl_fit_params_default(&fp);
+  int64_t calls[3], bytes[3];
+  double t[2] = {0, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    brl_model *m = NULL;
+    fp.iterations = pass ? trees : 0;
+    brl_comm_stats(c, &calls[pass], &bytes[pass]);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    if (brl_model_create(&p, &m) || brl_fit_comm(m, X, NULL, y, n, &fp, c)) {
+      fprintf(stderr, "bench_comm: %s\n", brl_last_error());
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    t[pass] = MPI_Wtime() - t0;
+    brl_model_free(&m);
+  }
+  brl_comm_stats(c, &calls[2], &bytes[2]);
+  const int64_t bin_calls = calls[1] - calls[0],
+                bin_bytes = bytes[1] - bytes[0];
+  const double tree_calls = (double)(calls[2] - calls[1] - bin_calls) / trees;
+  const double tree_bytes = (double)(bytes[2] - bytes[1] - bin_bytes) / trees;
+  const double tree_ms = (t[1] - t[0]) / trees * 1e3;
+  if (me == 0) {
+    if (json)
+      printf("{\"fit_rows\": %lld, \"features\": %d, \"depth\": %d, "
+             "\"grow\": \"%s\", \"ranks\": %d, \"bin_calls\": %lld, "
+             "\"bin_bytes\": %lld, \"tree_calls\": %.1f, \"tree_bytes\": "
+             "%.0f, \"tree_ms\": %.3f}\n",
+             (long long)rows, d, depth, grow ? "greedy" : "oblivious", P,
+             (long long)bin_calls, (long long)bin_bytes, tree_calls, tree_bytes,
+             tree_ms);
+    else
+      printf("fit %lld rows x %d features, depth %d %s, %d ranks: binning %lld "
+             "collectives, %lld bytes sent; per tree %.1f collectives, %.0f "
+             "bytes sent, %.3f ms\n",
+             (long long)rows, d, depth, grow ? "greedy" : "oblivious", P,
+             (long long)bin_calls, (long long)bin_bytes, tree_calls, tree_bytes,
+             tree_ms);
+  }
+  free(X);
+  free(y);
+}
+
 int main(int argc, char **argv) {
   brl_comm *c = NULL;
   if (brl_comm_mpi_world(&argc, &argv, &c)) {
@@ -72,7 +140,8 @@ int main(int argc, char **argv) {
   }
   int64_t max_bytes = 8 << 20;
   double seconds = 0.2;
-  int json = 0;
+  int json = 0, fit_d = 0, fit_depth = 0, fit_grow = 0;
+  int64_t fit_rows = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--max-bytes") && i + 1 < argc)
       max_bytes = atoll(argv[++i]);
@@ -80,11 +149,22 @@ int main(int argc, char **argv) {
       seconds = atof(argv[++i]);
     else if (!strcmp(argv[i], "--json"))
       json = 1;
-    else {
+    else if (!strcmp(argv[i], "--fit") && i + 1 < argc) {
+      long long rows = 0;
+      int d = 0, depth = 0, grow = 0;
+      if (sscanf(argv[++i], "%lld,%d,%d,%d", &rows, &d, &depth, &grow) < 3)
+        return 2;
+      fit_rows = rows, fit_d = d, fit_depth = depth, fit_grow = grow;
+    } else {
       fprintf(stderr, "usage: bench_comm [--max-bytes B] [--seconds S] "
-                      "[--json]\n");
+                      "[--json] [--fit ROWS,FEATURES,DEPTH[,GREEDY]]\n");
       return 2;
     }
+  }
+  if (fit_rows > 0) {
+    fit_exchange(c, fit_rows, fit_d, fit_depth, 20, fit_grow, json);
+    brl_comm_free(&c);
+    return 0;
   }
   const int P = brl_comm_size(c), me = brl_comm_rank(c);
   void *buf = calloc((size_t)max_bytes + 8, 1);
