@@ -1018,6 +1018,12 @@ static void print_json(const run *r, const brl_agent_config *c,
   cli_json_number(f, r->solved_steps >= 0 ? (double)r->solved_steps : NAN);
   fputs(",\"solved_at_train_s\":", f);
   cli_json_number(f, r->solved_steps >= 0 ? r->solved_s : NAN);
+  if (r->comm) { /* rank 0's share of the exchange (docs/SCALING.md) */
+    int64_t calls, bytes;
+    brl_comm_stats(r->comm, &calls, &bytes);
+    fprintf(f, ",\"ranks\":%d,\"comm_calls\":%lld,\"comm_bytes\":%lld",
+            brl_comm_size(r->comm), (long long)calls, (long long)bytes);
+  }
   fprintf(f, ",\"interrupted\":%s,\"stopped\":%s,\"out\":",
           interrupted ? "true" : "false", r->stopped ? "true" : "false");
   cli_json_string(f, r->dir);
