@@ -7,7 +7,8 @@
  *   mpirun -np 2 build/bench_comm [--max-bytes B] [--seconds S] [--json]
  *
  * With --fit ROWS,FEATURES,DEPTH[,GREEDY] it measures brl_fit_comm's
- * exchange instead: collectives and bytes to bin and per tree.
+ * exchange instead: collectives and bytes to bin and per tree; with
+ * --agent ENV ALGO a distributed agent's (the preset) per update.
  *
  * bench/comm.sh runs it at np 2 on this machine (loopback, shared memory
  * between processes). */
@@ -132,6 +133,73 @@ static void fit_exchange(brl_comm *c, int64_t rows, int d, int depth, int trees,
   free(y);
 }
 
+/* The exchange of a distributed agent (brl_agent_set_comm) with env's
+ * preset for algo: collectives and bytes this rank sent per update (one
+ * rollout and its trees), from the second update to the fourth, and the
+ * env steps of an update. */
+static void agent_exchange(brl_comm *c, const char *env_id, const char *algo,
+                           int json) {
+  const int P = brl_comm_size(c), me = brl_comm_rank(c);
+  brl_algo a = !strcmp(algo, "a2c")   ? BRL_ALGO_A2C
+               : !strcmp(algo, "awr") ? BRL_ALGO_AWR
+               : !strcmp(algo, "dqn") ? BRL_ALGO_DQN
+                                      : BRL_ALGO_PPO;
+  brl_agent_config cfg;
+  brl_agent_config_preset(&cfg, env_id, a, NULL);
+  cfg.n_threads = 1;
+  int first = 0, count = 0;
+  brl_env *env = NULL;
+  brl_agent *ag = NULL;
+  brl_env_spec spec;
+  brl_action_space space;
+  if (brl_env_share(cfg.n_envs, me, P, &first, &count) ||
+      brl_env_make_range(env_id, first, count, 1, &env) ||
+      brl_env_get_spec(env, &spec) ||
+      brl_action_space_from_env(&spec, &space) ||
+      brl_agent_create(&cfg, spec.obs_dim, &space, 1, &ag) ||
+      brl_agent_set_comm(ag, c)) {
+    fprintf(stderr, "bench_comm: %s\n", brl_last_error());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  const int64_t per =
+      (int64_t)cfg.n_envs *
+      (a == BRL_ALGO_PPO || a == BRL_ALGO_A2C ? cfg.n_steps : cfg.train_freq);
+  int64_t calls[2], bytes[2];
+  double t[2];
+  for (int k = 0; k < 2; k++) { /* learn's target counts from the start */
+    int64_t target = k == 0 ? per * 2 : per * 4;
+    MPI_Barrier(MPI_COMM_WORLD);
+    t[k] = MPI_Wtime();
+    brl_comm_stats(c, &calls[k], &bytes[k]);
+    if (brl_agent_learn(ag, env, target, k == 0 ? 1 : 2)) {
+      fprintf(stderr, "bench_comm: %s\n", brl_last_error());
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+  }
+  double t_end = MPI_Wtime();
+  int64_t c_end, b_end;
+  brl_comm_stats(c, &c_end, &b_end);
+  const double upd_calls = (double)(c_end - calls[1]) / 2;
+  const double upd_bytes = (double)(b_end - bytes[1]) / 2;
+  const double upd_ms = (t_end - t[1]) / 2 * 1e3;
+  if (me == 0) {
+    if (json)
+      printf("{\"env\": \"%s\", \"algo\": \"%s\", \"ranks\": %d, "
+             "\"n_envs\": %d, \"steps_per_update\": %lld, "
+             "\"update_calls\": %.1f, \"update_bytes\": %.0f, "
+             "\"update_ms\": %.2f}\n",
+             env_id, algo, P, cfg.n_envs, (long long)per, upd_calls, upd_bytes,
+             upd_ms);
+    else
+      printf("%s %s, %d ranks, n_envs %d: per update (%lld env steps) %.1f "
+             "collectives, %.0f bytes sent by rank 0, %.2f ms\n",
+             env_id, algo, P, cfg.n_envs, (long long)per, upd_calls, upd_bytes,
+             upd_ms);
+  }
+  brl_agent_free(&ag);
+  brl_env_free(&env);
+}
+
 int main(int argc, char **argv) {
   brl_comm *c = NULL;
   if (brl_comm_mpi_world(&argc, &argv, &c)) {
@@ -142,6 +210,7 @@ int main(int argc, char **argv) {
   double seconds = 0.2;
   int json = 0, fit_d = 0, fit_depth = 0, fit_grow = 0;
   int64_t fit_rows = 0;
+  const char *agent_env = NULL, *agent_algo = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--max-bytes") && i + 1 < argc)
       max_bytes = atoll(argv[++i]);
@@ -149,7 +218,10 @@ int main(int argc, char **argv) {
       seconds = atof(argv[++i]);
     else if (!strcmp(argv[i], "--json"))
       json = 1;
-    else if (!strcmp(argv[i], "--fit") && i + 1 < argc) {
+    else if (!strcmp(argv[i], "--agent") && i + 2 < argc) {
+      agent_env = argv[++i];
+      agent_algo = argv[++i];
+    } else if (!strcmp(argv[i], "--fit") && i + 1 < argc) {
       long long rows = 0;
       int d = 0, depth = 0, grow = 0;
       if (sscanf(argv[++i], "%lld,%d,%d,%d", &rows, &d, &depth, &grow) < 3)
@@ -157,9 +229,15 @@ int main(int argc, char **argv) {
       fit_rows = rows, fit_d = d, fit_depth = depth, fit_grow = grow;
     } else {
       fprintf(stderr, "usage: bench_comm [--max-bytes B] [--seconds S] "
-                      "[--json] [--fit ROWS,FEATURES,DEPTH[,GREEDY]]\n");
+                      "[--json] [--fit ROWS,FEATURES,DEPTH[,GREEDY]] "
+                      "[--agent ENV ppo|a2c|awr|dqn]\n");
       return 2;
     }
+  }
+  if (agent_env) {
+    agent_exchange(c, agent_env, agent_algo, json);
+    brl_comm_free(&c);
+    return 0;
   }
   if (fit_rows > 0) {
     fit_exchange(c, fit_rows, fit_d, fit_depth, 20, fit_grow, json);
