@@ -19,18 +19,20 @@
  *    what it keeps.
  *  - Results are deterministic for a given seed, whatever the thread count.
  *  - Option structs the caller fills (brl_params, brl_agent_config,
- *    brl_fit_params, brl_export_options, brl_compress_params, brl_comm_ops)
- *    start with size_t struct_size: fill them with their _default function
- *    (it sets struct_size = sizeof), then change fields, or set them by
- *    name (brl_params_set, brl_agent_config_set). Fields are only ever
+ *    brl_fit_params, brl_export_options, brl_compress_params) start with
+ *    size_t struct_size: fill them with their _default function (it sets
+ *    struct_size = sizeof), then change fields, or set them by name
+ *    (brl_params_set, brl_agent_config_set). Fields are only ever
  *    appended, so a program built against an older boostrl.h passes a
  *    smaller struct_size and the library gives the fields it lacks their
  *    defaults; a struct_size larger than the library's, or smaller than the
  *    first version's, is refused (BRL_EINVAL). The _default functions and
  *    the calls that write such a struct are inline wrappers that pass
- *    sizeof to a _sized function (for bindings that cannot use inline
- *    functions). Structs the library fills (stats, reports, info) are only
- *    ever appended to as well.
+ *    sizeof to a _sized function, which writes no more than that (bindings
+ *    that cannot use inline functions call the _sized ones). brl_comm_ops
+ *    has a struct_size too, which must equal the library's. Structs the
+ *    library fills (stats, reports, info, specs) keep their layout: a field
+ *    appended to one comes with a _sized variant of the call that fills it.
  *  - Threads: calls on different handles never interfere, so each thread
  *    may work with its own models, batches, envs and agents at the same
  *    time. Sharing one handle between threads, per type:
@@ -90,6 +92,13 @@ extern "C" {
 /* The version of the library actually linked (compare with the macros). */
 BRL_API const char *brl_version(void);
 BRL_API int brl_version_number(void);
+/* This library's sizeof of an option struct named by its type
+ * ("brl_params", "brl_agent_config", "brl_fit_params",
+ * "brl_export_options", "brl_compress_params", "brl_comm_ops"); 0 for any
+ * other name. For bindings that lay the structs out themselves (ctypes,
+ * cffi): their struct_size may be this or smaller (an older layout), never
+ * larger. */
+BRL_API size_t brl_abi_struct_size(const char *type);
 
 /* ----------------------------------------------------------------- errors */
 

@@ -217,6 +217,20 @@ static void test_default_writes_only_its_size(void) {
   CHECK(brl_params_check(&p) == BRL_EINVAL);
 }
 
+/* Bindings that lay the structs out themselves ask for the sizes. */
+static void test_struct_sizes(void) {
+  CHECK(brl_abi_struct_size("brl_params") == sizeof(brl_params));
+  CHECK(brl_abi_struct_size("brl_agent_config") == sizeof(brl_agent_config));
+  CHECK(brl_abi_struct_size("brl_fit_params") == sizeof(brl_fit_params));
+  CHECK(brl_abi_struct_size("brl_export_options") ==
+        sizeof(brl_export_options));
+  CHECK(brl_abi_struct_size("brl_compress_params") ==
+        sizeof(brl_compress_params));
+  CHECK(brl_abi_struct_size("brl_comm_ops") == sizeof(brl_comm_ops));
+  CHECK(brl_abi_struct_size("brl_agent_stats") == 0);
+  CHECK(brl_abi_struct_size(NULL) == 0);
+}
+
 /* ---- brl_params by name ---- */
 
 static void test_params_by_name(void) {
@@ -305,6 +319,7 @@ int main(void) {
   test_config_size();
   test_fit_export_size();
   test_default_writes_only_its_size();
+  test_struct_sizes();
   test_params_by_name();
   return brl_test_report("test_abi");
 }

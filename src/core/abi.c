@@ -47,3 +47,19 @@ int brl__abi_out(const brl__abi_struct *s, const void *full, void *dst,
   memcpy(dst, &size, sizeof size);
   return BRL_OK;
 }
+
+size_t brl_abi_struct_size(const char *type) {
+  static const struct {
+    const char *type;
+    size_t size;
+  } sizes[] = {{"brl_params", sizeof(brl_params)},
+               {"brl_agent_config", sizeof(brl_agent_config)},
+               {"brl_fit_params", sizeof(brl_fit_params)},
+               {"brl_export_options", sizeof(brl_export_options)},
+               {"brl_compress_params", sizeof(brl_compress_params)},
+               {"brl_comm_ops", sizeof(brl_comm_ops)}};
+  for (size_t i = 0; type && i < sizeof sizes / sizeof sizes[0]; i++)
+    if (strcmp(type, sizes[i].type) == 0)
+      return sizes[i].size;
+  return 0;
+}

@@ -26,9 +26,11 @@ c_double_p = ctypes.POINTER(ctypes.c_double)
 
 
 class FitParams(ctypes.Structure):
-    """brl_fit_params."""
+    """brl_fit_params (filled by brl_fit_params_default_sized: the header's
+    brl_fit_params_default is an inline function)."""
 
     _fields_ = [
+        ("struct_size", ctypes.c_size_t),
         ("iterations", ctypes.c_int),
         ("batch_size", ctypes.c_int64),
         ("shuffle", ctypes.c_int),
@@ -85,8 +87,11 @@ class CLib:
             c_int32_p,
         ]
         lib.brl_model_cat_size.argtypes = [vp, ctypes.c_int]
-        lib.brl_fit_params_default.argtypes = [ctypes.POINTER(FitParams)]
-        lib.brl_fit_params_default.restype = None
+        lib.brl_fit_params_default_sized.argtypes = [
+            ctypes.POINTER(FitParams),
+            ctypes.c_size_t,
+        ]
+        lib.brl_fit_params_default_sized.restype = None
         lib.brl_fit.argtypes = [
             vp,
             c_float_p,
@@ -186,7 +191,7 @@ class CLib:
         if X_cat is not None:
             X_cat = np.ascontiguousarray(X_cat, dtype=np.int32)
         fp = FitParams()
-        self.lib.brl_fit_params_default(ctypes.byref(fp))
+        self.lib.brl_fit_params_default_sized(ctypes.byref(fp), ctypes.sizeof(fp))
         fp.iterations, fp.batch_size, fp.shuffle, fp.seed = iterations, batch_size, shuffle, seed
         self.check(
             self.lib.brl_fit(

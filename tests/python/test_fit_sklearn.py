@@ -23,8 +23,12 @@ class Group(ctypes.Structure):
                 ("score_weight", ctypes.c_float)]
 
 
+# brl_params and brl_fit_params as the header lays them out; the header's
+# _default functions are inline wrappers, so ctypes calls the exported
+# _sized ones with the struct's size.
 class Params(ctypes.Structure):
-    _fields_ = [("n_features", ctypes.c_int), ("n_groups", ctypes.c_int),
+    _fields_ = [("struct_size", ctypes.c_size_t),
+                ("n_features", ctypes.c_int), ("n_groups", ctypes.c_int),
                 ("groups", Group * 8), ("max_depth", ctypes.c_int),
                 ("min_data_in_leaf", ctypes.c_int), ("n_bins", ctypes.c_int),
                 ("grow_policy", ctypes.c_int), ("split_score", ctypes.c_int),
@@ -38,7 +42,8 @@ class Params(ctypes.Structure):
 
 
 class FitParams(ctypes.Structure):
-    _fields_ = [("iterations", ctypes.c_int), ("batch_size", ctypes.c_int64),
+    _fields_ = [("struct_size", ctypes.c_size_t),
+                ("iterations", ctypes.c_int), ("batch_size", ctypes.c_int64),
                 ("shuffle", ctypes.c_int), ("seed", ctypes.c_uint64)]
 
 
@@ -54,14 +59,16 @@ def lib():
 def fit_boostrl(lib, X, y, grow):
     fptr = ctypes.POINTER(ctypes.c_float)
     p = Params()
-    lib.brl_params_default(ctypes.byref(p), X.shape[1], 1)
+    lib.brl_params_default_sized(ctypes.byref(p), ctypes.c_size_t(ctypes.sizeof(p)),
+                                 X.shape[1], 1)
     p.max_depth = 4
     p.grow_policy = grow
     p.groups[0].lr = p.groups[0].lr_end = 0.1
     m = ctypes.c_void_p()
     assert lib.brl_model_create(ctypes.byref(p), ctypes.byref(m)) == 0
     fp = FitParams()
-    lib.brl_fit_params_default(ctypes.byref(fp))
+    lib.brl_fit_params_default_sized(ctypes.byref(fp),
+                                     ctypes.c_size_t(ctypes.sizeof(fp)))
     fp.iterations = 100
     X = np.ascontiguousarray(X, dtype=np.float32)
     y32 = np.ascontiguousarray(y, dtype=np.float32)

@@ -59,16 +59,28 @@ def test_presets_and_config_text(clib, comma_locale):
     lib = ctypes.CDLL(clib.path)
     vp = ctypes.c_void_p
     lib.brl_last_error.restype = ctypes.c_char_p
-    lib.brl_agent_config_preset.argtypes = [vp, ctypes.c_char_p, ctypes.c_int, vp]
+    # brl_agent_config_preset is an inline wrapper in the header: ctypes
+    # calls the exported _sized function with the library's struct size.
+    lib.brl_abi_struct_size.restype = ctypes.c_size_t
+    lib.brl_abi_struct_size.argtypes = [ctypes.c_char_p]
+    lib.brl_agent_config_preset_sized.argtypes = [
+        vp,
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        vp,
+    ]
     lib.brl_agent_config_get.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
     lib.brl_agent_config_set.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p]
     assert locale.format_string("%g", 0.5) == "0,5"  # the host's locale is on
+    size = lib.brl_abi_struct_size(b"brl_agent_config")
+    assert 0 < size <= 16384
     cfg = ctypes.create_string_buffer(16384)  # larger than brl_agent_config
     out = ctypes.create_string_buffer(64)
     for algo in range(4):  # ppo, a2c, awr, dqn
-        rc = lib.brl_agent_config_preset(cfg, b"CartPole-v1", algo, None)
+        rc = lib.brl_agent_config_preset_sized(cfg, size, b"CartPole-v1", algo, None)
         assert rc == 0, lib.brl_last_error().decode()
-    assert lib.brl_agent_config_preset(cfg, b"CartPole-v1", 0, None) == 0
+    assert lib.brl_agent_config_preset_sized(cfg, size, b"CartPole-v1", 0, None) == 0
     assert lib.brl_agent_config_get(cfg, b"gamma", out, 64) == 0
     assert out.value == b"0.99"
     assert lib.brl_agent_config_set(cfg, b"vf_coef", b"0.625") == 0
