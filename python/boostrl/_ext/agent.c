@@ -886,7 +886,5 @@ static PyMethodDef agent_module_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 int brl_py_agent_init(PyObject *m) {
-  if (brl_py_add_type(m, "Agent", &BrlAgent_Type) < 0)
-    return -1;
-  return PyModule_AddFunctions(m, agent_module_methods);
+  return brl_py_add_type(m, "Agent", &BrlAgent_Type, agent_module_methods);
 }

@@ -198,5 +198,5 @@ PyTypeObject BrlBatch_Type = {
 };
 
 int brl_py_batch_init(PyObject *m) {
-  return brl_py_add_type(m, "Batch", &BrlBatch_Type);
+  return brl_py_add_type(m, "Batch", &BrlBatch_Type, NULL);
 }

@@ -129,8 +129,10 @@ PyObject *brl_py_fields_dict(const void *s, const brl_py_field *fields);
 PyObject *brl_py_str_list(const char *const *items,
                           const char *(*help)(const char *));
 
-/* Readies `type` and adds it to m as `name`; 0 or -1. */
-int brl_py_add_type(PyObject *m, const char *name, PyTypeObject *type);
+/* Readies `type` and adds it to m as `name`, with the module functions
+ * (NULL: none) that go with it; 0 or -1. */
+int brl_py_add_type(PyObject *m, const char *name, PyTypeObject *type,
+                    PyMethodDef *functions);
 
 /* --- array conversion (convert.c) --- */
 

@@ -67,7 +67,8 @@ PyObject *brl_py_str_list(const char *const *items,
   return l;
 }
 
-int brl_py_add_type(PyObject *m, const char *name, PyTypeObject *type) {
+int brl_py_add_type(PyObject *m, const char *name, PyTypeObject *type,
+                    PyMethodDef *functions) {
   if (PyType_Ready(type) < 0)
     return -1;
   Py_INCREF(type);
@@ -75,5 +76,5 @@ int brl_py_add_type(PyObject *m, const char *name, PyTypeObject *type) {
     Py_DECREF(type);
     return -1;
   }
-  return 0;
+  return functions ? PyModule_AddFunctions(m, functions) : 0;
 }

@@ -358,7 +358,5 @@ static PyMethodDef dlpack_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 int brl_py_dlpack_init(PyObject *m) {
-  if (brl_py_add_type(m, "DeviceArray", &DeviceArray_Type) < 0)
-    return -1;
-  return PyModule_AddFunctions(m, dlpack_methods);
+  return brl_py_add_type(m, "DeviceArray", &DeviceArray_Type, dlpack_methods);
 }

@@ -137,7 +137,5 @@ static PyMethodDef env_module_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 int brl_py_env_init(PyObject *m) {
-  if (brl_py_add_type(m, "NativeEnv", &BrlEnv_Type) < 0)
-    return -1;
-  return PyModule_AddFunctions(m, env_module_methods);
+  return brl_py_add_type(m, "NativeEnv", &BrlEnv_Type, env_module_methods);
 }

@@ -911,5 +911,5 @@ PyTypeObject BrlModel_Type = {
 };
 
 int brl_py_model_init(PyObject *m) {
-  return brl_py_add_type(m, "Model", &BrlModel_Type);
+  return brl_py_add_type(m, "Model", &BrlModel_Type, NULL);
 }
