@@ -523,9 +523,10 @@ class BaseAlgorithm:
 
     # --- inference ---------------------------------------------------------
 
-    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False, action_masks=None):
-        """Actions for one observation or a batch (SB3's signature; state is
-        passed through: the policies have no memory)."""
+    def _rows(self, observation, action_masks):
+        """(single, x, masks): one observation or a batch as the agent's
+        flat rows, and the action masks (given, or read from the
+        observation) as uint8 rows or None."""
         flat = self._flat
         single = flat.is_single(observation)
         if single:
@@ -538,6 +539,12 @@ class BaseAlgorithm:
             action_masks = flat.masks(observation, n)
         if action_masks is not None:
             action_masks = np.ascontiguousarray(np.asarray(action_masks, np.uint8).reshape(n, -1))
+        return single, x, action_masks
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False, action_masks=None):
+        """Actions for one observation or a batch (SB3's signature; state is
+        passed through: the policies have no memory)."""
+        single, x, action_masks = self._rows(observation, action_masks)
         # No padding here: the C prediction pads a tail of fewer than 16 rows
         # to its vector block itself, where that pays off.
         raw = self._agent.act(x, masks=action_masks, deterministic=deterministic)
@@ -572,19 +579,9 @@ class BaseAlgorithm:
         and string keys; False always returns the plain
         :class:`Explanation`; True requires shap (ImportError without it).
         """
-        flat = self._flat
-        single = flat.is_single(observation)
-        if single:
-            x = flat.one(observation)[None, :]
-            n = 1
-        else:
-            n = _batch_len(observation)
-            x = flat.batch(observation, n)
-        if action_masks is None and flat.has_mask:
-            action_masks = flat.masks(observation, n)
-        if action_masks is not None:
-            action_masks = np.ascontiguousarray(np.asarray(action_masks, np.uint8).reshape(n, -1))
+        single, x, action_masks = self._rows(observation, action_masks)
         x = np.ascontiguousarray(x, dtype=np.float32)
+        n = x.shape[0]
         acts = self._agent.act(x, masks=action_masks, deterministic=True)
         phi = self._agent._shap(x)  # (n, F + 1, K)
         kind, nvec, _, _ = self._agent.action_space
