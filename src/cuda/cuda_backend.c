@@ -10,20 +10,24 @@
  * device-to-host copy of the tree (and of the leaf of every batch row when
  * the batch's prediction cache is live) and one synchronisation.
  *
- * The tree is assembled here exactly as tree_grow.c does it, so the stored
- * splits are identical to the CPU's; leaf values come from exact integer
- * sums of the gradients and match the CPU's double sums to rounding.
+ * The engine owns the step's pipeline (engine/pipeline.h): this file calls
+ * its gradient transform (brl__grad_columns: the column means, deviations,
+ * weights and leaf scales the kernels apply), and hands the device's
+ * decisions and exact integer leaf sums to brl__tree_assemble, the code
+ * that stores the CPU's trees, so the stored trees are the CPU's bit for
+ * bit.
  *
- * The prediction cache: the step's kernels compute the leaf of every batch
- * row; predict_add recognises the engine's cache update (the batch's own
- * X, the tree just grown) and adds those leaves' values on the host, bit
- * for bit what the CPU computes. Other calls run the prediction kernel
- * over a device copy of X, identical bit for bit as well. */
+ * The prediction cache: when the engine asks for them, the step's kernels
+ * compute the leaf of every batch row and grow_tree returns them; the
+ * engine adds their values (brl__cache_add_last). predict_add runs the
+ * prediction kernel over a device copy of X, identical bit for bit to the
+ * CPU's. */
 #include "backend/backend.h"
 #include "core/error.h"
 #include "cuda/cuda_internal.h"
 #include "engine/batch.h"
 #include "engine/model.h"
+#include "engine/pipeline.h"
 
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -128,33 +132,28 @@ static int cu_fail(cudaError_t e, const char *what) {
 typedef struct cu_layout {
   size_t dec_gain, leaf_sum, leaf_cnt, rscale, dec_feat, dec_bin, dec_dl,
       dec_split, ctl, rmax, ctl_end;
-  size_t mean, sd, wk, fw, rows, grad, xfer_end;
+  size_t mean, sd, wk, rs_in, fw, rows, grad, xfer_end;
   size_t codes, hoff, nbins, tiles, qgrad, qraw, pos[2], nid, hist[2], state[2],
       kind[2], begin[2], end[2], cursor, node_tot, rec_score, rec_key, rec_nl,
       items, leaf16, total;
 } cu_layout;
 
 typedef struct cu_batch {
-  struct cu_batch *next; /* registry of live batches */
   cudaStream_t stream;
   int64_t N;
   int K, maxd;
-  const float *X; /* the batch's host features (cache updates) */
-  const int32_t *Xc;
   unsigned char *dmem; /* device arena */
   size_t dsize;
   unsigned char *hmem; /* pinned mirror of [0, xfer_end) */
   size_t hsize;
   uint16_t *leaf_host; /* pinned, N: leaf of each row in the last tree */
   size_t lsize;
+  double *gain; /* 2^maxd: the greedy gains as the CPU rounds them */
   cu_layout o;
   brl_cu_grow g; /* device pointers and fixed shapes */
-  int leaf_valid, leaf_tree;
-  uint64_t leaf_uid, leaf_gen;
 } cu_batch;
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static cu_batch *reg_head;
 /* The resources of the last freed batch, reused by the next one (RL makes
  * one batch per update phase). Guarded by reg_mu. */
 static struct {
@@ -190,6 +189,7 @@ static void layout(cu_layout *o, int64_t N, int d, int K, int maxd, int64_t H,
   o->mean = take(&off, kk * sizeof(double));
   o->sd = take(&off, kk * sizeof(double));
   o->wk = take(&off, kk * sizeof(double));
+  o->rs_in = take(&off, kk * sizeof(double));
   o->fw = take(&off, (size_t)d * sizeof(float));
   o->rows = take(&off, n * sizeof(int32_t));
   o->grad = take(&off, n * kk * sizeof(float));
@@ -297,13 +297,9 @@ static void cu_batch_free(void *p) {
   if (!cb)
     return;
   pthread_mutex_lock(&reg_mu);
-  for (cu_batch **q = &reg_head; *q; q = &(*q)->next)
-    if (*q == cb) {
-      *q = cb->next;
-      break;
-    }
   release(cb);
   pthread_mutex_unlock(&reg_mu);
+  free(cb->gain);
   free(cb);
 }
 
@@ -362,15 +358,19 @@ static int cu_batch_make(const brl_model *m, const brl_batch *b,
   const int tile_cap = d * ((S + cols - 1) / cols) + 1;
   int32_t *tiles = malloc((size_t)tile_cap * 4 * sizeof(int32_t));
   cu_batch *cb = calloc(1, sizeof *cb);
-  if (!tiles || !cb) {
+  double *gain = malloc(((size_t)1 << maxd) * sizeof(double));
+  if (!tiles || !cb || !gain) {
     free(tiles);
     free(cb);
+    free(gain);
     return brl__fail(BRL_ENOMEM, "out of memory for the CUDA batch state");
   }
   int tile_smem = 0;
   const int n_tiles = make_tiles(b, S, hist_smem, tiles, &tile_smem);
+  cb->gain = gain;
   if (n_tiles > 65535) {
     free(tiles);
+    free(gain);
     free(cb);
     return brl__fail(BRL_EUNSUPPORTED,
                      "the CUDA backend handles at most 65535 histogram tiles; "
@@ -414,8 +414,6 @@ static int cu_batch_make(const brl_model *m, const brl_batch *b,
   cb->N = N;
   cb->K = K;
   cb->maxd = maxd;
-  cb->X = b->X;
-  cb->Xc = b->Xc;
   brl_cu_grow *g = &cb->g;
   g->N = (int)N;
   g->d = d;
@@ -436,6 +434,7 @@ static int cu_batch_make(const brl_model *m, const brl_batch *b,
   g->mean = (const double *)(D + o->mean);
   g->sd = (const double *)(D + o->sd);
   g->wk = (const double *)(D + o->wk);
+  g->rs_in = (const double *)(D + o->rs_in);
   g->fw = (const float *)(D + o->fw);
   g->qgrad = (long long *)(D + o->qgrad);
   g->qraw = (long long *)(D + o->qraw);
@@ -465,10 +464,6 @@ static int cu_batch_make(const brl_model *m, const brl_batch *b,
   g->dec_gain = (double *)(D + o->dec_gain);
   g->leaf_cnt = (long long *)(D + o->leaf_cnt);
   g->leaf_sum = (long long *)(D + o->leaf_sum);
-  pthread_mutex_lock(&reg_mu);
-  cb->next = reg_head;
-  reg_head = cb;
-  pthread_mutex_unlock(&reg_mu);
   *out = cb;
   return BRL_OK;
 }
@@ -494,54 +489,17 @@ static int cu_batch_get(const brl_model *m, brl_batch *b, cu_batch **out) {
 
 /* --------------------------------------------------------------- grow */
 
-/* Per-column transform of the split gradients, as tree_grow.c's
- * quantize_grads: weight sqrt(group score weight); for L2 the column's
- * mean and standard deviation, summed in the same order. */
-static void column_stats(const brl_model *m, const float *grads, int64_t n,
-                         double *mean_out, double *sd_out, double *wk_out) {
-  const int K = m->n_outputs;
-  const int l2 = m->p.split_score == BRL_SCORE_L2;
-  int nt = m->p.n_threads > 0 ? m->p.n_threads : omp_get_max_threads();
-  if (!l2 || n * K < 65536 || nt < 2)
-    nt = 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int k = 0; k < K; k++) {
-    double wk = sqrt((double)m->p.groups[m->col_group[k]].score_weight);
-    double mean = 0.0, sd = 1.0;
-    if (l2) {
-      double s = 0.0, ss = 0.0;
-      for (int64_t i = 0; i < n; i++)
-        s += grads[i * K + k];
-      mean = s / (double)n;
-      for (int64_t i = 0; i < n; i++) {
-        double v = grads[i * K + k] - mean;
-        ss += v * v;
-      }
-      sd = sqrt(ss / (double)n);
-      if (!(sd > 0.0))
-        wk = 0.0, sd = 1.0; /* zero variance: the column cannot split */
-    }
-    mean_out[k] = mean;
-    sd_out[k] = sd;
-    wk_out[k] = wk;
-  }
-}
-
-/* The stored form of a split on (feature, bin) of this batch (as
- * tree_grow.c). */
-static void split_value(const brl_batch *b, int f, int bin, int dl, float *thr,
-                        uint8_t *flags) {
-  if (f < b->D) {
-    *thr = b->edges[(int64_t)f * 255 + bin];
-    *flags = dl ? BRL_SPLIT_DEFAULT_LEFT : 0;
-  } else {
-    *thr = brl__code_to_thr(b->cat_vals[(int64_t)(f - b->D) * 255 + bin]);
-    *flags = (uint8_t)(BRL_SPLIT_CAT | (dl ? BRL_SPLIT_DEFAULT_LEFT : 0));
-  }
+static int cuda_prepare(const brl_model *m, brl_batch *b, int64_t n) {
+  (void)n; /* the arena holds every row of the batch */
+  cu_batch *cb;
+  return cu_batch_get(m, b, &cb);
 }
 
 static int cuda_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
-                          int64_t n, const float *grads, float progress) {
+                          int64_t n, const float *grads, float progress,
+                          const uint16_t **leaves) {
+  if (leaves)
+    *leaves = NULL;
   cu_batch *cb;
   int rc = cu_batch_get(m, b, &cb);
   if (rc)
@@ -552,16 +510,20 @@ static int cuda_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
   const int adam = m->p.optimizer == BRL_OPTIMIZER_ADAM;
   const cu_layout *o = &cb->o;
   unsigned char *h = cb->hmem, *D = cb->dmem;
-  /* The engine adds this tree to a live cache right after the step. */
-  const int want = !adam && b->pred && b->cache_trees == m->trees.n &&
-                   b->cache_uid == m->uid && b->cache_gen == m->generation;
-  cb->leaf_valid = 0;
+  /* Leaves of every batch row, when the engine's cache wants them. */
+  const int want = leaves && !adam;
 
+  /* The engine's transform of the columns; the kernels apply it. */
+  brl_grad_xform *x = &b->xform;
+  if ((rc = brl__grad_columns(m, NULL, grads, n, x)))
+    return rc;
   brl_cu_ctl *ctl = (brl_cu_ctl *)(h + o->ctl);
   memset(ctl, 0, sizeof *ctl);
   memset(h + o->rmax, 0, (size_t)K * sizeof(uint32_t));
-  column_stats(m, grads, n, (double *)(h + o->mean), (double *)(h + o->sd),
-               (double *)(h + o->wk));
+  memcpy(h + o->mean, x->mean, (size_t)K * sizeof(double));
+  memcpy(h + o->sd, x->sd, (size_t)K * sizeof(double));
+  memcpy(h + o->wk, x->wk, (size_t)K * sizeof(double));
+  memcpy(h + o->rs_in, x->rscale, (size_t)K * sizeof(double));
   memcpy(h + o->fw, m->feature_weights, (size_t)d * sizeof(float));
   if (rows)
     memcpy(h + o->rows, rows, (size_t)n * sizeof(int32_t));
@@ -596,108 +558,36 @@ static int cuda_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
        "copying leaves from the device");
   CU(cudaStreamSynchronize(cb->stream), "growing a tree on the device");
 
-  /* The tree, stored as tree_grow.c stores it. */
+  /* The engine stores the tree, as it stores the CPU's. */
   const int depth = ctl->depth;
-  const double scale = ctl->scale;
-  const double to_real = l2 ? 1.0 / (scale * scale) : 1.0 / scale;
-  const int32_t *dec_feat = (const int32_t *)(h + o->dec_feat);
-  const int32_t *dec_bin = (const int32_t *)(h + o->dec_bin);
-  const uint8_t *dec_dl = h + o->dec_dl, *dec_split = h + o->dec_split;
-  const double *dec_gain = (const double *)(h + o->dec_gain);
-  const int64_t *leaf_cnt = (const int64_t *)(h + o->leaf_cnt);
-  const int64_t *leaf_sum = (const int64_t *)(h + o->leaf_sum);
-  const double *rscale = (const double *)(h + o->rscale);
   if (depth < 0 || depth > g.maxd)
     return brl__fail(BRL_ESTATE, "the device returned a tree of depth %d",
                      depth);
-  const int nl = 1 << depth;
+  const double scale = ctl->scale;
   const int64_t splits = brl__tree_splits(!greedy, depth);
-  float lr[256];
-  for (int k = 0; k < K; k++)
-    lr[k] = brl__column_lr(m, k, progress);
-  rc = brl__trees_reserve(&m->trees, K, splits, nl);
-  if (rc)
-    return rc;
-  brl_trees *T = &m->trees;
-  const int64_t so = T->split_off[T->n], lo = T->leaf_off[T->n];
-  int has_cat = 0;
-  for (int64_t s = 0; s < splits; s++) {
-    int f = 0;
-    float thr = INFINITY, gain = 0.0f;
-    uint8_t flags = BRL_SPLIT_DEFAULT_LEFT | BRL_SPLIT_PASS;
-    if (!greedy || dec_split[s]) {
-      f = dec_feat[s];
-      split_value(b, f, dec_bin[s], dec_dl[s], &thr, &flags);
-      /* As tree_grow.c: greedy gains pass through a float first. */
-      gain = greedy ? (float)((double)(float)dec_gain[s] * to_real)
-                    : (float)(dec_gain[s] * to_real);
-    }
-    T->split[so + s] = BRL_SPLIT_PACK(f, flags);
-    T->threshold[so + s] = thr;
-    T->gain[so + s] = gain;
-    has_cat |= (flags & BRL_SPLIT_CAT) != 0;
-  }
-  if (adam) { /* leaves keep the raw mean; the rate goes with the tree */
-    for (int gr = 0; gr < m->p.n_groups; gr++)
-      T->lr[(int64_t)T->n * T->n_lr + gr] = brl_model_group_lr(m, gr, progress);
-    for (int k = 0; k < K; k++)
-      lr[k] = -1.0f;
-  }
-  float *val = T->value + lo * K;
-  for (int i = 0; i < nl; i++) {
-    const int64_t cnt = leaf_cnt[i];
-    T->cover[lo + i] = (float)cnt;
-    for (int k = 0; k < K; k++) {
-      double acc = (double)leaf_sum[(int64_t)i * K + k] / rscale[k];
-      val[k * nl + i] =
-          cnt ? (float)(-(double)lr[k] * acc / (double)cnt) : 0.0f;
-    }
-  }
-  brl__trees_commit(T, depth, !greedy, splits, nl);
-  if (has_cat)
-    T->flags[T->n - 1] |= BRL_TREE_HAS_CAT;
-  if (want) {
-    cb->leaf_valid = 1;
-    cb->leaf_uid = m->uid;
-    cb->leaf_gen = m->generation;
-    cb->leaf_tree = T->n - 1;
-  }
+  const double *dec_gain = (const double *)(h + o->dec_gain);
+  for (int64_t s = 0; s < splits; s++) /* the CPU keeps greedy gains as float */
+    cb->gain[s] = greedy ? (double)(float)dec_gain[s] : dec_gain[s];
+  const int nl = 1 << depth;
+  const int64_t *leaf_cnt = (const int64_t *)(h + o->leaf_cnt);
+  brl_tree_draft t = {depth,
+                      !greedy,
+                      (const int32_t *)(h + o->dec_feat),
+                      (const int32_t *)(h + o->dec_bin),
+                      h + o->dec_dl,
+                      greedy ? h + o->dec_split : NULL,
+                      cb->gain,
+                      l2 ? 1.0 / (scale * scale) : 1.0 / scale,
+                      leaf_cnt,
+                      (const int64_t *)(h + o->leaf_sum)};
+  (void)nl;
+  brl__tree_assemble(m, b, x, &t, progress);
+  if (want)
+    *leaves = cb->leaf_host;
   return BRL_OK;
 }
 
 /* ------------------------------------------------------------ predict */
-
-/* The engine's cache update: tree t over a batch's own rows, whose leaves
- * the step computed. Adds the leaf values as the CPU does. */
-static int add_cached_leaves(const brl_model *m, const float *X,
-                             const int32_t *Xc, int64_t n, int t, float *out) {
-  int done = 0;
-  pthread_mutex_lock(&reg_mu);
-  for (cu_batch *cb = reg_head; cb; cb = cb->next) {
-    if (!cb->leaf_valid || cb->X != X || cb->Xc != Xc || cb->N != n ||
-        cb->leaf_uid != m->uid || cb->leaf_gen != m->generation ||
-        cb->leaf_tree != t)
-      continue;
-    const brl_trees *T = &m->trees;
-    const int K = m->n_outputs, nl = 1 << T->depth[t];
-    const float *v = T->value + (int64_t)T->leaf_off[t] * K;
-    const uint16_t *leaf = cb->leaf_host;
-    int nt = m->p.n_threads > 0 ? m->p.n_threads : omp_get_max_threads();
-    if (n * K < 262144 || nt < 2)
-      nt = 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t s = 0; s < n; s++) {
-      float *os = out + s * K;
-      const int lf = leaf[s];
-      for (int k = 0; k < K; k++)
-        os[k] += v[k * nl + lf];
-    }
-    done = 1;
-    break;
-  }
-  pthread_mutex_unlock(&reg_mu);
-  return done;
-}
 
 /* Device buffers of the prediction path and the device copy of the last
  * model predicted (its trees [0, n_up)), shared by all threads. */
@@ -897,18 +787,23 @@ static int device_predict(const brl_model *m, const float *X, const int32_t *Xc,
   return (int)e;
 }
 
-static void cuda_predict_add(const brl_model *m, const float *X,
-                             const int32_t *Xc, int64_t n, int start, int stop,
-                             float *out) {
+/* Trees [start, stop) over host memory. Small work runs on the CPU (it
+ * answers sooner, with the same sums), as does work beyond the kernel's
+ * 32-bit indices; a device failure is an error, never a fallback. */
+static int cuda_predict_add(const brl_model *m, const float *X,
+                            const int32_t *Xc, int64_t n, int start, int stop,
+                            float *out) {
   if (n <= 0 || stop <= start)
-    return;
-  if (stop - start == 1 && add_cached_leaves(m, X, Xc, n, start, out))
-    return;
-  if ((double)n * (double)(stop - start) >= PRED_MIN_WORK &&
-      device_predict(m, X, Xc, n, start, stop, out) == 0)
-    return;
-  /* Small work, or the device failed: the CPU gives the same sums. */
+    return BRL_OK;
+  if ((double)n * (double)(stop - start) >= PRED_MIN_WORK) {
+    int e = device_predict(m, X, Xc, n, start, stop, out);
+    if (e == 0)
+      return BRL_OK;
+    if (e > 0)
+      return cu_fail((cudaError_t)e, "predicting on the device");
+  }
   brl__predict_add(m, X, Xc, n, start, stop, out, 0);
+  return BRL_OK;
 }
 
 /* brl_model_predict_device: X, Xc and out are the caller's device memory;
@@ -958,33 +853,31 @@ static int cuda_predict_device(const brl_model *m, const float *X,
 
 /* ------------------------------------------------------- device memory */
 
-int brl__cuda_alloc(size_t bytes, void **out) {
+static int cuda_alloc(size_t bytes, void **out) {
   CU(cudaMalloc(out, bytes), "allocating device memory");
   return BRL_OK;
 }
 
-int brl__cuda_free(void *p) {
+static int cuda_free(void *p) {
   CU(cudaFree(p), "freeing device memory");
   return BRL_OK;
 }
 
-int brl__cuda_copy(void *dst, const void *src, size_t bytes) {
+static int cuda_copy(void *dst, const void *src, size_t bytes) {
   CU(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "copying memory");
   return BRL_OK;
 }
 
 /* ------------------------------------------------------------- table */
 
-static const brl_backend cuda_backend = {"cuda", BRL_BACKEND_CUDA,
-                                         cuda_grow_tree, cuda_predict_add,
-                                         cuda_predict_device};
-
-const brl_backend *brl__backend_cuda(void) {
-  pthread_once(&probe_once, probe);
-  return dev_ok ? &cuda_backend : NULL;
-}
-
-const char *brl__cuda_unavailable(void) {
+static const char *cuda_unavailable(void) {
   pthread_once(&probe_once, probe);
   return dev_ok ? "" : dev_msg;
 }
+
+static const brl_backend cuda_backend = {
+    "cuda",       BRL_BACKEND_CUDA, cuda_unavailable, 0,
+    cuda_prepare, cuda_grow_tree,   cuda_predict_add, cuda_predict_device,
+    cuda_alloc,   cuda_free,        cuda_copy};
+
+const brl_backend *brl__cuda_table(void) { return &cuda_backend; }

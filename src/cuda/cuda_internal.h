@@ -2,7 +2,10 @@
  * C11) and its kernels (grow.cu, predict.cu). Plain C structs of device
  * pointers and shapes, passed to the kernels by value.
  *
- * Tree growth on the device mirrors src/engine/tree_grow.c step for step:
+ * Tree growth on the device does the device steps of the engine's pipeline
+ * (src/engine/pipeline.h, tree_grow.c's level loop) with the engine's
+ * gradient transform (its column statistics and leaf scales come from the
+ * host):
  * the same int64 fixed-point split gradients, histograms of (count, K sums)
  * per (node, feature, bin) accumulated with integer atomics (exact, so
  * order-independent), the same candidate scores computed with the same
@@ -65,7 +68,9 @@ typedef struct brl_cu_grow {
   /* step inputs */
   const int32_t *rows;
   const float *grad;            /* n x K */
-  const double *mean, *sd, *wk; /* per column: transform of the gradients */
+  /* per column: the engine's transform of the gradients (brl__grad_columns)
+   * and the fixed-point scale of the leaf sums */
+  const double *mean, *sd, *wk, *rs_in;
   const float *fw;              /* feature weights */
   /* work */
   long long *qgrad, *qraw;     /* n x K fixed point: split and leaf gradients */

@@ -229,7 +229,7 @@ __device__ const i64 *load_slice(const brl_cu_grow &g, int l, int i, int f,
 
 /* ---------------------------------------------------------------- prep */
 
-/* Transforms the gradients as tree_grow.c's quantize_grads does and finds
+/* Transforms the gradients as brl__grad_quantize does and finds
  * the largest magnitudes (exact: max is order-independent); zeroes the
  * root histogram and the leaf sums; sets up the root node. */
 __global__ void k_prep(brl_cu_grow g) {
@@ -285,7 +285,7 @@ __global__ void k_prep(brl_cu_grow g) {
       atomicMax(&g.rmax_bits[k], smax[k]);
 }
 
-/* Number of bits c with 2^c >= n + 1 (as quantize_grads). */
+/* Number of bits c with 2^c >= n + 1 (as brl__fixed_bits). */
 __device__ int count_bits(i64 n) {
   int c = 0;
   while (((i64)1 << c) < n + 1)
@@ -293,8 +293,8 @@ __device__ int count_bits(i64 n) {
   return c;
 }
 
-/* Fixed point: split gradients as quantize_grads (scale 2^(62-c) / max),
- * leaf gradients with a power-of-two scale per column. Resets positions
+/* Fixed point: split gradients as brl__grad_quantize (scale 2^(62-c) /
+ * max), leaf gradients with the engine's power-of-two scale per column. Resets positions
  * and node ids. */
 __global__ void k_quant(brl_cu_grow g) {
   __shared__ double rs[256];
@@ -303,16 +303,8 @@ __global__ void k_quant(brl_cu_grow g) {
   const double maxabs = __longlong_as_double((i64)g.ctl->maxabs_bits);
   const int any = maxabs > 0.0;
   const double scale = any ? ldexp(1.0, 62 - c) / maxabs : 1.0;
-  for (int k = tid; k < g.K; k += T) {
-    float rm = __uint_as_float(g.rmax_bits[k]);
-    double r = 1.0;
-    if (rm > 0.0f) {
-      int E;
-      frexp((double)rm, &E); /* rm < 2^E */
-      r = ldexp(1.0, 62 - c - E);
-    }
-    rs[k] = r;
-  }
+  for (int k = tid; k < g.K; k += T)
+    rs[k] = g.rs_in[k]; /* the engine's (brl__fixed_scale) */
   __syncthreads();
   const i64 gt = (i64)blockIdx.x * T + tid, stride = (i64)gridDim.x * T;
   if (gt == 0)
