@@ -477,10 +477,13 @@ BRL_API int brl_fit(brl_model *m, const float *X, const int32_t *X_cat,
  * ranks' rows with the same params: the bin edges, categories, bias and
  * minibatch order are those of all the rows, and each tree is grown from
  * histograms summed over the ranks (brl_batch_set_comm). What it exchanges
- * (docs/SCALING.md): to bin, at most 33 collectives of at most n_features x
- * 255 x 8 bytes (quantile bins) and the categories' counts; per tree, the
- * histograms of each level. c NULL or of one rank: brl_fit. Errors come
- * back on every rank (BRL_ECOMM on those that did not fail). */
+ * (docs/SCALING.md): to bin, about 45 collectives whose sizes do not
+ * depend on the rows (at most 32 allreduces of n_features x 255 x 8 bytes
+ * for quantile bins, the first n_bins + 1 distinct values per feature of
+ * each rank, the categories' counts); per tree, the histograms of each
+ * level; the bias, one broadcast per rank. A rank may hold none of a
+ * minibatch's rows. c NULL or of one rank: brl_fit. Errors come back on
+ * every rank (BRL_ECOMM on those that did not fail). */
 BRL_API int brl_fit_comm(brl_model *m, const float *X, const int32_t *X_cat,
                          const float *y, int64_t n_local_rows,
                          const brl_fit_params *fp, brl_comm *c);
