@@ -246,8 +246,15 @@ typedef void (*brl_row_fill)(const brl_agent *a, int64_t k, int64_t i,
 int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
                     const int32_t *idx, int64_t n, brl_row_fill fill,
                     brl_update_acc *acc, double *lsg);
+/* The training predictions of both ensembles from their batches (*pvf NULL
+ * without a separate critic). */
+int brl__train_preds(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                     const float **ppi, const float **pvf);
+/* adv_mb[k] = the advantage of rollout row idx[k] (k when idx is NULL),
+ * normalised over the n rows when cfg.normalize_advantage. */
+int brl__minibatch_adv(brl_agent *a, const int32_t *idx, int64_t n);
 /* brl__rows_grads over the rollout: minibatch rows idx[0..n) (advantages
- * already normalised into adv_mb[0..n)). */
+ * already in adv_mb[0..n), brl__minibatch_adv). */
 int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
                          const float *pred_vf, const int32_t *idx, int64_t n,
                          brl_update_acc *acc, double *lsg);

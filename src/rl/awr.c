@@ -108,18 +108,14 @@ int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
   const int64_t bs = c->batch_size < n ? c->batch_size : n;
   const brl_model *critic = a->vf ? a->vf : a->pi;
   const int v0 = brl_model_n_trees(critic);
-  const float *ppi, *pvf = NULL;
-  int rc = brl_batch_predictions(bpi, a->pi, &ppi);
-  if (!rc && bvf)
-    rc = brl_batch_predictions(bvf, a->vf, &pvf);
+  const float *ppi, *pvf;
+  int rc = brl__train_preds(a, bpi, bvf, &ppi, &pvf);
   if (!rc)
     rc = awr_targets(a, ppi, pvf, n);
   for (int step = 0; !rc && step < c->gradient_steps; step++) {
     for (int64_t k = 0; k < bs; k++)
       a->perm[k] = (int32_t)brl__replay_sample(a, n);
-    rc = brl_batch_predictions(bpi, a->pi, &ppi);
-    if (!rc && bvf)
-      rc = brl_batch_predictions(bvf, a->vf, &pvf);
+    rc = brl__train_preds(a, bpi, bvf, &ppi, &pvf);
     if (!rc)
       rc = brl__rows_grads(a, ppi, pvf, a->perm, bs, replay_row, acc, ls);
     if (!rc)

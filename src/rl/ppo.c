@@ -26,17 +26,10 @@ int brl__ppo_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
     for (int64_t start = 0; start < N; start += bs) {
       const int64_t n = start + bs <= N ? bs : N - start;
       const int32_t *idx = a->perm + start;
-      const float *ppi, *pvf = NULL;
-      int rc = brl_batch_predictions(bpi, a->pi, &ppi);
-      if (!rc && bvf)
-        rc = brl_batch_predictions(bvf, a->vf, &pvf);
-      if (!rc) {
-        if (c->normalize_advantage)
-          rc = brl__normalize_advantages(a->adv, idx, n, a->adv_mb);
-        else
-          for (int64_t k = 0; k < n; k++)
-            a->adv_mb[k] = a->adv[idx[k]];
-      }
+      const float *ppi, *pvf;
+      int rc = brl__train_preds(a, bpi, bvf, &ppi, &pvf);
+      if (!rc)
+        rc = brl__minibatch_adv(a, idx, n);
       if (!rc)
         rc = brl__minibatch_grads(a, ppi, pvf, idx, n, acc, ls);
       if (rc)

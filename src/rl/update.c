@@ -103,6 +103,23 @@ int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
   return brl__rows_grads(a, pred_pi, pred_vf, idx, n, rollout_row, acc, lsg);
 }
 
+int brl__train_preds(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                     const float **ppi, const float **pvf) {
+  *pvf = NULL;
+  int rc = brl_batch_predictions(bpi, a->pi, ppi);
+  if (!rc && bvf)
+    rc = brl_batch_predictions(bvf, a->vf, pvf);
+  return rc;
+}
+
+int brl__minibatch_adv(brl_agent *a, const int32_t *idx, int64_t n) {
+  if (a->cfg.normalize_advantage)
+    return brl__normalize_advantages(a->adv, idx, n, a->adv_mb);
+  for (int64_t k = 0; k < n; k++)
+    a->adv_mb[k] = a->adv[idx ? idx[k] : k];
+  return BRL_OK;
+}
+
 static double sched(double lr, double lr_end, double progress) {
   return lr_end > 0 ? lr + (lr_end - lr) * progress : lr;
 }
