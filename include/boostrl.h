@@ -389,7 +389,8 @@ BRL_API int brl_batch_n_bins(const brl_batch *b, int feature);
  * with the same edges; categorical columns keeping the same categories).
  * brl_model_step on b is then collective: every rank calls it with its own
  * model (the same trees on every rank), its own rows (rows and n index this
- * rank's batch; a rank's minibatch is its part of the global one) and their
+ * rank's batch; a rank's minibatch is its part of the global one, which may
+ * be empty: rows non-NULL and n = 0) and their
  * gradients, and the tree is grown on the union of the ranks' rows -
  * histograms, row counts, the gradients' scales and leaf sums are summed
  * over the ranks (exact integer sums) - so every rank appends the same
