@@ -96,19 +96,22 @@ static int grow(brl_kv *kv) {
   return BRL_OK;
 }
 
-/* 1 when text is one JSON number, true, false or null, with nothing
- * around it. */
-static int is_literal(const char *text) {
+/* *lit = 1 when text is one JSON number, true, false or null, with
+ * nothing around it. Fails only when out of memory. */
+static int is_literal(const char *text, int *lit) {
   const size_t n = strlen(text);
+  *lit = 0;
   if (n == 0 || strchr(" \t\r\n", text[0]) || strchr(" \t\r\n", text[n - 1]))
-    return 0;
+    return BRL_OK;
   brl_json j;
-  if (brl__json_parse_limited(text, n, 1, KV_MAX_BYTES, &j))
-    return 0; /* (the parser's message stays as the last error) */
+  const int rc = brl__json_parse_limited(text, n, 1, KV_MAX_BYTES, &j);
+  if (rc)
+    return rc == BRL_ENOMEM ? rc : BRL_OK; /* else: not JSON at all */
   const int t = j.nodes[0].type;
   brl__json_free(&j);
-  return t == BRL_JNUMBER || t == BRL_JTRUE || t == BRL_JFALSE ||
-         t == BRL_JNULL;
+  *lit =
+      t == BRL_JNUMBER || t == BRL_JTRUE || t == BRL_JFALSE || t == BRL_JNULL;
+  return BRL_OK;
 }
 
 int brl_kv_set(brl_kv *kv, const char *key, const char *value,
@@ -118,13 +121,17 @@ int brl_kv_set(brl_kv *kv, const char *key, const char *value,
   BRL_CHECK_ARG(value);
   if (!brl__json_utf8_valid(key))
     return brl__fail(BRL_EINVAL, "settings key is not valid UTF-8");
-  int str;
+  int str, lit = 0, rc = BRL_OK;
+  if (kind == BRL_KV_LITERAL || kind == BRL_KV_AUTO)
+    rc = is_literal(value, &lit);
+  if (rc)
+    return rc;
   switch (kind) {
   case BRL_KV_STRING:
     str = 1;
     break;
   case BRL_KV_LITERAL:
-    if (!is_literal(value))
+    if (!lit)
       return brl__fail(BRL_EINVAL,
                        "settings key \"%s\": '%s' is not a JSON number, "
                        "true, false or null (set it as a string)",
@@ -132,7 +139,7 @@ int brl_kv_set(brl_kv *kv, const char *key, const char *value,
     str = 0;
     break;
   case BRL_KV_AUTO:
-    str = !is_literal(value);
+    str = !lit;
     break;
   default:
     return brl__fail(BRL_EINVAL,
@@ -149,7 +156,7 @@ int brl_kv_set(brl_kv *kv, const char *key, const char *value,
   int i = find(kv, key);
   if (i < 0) {
     char *k = copy(key);
-    int rc = k ? grow(kv) : brl__fail(BRL_ENOMEM, "out of memory");
+    rc = k ? grow(kv) : brl__fail(BRL_ENOMEM, "out of memory");
     if (rc) {
       free(k);
       free(v);

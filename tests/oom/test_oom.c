@@ -663,6 +663,97 @@ static void env_ops(void) {
     sweep(&ops[i], &c);
 }
 
+/* ------------------------------------------------------------ settings */
+
+static const char kv_text[] =
+    "{\"env\": \"CartPole-v1\", \"seed\": 3, \"gamma\": 0.99, "
+    "\"name\": \"a\\u00e9\\ud83c\\udf32\", \"flag\": true}";
+
+typedef struct kctx {
+  brl_kv *kv, *out;
+  char *text, *before;
+  size_t text_len, before_len;
+} kctx;
+
+static void kv_setup(void *ctx) {
+  kctx *c = ctx;
+  CHECK_OK(brl_kv_parse_json(kv_text, sizeof kv_text - 1, &c->kv));
+  CHECK_OK(brl_kv_dump_json(c->kv, &c->before, &c->before_len));
+  c->out = NULL;
+  c->text = NULL;
+}
+
+static void kv_teardown(void *ctx) {
+  kctx *c = ctx;
+  brl_kv_free(&c->kv);
+  brl_kv_free(&c->out);
+  brl_free(c->text);
+  brl_free(c->before);
+  c->text = c->before = NULL;
+}
+
+static int call_kv_parse(void *ctx) {
+  kctx *c = ctx;
+  return brl_kv_parse_json(kv_text, sizeof kv_text - 1, &c->out);
+}
+static int check_kv_parse(void *ctx, int rc, int failed) {
+  kctx *c = ctx;
+  (void)failed;
+  if (rc)
+    return c->out == NULL;
+  char *t;
+  size_t l;
+  if (brl_kv_dump_json(c->out, &t, &l))
+    return 0;
+  int same = same_bytes(t, l, c->before, c->before_len);
+  brl_free(t);
+  return same;
+}
+
+/* A new key (AUTO: the literal check parses the value), then a replaced
+ * one: on failure the object is as it was. */
+static int call_kv_set(void *ctx) {
+  kctx *c = ctx;
+  int rc = brl_kv_set(c->kv, "lr", "2.5e-3", BRL_KV_AUTO);
+  return rc ? rc : brl_kv_set(c->kv, "env", "Acrobot-v1", BRL_KV_STRING);
+}
+static int check_kv_set(void *ctx, int rc, int failed) {
+  kctx *c = ctx;
+  (void)failed;
+  const char *lr = brl_kv_get(c->kv, "lr");
+  if (!rc)
+    return lr && !strcmp(lr, "2.5e-3") && !brl_kv_is_string(c->kv, 5) &&
+           !strcmp(brl_kv_get(c->kv, "env"), "Acrobot-v1");
+  /* The first set failed (nothing added) or the second (env kept). */
+  return !strcmp(brl_kv_get(c->kv, "env"), "CartPole-v1") &&
+         (lr == NULL || !strcmp(lr, "2.5e-3")) &&
+         brl_kv_count(c->kv) == 5 + (lr != NULL);
+}
+
+static int call_kv_dump(void *ctx) {
+  kctx *c = ctx;
+  return brl_kv_dump_json(c->kv, &c->text, &c->text_len);
+}
+static int check_kv_dump(void *ctx, int rc, int failed) {
+  kctx *c = ctx;
+  (void)failed;
+  if (rc)
+    return c->text == NULL;
+  return same_bytes(c->text, c->text_len, c->before, c->before_len);
+}
+
+static void kv_ops(void) {
+  kctx c;
+  memset(&c, 0, sizeof c);
+  const op ops[] = {
+      {"settings parse", kv_setup, call_kv_parse, check_kv_parse, kv_teardown},
+      {"settings set", kv_setup, call_kv_set, check_kv_set, kv_teardown},
+      {"settings dump", kv_setup, call_kv_dump, check_kv_dump, kv_teardown},
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    sweep(&ops[i], &c);
+}
+
 int main(void) {
   model_ops(BRL_GROW_OBLIVIOUS, BRL_OPTIMIZER_SGD, 0, "oblivious");
   model_ops(BRL_GROW_GREEDY, BRL_OPTIMIZER_SGD, 2, "greedy-cat");
@@ -672,6 +763,7 @@ int main(void) {
   agent_ops(BRL_ALGO_DQN, "CartPole-v1", "dqn");
   agent_ops(BRL_ALGO_AWR, "MountainCarContinuous-v0", "awr");
   env_ops();
+  kv_ops();
   printf("%ld allocation failure points in all\n", total_points);
   return brl_test_report("test_oom");
 }
