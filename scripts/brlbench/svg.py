@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-COLORS = {"boostrl": "#1f77b4", "sb3": "#d62728", "random": "#7f7f7f", "best": "#2ca02c"}
+COLORS = {"boostrl": "#1f77b4", "SB3-MLP": "#d62728", "random": "#7f7f7f", "best": "#2ca02c"}
 W, H, L, R, T, B = 560, 320, 64, 120, 32, 44
 
 
