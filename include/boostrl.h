@@ -19,9 +19,10 @@
  *    what it keeps.
  *  - Results are deterministic for a given seed, whatever the thread count.
  *  - Option structs the caller fills (brl_params, brl_agent_config,
- *    brl_fit_params, brl_export_options, brl_compress_params) start with
- *    size_t struct_size: fill them with their _default function (it sets
- *    struct_size = sizeof), then change fields, or set them by name
+ *    brl_fit_params, brl_export_options, brl_compress_params,
+ *    brl_action_space) start with size_t struct_size: fill them with their
+ *    _default function (it sets struct_size = sizeof), then change fields,
+ *    or set them by name
  *    (brl_params_set, brl_agent_config_set). Fields are only ever
  *    appended, so a program built against an older boostrl.h passes a
  *    smaller struct_size and the library gives the fields it lacks their
@@ -94,7 +95,8 @@ BRL_API const char *brl_version(void);
 BRL_API int brl_version_number(void);
 /* This library's sizeof of an option struct named by its type
  * ("brl_params", "brl_agent_config", "brl_fit_params",
- * "brl_export_options", "brl_compress_params", "brl_comm_ops"); 0 for any
+ * "brl_export_options", "brl_compress_params", "brl_action_space",
+ * "brl_comm_ops"); 0 for any
  * other name. For bindings that lay the structs out themselves (ctypes,
  * cffi): their struct_size may be this or smaller (an older layout), never
  * larger. */
@@ -1030,6 +1032,7 @@ BRL_API int brl_kv_save_json(const brl_kv *kv, const char *path);
 
 /* The action space of an agent. */
 typedef struct brl_action_space {
+  size_t struct_size; /* sizeof(brl_action_space): set by _default */
   brl_space_kind kind;
   /* DISCRETE: 1; MULTI_DISCRETE: number of sub-actions; BOX: vector length
    * (1..BRL_MAX_ACTION_DIM). */
@@ -1039,9 +1042,20 @@ typedef struct brl_action_space {
   float high[BRL_MAX_ACTION_DIM];
 } brl_action_space;
 
+/* An empty space (struct_size set, every other field 0) to fill. */
+BRL_API void brl_action_space_default_sized(brl_action_space *s,
+                                            size_t struct_size);
+static inline void brl_action_space_default(brl_action_space *s) {
+  brl_action_space_default_sized(s, sizeof *s);
+}
 /* The action space of a native environment. */
-BRL_API int brl_action_space_from_env(const brl_env_spec *spec,
-                                      brl_action_space *out);
+BRL_API int brl_action_space_from_env_sized(const brl_env_spec *spec,
+                                            brl_action_space *out,
+                                            size_t struct_size);
+static inline int brl_action_space_from_env(const brl_env_spec *spec,
+                                            brl_action_space *out) {
+  return brl_action_space_from_env_sized(spec, out, sizeof *out);
+}
 
 /* Statistics of one update, passed to the callback after every update. */
 typedef struct brl_agent_stats {
@@ -1089,8 +1103,13 @@ static inline int brl_agent_get_config(const brl_agent *a,
                                        brl_agent_config *out) {
   return brl_agent_get_config_sized(a, out, sizeof *out);
 }
-BRL_API int brl_agent_get_action_space(const brl_agent *a,
-                                       brl_action_space *out);
+BRL_API int brl_agent_get_action_space_sized(const brl_agent *a,
+                                             brl_action_space *out,
+                                             size_t struct_size);
+static inline int brl_agent_get_action_space(const brl_agent *a,
+                                             brl_action_space *out) {
+  return brl_agent_get_action_space_sized(a, out, sizeof *out);
+}
 BRL_API int brl_agent_obs_dim(const brl_agent *a);
 /* Logits per observation in an action mask (discrete kinds), else 0. */
 BRL_API int brl_agent_mask_dim(const brl_agent *a);

@@ -124,11 +124,17 @@ static void test_config_size(void) {
   CHECK_OK(brl_agent_config_preset(&d, "CartPole-v1", BRL_ALGO_PPO, &found));
   CHECK(found && d.struct_size == sizeof d);
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = 2;
   brl_agent *a = NULL;
+  s.struct_size = sizeof s + 4;
+  CHECK(brl_agent_create(&c, 4, &s, 0, &a) == BRL_EINVAL && a == NULL);
+  CHECK_MSG(has("brl_action_space.struct_size") &&
+                has("brl_action_space_default"),
+            "%s", brl_last_error());
+  s.struct_size = sizeof s;
   c.struct_size = 3;
   CHECK(brl_agent_create(&c, 4, &s, 0, &a) == BRL_EINVAL && a == NULL);
   CHECK_MSG(has("brl_agent_config.struct_size") &&
@@ -143,6 +149,11 @@ static void test_config_size(void) {
   brl_agent_config e;
   CHECK_OK(brl_agent_get_config(a, &e));
   CHECK(e.struct_size == sizeof e && e.n_envs == c.n_envs);
+  brl_action_space t;
+  memset(&t, 0x5A, sizeof t);
+  CHECK_OK(brl_agent_get_action_space(a, &t));
+  CHECK(t.struct_size == sizeof t && t.kind == BRL_SPACE_DISCRETE &&
+        t.nvec[0] == 2);
   /* A garbage size is refused, and the agent compresses with the right
    * one. */
   brl_compress_params cp;
@@ -226,6 +237,7 @@ static void test_struct_sizes(void) {
         sizeof(brl_export_options));
   CHECK(brl_abi_struct_size("brl_compress_params") ==
         sizeof(brl_compress_params));
+  CHECK(brl_abi_struct_size("brl_action_space") == sizeof(brl_action_space));
   CHECK(brl_abi_struct_size("brl_comm_ops") == sizeof(brl_comm_ops));
   CHECK(brl_abi_struct_size("brl_agent_stats") == 0);
   CHECK(brl_abi_struct_size(NULL) == 0);

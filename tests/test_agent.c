@@ -251,7 +251,7 @@ static int make_agent(const variant *v, int n_envs, uint64_t seed, int threads,
   c.n_threads = threads;
   c.n_timesteps = 5000;
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   if (v->box) {
     s.kind = BRL_SPACE_BOX;
     s.dim = 1;
@@ -402,7 +402,7 @@ static void test_errors(void) {
   c.n_envs = 2;
   c.n_steps = 4;
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = 0;

@@ -77,7 +77,7 @@ static int make(brl_algo algo, int n_steps, int box, const char *const *sets,
   if (rc)
     return rc;
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = box ? BRL_SPACE_BOX : BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = 2;
@@ -257,7 +257,7 @@ static void test_replay_skips_invalid(int masked) {
   for (int i = 0; sets[i]; i += 2)
     CHECK_OK(brl_agent_config_set(&c, sets[i], sets[i + 1]));
   brl_action_space sp;
-  memset(&sp, 0, sizeof sp);
+  brl_action_space_default(&sp);
   sp.kind = BRL_SPACE_DISCRETE;
   sp.dim = 1;
   sp.nvec[0] = 2;

@@ -390,7 +390,7 @@ static void test_config(void) {
   /* DQN needs a discrete space. */
   brl_agent_config_default(&c, BRL_ALGO_DQN);
   brl_action_space box;
-  memset(&box, 0, sizeof box);
+  brl_action_space_default(&box);
   box.kind = BRL_SPACE_BOX;
   box.dim = 1;
   box.low[0] = -1;

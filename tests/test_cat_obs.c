@@ -42,7 +42,7 @@ static int make(brl_algo algo, const char *const *sets, brl_agent **a) {
   if (rc)
     return rc;
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = 2;
@@ -192,7 +192,7 @@ static void test_errors(void) {
   brl_agent_config c;
   brl_agent_config_default(&c, BRL_ALGO_PPO);
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = 2;

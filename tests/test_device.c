@@ -13,7 +13,7 @@ static int cuda;
 
 static brl_action_space discrete(int n) {
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = n;

@@ -129,7 +129,7 @@ static brl_agent *small_agent(void) {
   brl_agent_config_preset(&c, "CartPole-v1", BRL_ALGO_PPO, NULL);
   c.n_threads = 1;
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = BRL_SPACE_DISCRETE;
   s.dim = 1;
   s.nvec[0] = 2;

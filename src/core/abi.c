@@ -57,6 +57,7 @@ size_t brl_abi_struct_size(const char *type) {
                {"brl_fit_params", sizeof(brl_fit_params)},
                {"brl_export_options", sizeof(brl_export_options)},
                {"brl_compress_params", sizeof(brl_compress_params)},
+               {"brl_action_space", sizeof(brl_action_space)},
                {"brl_comm_ops", sizeof(brl_comm_ops)}};
   for (size_t i = 0; type && i < sizeof sizes / sizeof sizes[0]; i++)
     if (strcmp(type, sizes[i].type) == 0)

@@ -1,6 +1,7 @@
 /* Agent lifetime: the models from the configuration and the action space,
  * the buffers (all allocated here, none in the per-step calls), accessors. */
 #include "rl/agent.h"
+#include "core/abi.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -61,10 +62,26 @@ static int check_space(const brl_action_space *s) {
   return brl__fail(BRL_EINVAL, "unknown action space kind %d", (int)s->kind);
 }
 
-int brl_action_space_from_env(const brl_env_spec *spec, brl_action_space *out) {
-  BRL_CHECK_ARG(spec);
-  BRL_CHECK_ARG(out);
-  memset(out, 0, sizeof *out);
+/* struct_size: the first version ends at high. */
+static const brl__abi_struct space_abi = {
+    "brl_action_space", "brl_action_space_default",
+    BRL__END(brl_action_space, high), sizeof(brl_action_space)};
+
+static void space_empty(brl_action_space *s) {
+  memset(s, 0, sizeof *s);
+  s->struct_size = sizeof *s;
+}
+
+void brl_action_space_default_sized(brl_action_space *s, size_t struct_size) {
+  if (!s)
+    return;
+  brl_action_space full;
+  space_empty(&full);
+  brl__abi_out(&space_abi, &full, s, struct_size);
+}
+
+static int space_from_env(const brl_env_spec *spec, brl_action_space *out) {
+  space_empty(out);
   out->kind = spec->action_kind;
   if (spec->action_kind == BRL_SPACE_DISCRETE) {
     out->dim = 1;
@@ -81,6 +98,16 @@ int brl_action_space_from_env(const brl_env_spec *spec, brl_action_space *out) {
       out->nvec[j] = (int)spec->action_high[j] + 1;
   }
   return check_space(out);
+}
+
+int brl_action_space_from_env_sized(const brl_env_spec *spec,
+                                    brl_action_space *out, size_t struct_size) {
+  BRL_CHECK_ARG(spec);
+  BRL_CHECK_ARG(out);
+  brl_action_space full;
+  int rc = space_from_env(spec, &full);
+  int out_rc = brl__abi_out(&space_abi, &full, out, struct_size);
+  return rc ? rc : out_rc;
 }
 
 static void set_group(brl_group *g, int n, double lr, double lr_end,
@@ -384,15 +411,18 @@ int brl__agent_reserve_rows(brl_agent *a, int64_t n) {
 }
 
 int brl_agent_create(const brl_agent_config *in, int obs_dim,
-                     const brl_action_space *space, uint64_t seed,
+                     const brl_action_space *space_in, uint64_t seed,
                      brl_agent **out) {
   BRL_CHECK_ARG(out);
   *out = NULL;
   BRL_CHECK_ARG(in);
-  BRL_CHECK_ARG(space);
+  BRL_CHECK_ARG(space_in);
   brl_agent_config full, *c = &full; /* fields newer than the caller's */
+  brl_action_space space_full, *space = &space_full;
+  space_empty(&space_full);
   int rc = brl__agent_config_in(in, &full);
-  if (rc || (rc = brl_agent_config_check(c)))
+  if (rc || (rc = brl_agent_config_check(c)) ||
+      (rc = brl__abi_in(&space_abi, space_in, &space_full)))
     return rc;
   if (obs_dim < 1 || obs_dim > (1 << 20))
     return brl__fail(BRL_EINVAL,
@@ -456,11 +486,11 @@ int brl_agent_get_config_sized(const brl_agent *a, brl_agent_config *out,
   return brl__agent_config_out(&a->cfg, out, struct_size);
 }
 
-int brl_agent_get_action_space(const brl_agent *a, brl_action_space *out) {
+int brl_agent_get_action_space_sized(const brl_agent *a, brl_action_space *out,
+                                     size_t struct_size) {
   BRL_CHECK_ARG(a);
   BRL_CHECK_ARG(out);
-  *out = a->space;
-  return BRL_OK;
+  return brl__abi_out(&space_abi, &a->space, out, struct_size);
 }
 
 int brl_agent_obs_dim(const brl_agent *a) { return a ? a->obs_dim : 0; }

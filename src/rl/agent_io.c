@@ -292,6 +292,7 @@ static int read_space(const brl_container *c, brl_agent *a) {
     return corrupt("the spaces are out of range");
   a->obs_dim = (int)od;
   memset(&a->space, 0, sizeof a->space);
+  a->space.struct_size = sizeof a->space;
   a->space.kind = (brl_space_kind)kind;
   a->space.dim = (int)dim;
   for (uint32_t j = 0; j < dim; j++) {

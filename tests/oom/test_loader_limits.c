@@ -164,7 +164,8 @@ static void *small_agent_bytes(brl_algo algo, size_t *len) {
   c.batch_size = 8;
   c.buffer_size = 4000;
   c.n_threads = 1;
-  brl_action_space sp = {0};
+  brl_action_space sp;
+  brl_action_space_default(&sp);
   sp.kind = BRL_SPACE_DISCRETE;
   sp.dim = 1;
   sp.nvec[0] = 2;

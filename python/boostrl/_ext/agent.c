@@ -155,7 +155,7 @@ static PyObject *Agent_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   if (build_config(algo, env_id, settings, &c, NULL) < 0)
     return NULL;
   brl_action_space s;
-  memset(&s, 0, sizeof s);
+  brl_action_space_default(&s);
   s.kind = (brl_space_kind)kind;
   PyObject *seq = PySequence_Fast(kind == BRL_SPACE_BOX ? low : nvec,
                                   "nvec / low must be sequences");
