@@ -532,8 +532,10 @@ static void test_messages(void) {
   CHECK_OK(brl_model_save(m, p));
   brl_model_free(&m);
   snprintf(args, sizeof args, "eval %s --env CartPole-v1 --episodes 1", p);
-  CHECK(run(args, out, sizeof out, 1) == 1);
-  CHECK_MSG(!strstr(out, "()"), "%s", out);
+  CHECK(run(args, out, sizeof out, 1) == 2); /* as explain: a usage error */
+  CHECK_MSG(!strstr(out, "()") && strstr(out, "bare model") &&
+                strstr(out, "agent file"),
+            "%s", out);
   CHECK(run("train CartPole-v1 --eval-every 100 --eval-episodes 0", out,
             sizeof out, 1) == 2);
   CHECK_MSG(strstr(out, "--eval-episodes") != NULL, "%s", out);
