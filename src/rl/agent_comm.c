@@ -64,7 +64,8 @@ int brl_agent_set_comm(brl_agent *a, brl_comm *c) {
   const size_t R = (size_t)row_floats(a), d = (size_t)a->obs_dim;
   const size_t n = (size_t)E;
   a->c_counts = malloc((size_t)size * sizeof *a->c_counts);
-  a->c_send = malloc(((size_t)HDR + (size_t)count * R) * sizeof(float));
+  /* Zeroed: a failed step sends its rows unwritten. */
+  a->c_send = calloc((size_t)HDR + (size_t)count * R, sizeof(float));
   a->c_recv = malloc(((size_t)HDR * (size_t)size + n * R) * sizeof(float));
   a->c_rew = malloc(n * sizeof(float));
   a->c_fin = calloc(n * d, sizeof(float));
