@@ -98,9 +98,9 @@ def task_stats(g: dict, task, agent: str) -> dict | None:
 
 def summary_table(g: dict, budget) -> str:
     rows = [
-        "| suite | tasks compared | boostrl score | SB3-MLP score | env steps per run | boostrl wall time | "
-        "SB3-MLP wall time | paper GBRL | paper NN |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| suite | tasks compared | runs (boostrl / SB3-MLP) | boostrl score | SB3-MLP score | env steps per run | "
+        "boostrl wall time | SB3-MLP wall time | paper GBRL | paper NN |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
     for suite in SUITES:
@@ -109,17 +109,19 @@ def summary_table(g: dict, budget) -> str:
         missing = [t.name for t in tasks if t not in both]
         p = PAPER[suite]
         if not both:
-            rows.append(f"| {suite} | 0 of {len(tasks)} (not run yet) | - | - | - | - | - | {p['GBRL']} | {p['NN']} |")
+            rows.append(f"| {suite} | 0 of {len(tasks)} (not run yet) | - | - | - | - | - | - | {p['GBRL']} | {p['NN']} |")
             continue
-        score, wall = {}, {}
+        score, wall, runs = {}, {}, {}
         for a in AGENTS_SHOWN:
             st = [task_stats(g, t, a) for t in both]
             score[a] = float(np.mean([s["norm"] for s in st]))
             wall[a] = sum(s["wall"] for s in st)
+            runs[a] = sum(len(s["seeds"]) for s in st)
         steps = sorted({budget_steps(t, budget) for t in both})
         srange = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
         rows.append(
-            f"| {suite} | {len(both)} of {len(tasks)} | {score['boostrl']:.2f} | {score['sb3']:.2f} | {srange} | "
+            f"| {suite} | {len(both)} of {len(tasks)} | {runs['boostrl']} / {runs['sb3']} | {score['boostrl']:.2f} | "
+            f"{score['sb3']:.2f} | {srange} | "
             f"{wall['boostrl']:,.0f} s | {wall['sb3']:,.0f} s | {p['GBRL']} | {p['NN']} |"
         )
         if missing:
@@ -127,7 +129,8 @@ def summary_table(g: dict, budget) -> str:
     text = "\n".join(rows)
     text += (
         "\n\nScores are normalised per task (random policy 0, task reference 1; see the task table) "
-        "and averaged over the tasks both agents finished, seeds 0-2; wall time is the sum over those "
+        "and averaged over the tasks both agents finished (per task: the mean over the seeds finished, "
+        "seeds 0-2 where all ran; the task table lists them); wall time is the sum over those "
         "tasks of the mean time of one run (training and evaluations). The paper's numbers are its "
         "published PPO scores (its \"continuous control\" group for classic)."
     )

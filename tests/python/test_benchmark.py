@@ -183,7 +183,7 @@ def test_report_tables_from_fixture_results(tmp_path):
     summary, detail, svgs = report.render(results, "reduced", "CMD")
     # CartPole: random 21, boostrl 500 -> 1.00, sb3 260 -> (260-21)/(500-21).
     row = next(s for s in summary.splitlines() if s.startswith("| classic"))
-    assert row.startswith(f"| classic | 1 of 6 | 1.00 | {(260 - 21) / (500 - 21):.2f} | 100,000 |"), row
+    assert row.startswith(f"| classic | 1 of 6 | 3 / 3 | 1.00 | {(260 - 21) / (500 - 21):.2f} | 100,000 |"), row
     assert "| 0.86 | 0.88 |" in row  # the paper's GBRL and NN
     assert "| minigrid | 0 of 9 (not run yet) |" in summary
     assert "Acrobot-v1" in summary and "not yet run for both agents" in summary
