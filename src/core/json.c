@@ -392,44 +392,43 @@ static size_t put_utf8(uint32_t u, char *o) {
   return 4;
 }
 
-/* Decodes into buf when buf is not NULL (the caller checked the size).
- * The string was validated by the parser. */
-static int64_t decode(const brl_json *j, int32_t i, char *buf) {
+/* Decodes string node i, one unit (a byte, an escape, a code point) at a
+ * time: into buf when buf is not NULL (the caller checked the size), and,
+ * when cmp is not NULL, comparing with the cmp_n bytes of cmp: -1 at the
+ * first difference. Returns the decoded length. The string was validated
+ * by the parser. */
+static int64_t decode(const brl_json *j, int32_t i, char *buf, const char *cmp,
+                      size_t cmp_n) {
   const brl_jnode *nd = &j->nodes[i];
   const char *s = j->src + nd->off, *end = s + nd->len;
   int64_t n = 0;
   char tmp[4];
   while (s < end) {
+    size_t k = 1;
     if (*s != '\\') {
-      if (buf)
-        buf[n] = *s;
-      n++;
-      s++;
-      continue;
-    }
-    char e = s[1];
-    if (e != 'u') {
-      char c = e == 'b'   ? '\b'
+      tmp[0] = *s++;
+    } else if (s[1] != 'u') {
+      const char e = s[1];
+      tmp[0] = e == 'b'   ? '\b'
                : e == 'f' ? '\f'
                : e == 'n' ? '\n'
                : e == 'r' ? '\r'
                : e == 't' ? '\t'
                           : e;
-      if (buf)
-        buf[n] = c;
-      n++;
       s += 2;
-      continue;
-    }
-    uint32_t u = 0, u2 = 0;
-    read_hex4(s + 2, &u);
-    s += 6;
-    if (u >= 0xD800 && u <= 0xDBFF) {
-      read_hex4(s + 2, &u2);
+    } else {
+      uint32_t u = 0, u2 = 0;
+      read_hex4(s + 2, &u);
       s += 6;
-      u = 0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00);
+      if (u >= 0xD800 && u <= 0xDBFF) {
+        read_hex4(s + 2, &u2);
+        s += 6;
+        u = 0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00);
+      }
+      k = put_utf8(u, tmp);
     }
-    size_t k = put_utf8(u, tmp);
+    if (cmp && ((uint64_t)n + k > cmp_n || memcmp(cmp + n, tmp, k)))
+      return -1;
     if (buf)
       memcpy(buf + n, tmp, k);
     n += (int64_t)k;
@@ -438,36 +437,21 @@ static int64_t decode(const brl_json *j, int32_t i, char *buf) {
 }
 
 int64_t brl__json_string_len(const brl_json *j, int32_t i) {
-  return decode(j, i, NULL);
+  return decode(j, i, NULL, NULL, 0);
 }
 
 int64_t brl__json_string(const brl_json *j, int32_t i, char *buf, size_t size) {
-  int64_t n = decode(j, i, NULL);
+  int64_t n = decode(j, i, NULL, NULL, 0);
   if ((uint64_t)n + 1 > size)
     return -1;
-  decode(j, i, buf);
+  decode(j, i, buf, NULL, 0);
   buf[n] = 0;
   return n;
 }
 
 int brl__json_string_is(const brl_json *j, int32_t i, const char *s, size_t n) {
-  const brl_jnode *nd = &j->nodes[i];
-  if (nd->type != BRL_JSTRING)
-    return 0;
-  /* Without escapes the text is the string: compare in place. */
-  if (!memchr(j->src + nd->off, '\\', nd->len))
-    return nd->len == n && memcmp(j->src + nd->off, s, n) == 0;
-  char buf[256];
-  if (n >= sizeof buf) {
-    if (decode(j, i, NULL) != (int64_t)n)
-      return 0;
-    char *big = malloc(n + 1);
-    int same = big && decode(j, i, big) == (int64_t)n && !memcmp(big, s, n);
-    free(big);
-    return same;
-  }
-  return brl__json_string(j, i, buf, sizeof buf) == (int64_t)n &&
-         memcmp(buf, s, n) == 0;
+  return j->nodes[i].type == BRL_JSTRING &&
+         decode(j, i, NULL, s, n) == (int64_t)n;
 }
 
 int32_t brl__json_member(const brl_json *j, int32_t obj, const char *key) {
