@@ -1232,11 +1232,13 @@ BRL_API int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
  *   masks, and count rows of actions, log_probs, values out) and draws
  *   from the agent's generator exactly what one process acting on all
  *   n_envs rows draws for them; not collective;
- * - brl_agent_observe / _observe_valid take this rank's rows and are
- *   collective: every rank's rows of the step are gathered in env order,
- *   so every rank holds the whole rollout (and replay buffer);
- * - brl_agent_update (last_obs: this rank's rows) is collective and trains
- *   on every rank identically; a callback asking to stop stops every rank;
+ * - brl_agent_observe / _observe_valid take this rank's rows; not
+ *   collective (an error of this rank's step, such as a truncation without
+ *   final_obs, is returned by the next brl_agent_update on every rank);
+ * - brl_agent_update (last_obs: this rank's rows) is collective: every
+ *   rank's rows of the rollout are gathered in env order, so every rank
+ *   holds the whole rollout (and replay buffer) and trains identically; a
+ *   callback asking to stop stops every rank;
  * - brl_agent_learn is collective, env this rank's share of copies (made
  *   with brl_env_make_range; the same total_timesteps on every rank).
  * The ensembles, the training state and so the agent files are the same on

@@ -171,8 +171,9 @@ static void check_identical(const char *what, job *j, int ranks) {
   brl_free(ref);
 }
 
-/* Rank 1 passes a truncated step without final observations: it fails, the
- * others get BRL_ECOMM naming rank 1, and nobody waits. */
+/* Rank 1 passes a truncated step without final observations: the update
+ * fails on every rank (rank 1 with its own error, the others with BRL_ECOMM
+ * naming rank 1), and nobody waits. */
 typedef struct fail_job {
   int rcs[3];
   char msg[3][256];
@@ -194,7 +195,7 @@ static int rank_fails(brl_comm *c, void *arg) {
     rc = make_share(&j, c, &e);
   if (!rc)
     rc = brl_env_reset(e, obs);
-  for (int t = 0; !rc && t < 3; t++) {
+  for (int t = 0; !rc && !brl_agent_rollout_full(a); t++) {
     rc = brl_agent_collect(a, obs, NULL, act, NULL, NULL);
     if (!rc)
       rc = brl_env_step(e, act, next, rew, term, trunc, fin);
@@ -205,6 +206,8 @@ static int rank_fails(brl_comm *c, void *arg) {
           brl_agent_observe(a, rew, term, trunc, t == 2 && r == 1 ? NULL : fin);
     memcpy(obs, next, sizeof obs);
   }
+  if (!rc) /* the steps themselves succeed: the update tells */
+    rc = brl_agent_update(a, obs);
   f->rcs[r] = rc;
   strncpy(f->msg[r], brl_last_error(), 255);
   brl_agent_free(&a);

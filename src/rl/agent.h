@@ -128,13 +128,17 @@ struct brl_agent {
 
   /* Distributed training (agent_comm.c): the communicator (NULL: one
    * process), this rank's envs [c_first, c_first + c_count) (0 and n_envs
-   * without one), the bytes each rank sends in an exchange, the exchange's
-   * buffers and the step's rows of every rank. */
+   * without one), the bytes each rank sends in the update's exchange, its
+   * buffers (c_send fills step by step), the rollout's step arrays of every
+   * rank, and the first error of this rank's steps (returned by the
+   * update on every rank) with its message. */
   brl_comm *comm;
   int c_first, c_count;
   int64_t *c_counts;
   float *c_send, *c_recv, *c_rew, *c_fin, *c_last;
   uint8_t *c_term, *c_trunc, *c_valid;
+  int c_status;
+  char c_msg[256];
 
   /* brl_agent_learn: the env it runs and its current observations. */
   const brl_env *learn_env;
@@ -277,10 +281,11 @@ int brl__agent_config_in(const brl_agent_config *in, brl_agent_config *full);
 int brl__agent_config_out(const brl_agent_config *full, brl_agent_config *out,
                           size_t struct_size);
 
-/* agent_comm.c: with a communicator attached, brl_agent_observe_valid and
- * brl_agent_update exchange the step's rows / the last observations and
- * then run the one-process code; brl__agent_comm_fail tells the other ranks
- * that this one failed with `status` at a step's exchange (returns it). */
+/* agent_comm.c: with a communicator attached, brl_agent_observe_valid
+ * keeps this rank's step for the update, and brl_agent_update exchanges
+ * every rank's rollout, records its steps and runs the one-process update;
+ * brl__agent_comm_fail makes this rank's part of the update's exchange
+ * with `status`, so the others' update fails too (returns it). */
 int brl__agent_observe_comm(brl_agent *a, const float *rewards,
                             const uint8_t *terminated, const uint8_t *truncated,
                             const float *final_obs, const uint8_t *valid);
