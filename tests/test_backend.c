@@ -3,10 +3,12 @@
  * table (a failing backend's error comes back, with no fallback), the
  * cache update from the leaves a backend returns, and the host workspace
  * that only the CPU backend allocates. */
+#define _POSIX_C_SOURCE 200809L
 #include "backend/backend.h"
 #include "core/error.h"
 #include "engine/batch.h"
 #include "engine/model.h"
+#include "engine/predict.h"
 #include "testlib.h"
 
 #include <math.h>
@@ -156,6 +158,31 @@ static void check_through_table(void) {
   brl_model_free(&ref);
 }
 
+/* Defined by the CUDA emulator only. */
+extern void emu_swap(void **save_sp, void *load_sp) __attribute__((weak));
+
+/* A device failure is the status, not an answer from the CPU: a prediction
+ * large enough for the device path while device allocation fails. */
+static void check_device_failure(const brl_model *m) {
+  const int64_t n = 65536; /* x 3 trees: over the device threshold */
+  float *Xb = malloc(sizeof(float) * (size_t)n * D);
+  float *out = malloc(sizeof(float) * (size_t)n * K);
+  float *ref = malloc(sizeof(float) * (size_t)n * K);
+  for (int64_t i = 0; i < n * D; i++)
+    Xb[i] = X[i % (N * D)];
+  CHECK_OK(brl__model_predict_scalar(m, Xb, n, 0, -1, ref));
+  setenv("BRL_EMU_FAIL_MALLOC", "1", 1);
+  int rc = brl_model_predict(m, Xb, n, 0, -1, out);
+  unsetenv("BRL_EMU_FAIL_MALLOC");
+  CHECK_MSG(rc == BRL_ENOMEM && strstr(brl_last_error(), "CUDA error"), "%d %s",
+            rc, brl_last_error());
+  CHECK_OK(brl_model_predict(m, Xb, n, 0, -1, out));
+  CHECK(!memcmp(out, ref, sizeof(float) * (size_t)n * K));
+  free(Xb);
+  free(out);
+  free(ref);
+}
+
 /* Only the CPU backend allocates the host growth workspace; on the CUDA
  * backend the cache follows the device's leaves, equal to predicting. */
 static void check_workspace(void) {
@@ -178,6 +205,8 @@ static void check_workspace(void) {
     CHECK_OK(brl_model_predict(m, X, N, 0, -1, out));
     CHECK(!memcmp(pred, out, sizeof out));
     brl_batch_free(&b);
+    if (emu_swap) /* the CUDA emulator (tests/cuda_emu) can fail */
+      check_device_failure(m);
   }
   brl_model_free(&m);
 }

@@ -370,6 +370,11 @@ cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaMalloc(void **p, size_t bytes) {
   std::lock_guard<std::recursive_mutex> g(mu);
   seed_once();
+  /* Tests of error paths: device allocation fails while this is set. */
+  if (std::getenv("BRL_EMU_FAIL_MALLOC")) {
+    *p = nullptr;
+    return cudaErrorMemoryAllocation;
+  }
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t len = (bytes + page - 1) / page * page;
   if (!len)
