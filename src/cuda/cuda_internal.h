@@ -67,11 +67,11 @@ typedef struct brl_cu_grow {
   const int32_t *tiles; /* n_tiles x 4: f0, f1, s0, s1 */
   /* step inputs */
   const int32_t *rows;
-  const float *grad;            /* n x K */
+  const float *grad; /* n x K */
   /* per column: the engine's transform of the gradients (brl__grad_columns)
    * and the fixed-point scale of the leaf sums */
   const double *mean, *sd, *wk, *rs_in;
-  const float *fw;              /* feature weights */
+  const float *fw; /* feature weights */
   /* work */
   long long *qgrad, *qraw;     /* n x K fixed point: split and leaf gradients */
   int32_t *pos[2];             /* minibatch positions grouped by node */
