@@ -465,7 +465,16 @@ int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth) {
   size_t nodes = (size_t)1 << max_depth;
   /* Histograms are built for the levels that split: 0 .. max_depth - 1. */
   size_t half = nodes / 2;
-  size_t hist = half * (size_t)b->hslots * (size_t)(K + 1);
+  /* Level l's histograms (2^l nodes) are in hist_a when l is even and in
+   * hist_b when it is odd (the growth swaps them each level), so each is
+   * sized for the deepest level of its parity: together 3/4 of two
+   * buffers of the deepest level. */
+  const int last = max_depth - 1; /* the deepest level that splits */
+  const int even = last > 0 ? last - (last & 1) : 0;
+  const int odd = last > 0 ? last - !(last & 1) : 0;
+  size_t per_node = (size_t)b->hslots * (size_t)(K + 1);
+  size_t hist_even = ((size_t)1 << even) * per_node;
+  size_t hist_odd = ((size_t)1 << (odd > 0 ? odd : 0)) * per_node;
   size_t cand = (size_t)b->hslots * 2;
   w->tgrad = malloc(nk * sizeof(float));
   w->qgrad = malloc(nk * sizeof(int64_t));
@@ -479,8 +488,8 @@ int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth) {
   w->split_bin = malloc(half * sizeof(int32_t));
   w->split_dl = malloc(half);
   w->split_gain = malloc(half * sizeof(float));
-  w->hist_a = malloc(hist * sizeof(int64_t));
-  w->hist_b = malloc(hist * sizeof(int64_t));
+  w->hist_a = malloc(hist_even * sizeof(int64_t));
+  w->hist_b = malloc(hist_odd * sizeof(int64_t));
   w->level_score = malloc(cand * sizeof(double));
   w->level_bad = malloc(cand * sizeof(int32_t));
   w->leaf_q = malloc(nodes * (size_t)(K + 1) * sizeof(int64_t));

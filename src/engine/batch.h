@@ -46,7 +46,8 @@ typedef struct brl_grow_ws {
   int32_t *split_feat, *split_bin; /* per node of a level that splits */
   uint8_t *split_dl;
   float *split_gain;
-  /* 2^(max_depth-1) node histograms each: the deepest level that splits */
+  /* Histograms of the levels that split: even levels in hist_a, odd ones in
+   * hist_b, each sized for the deepest level of its parity */
   int64_t *hist_a, *hist_b;
   double *level_score; /* oblivious: per candidate (f, bin, dl) */
   int32_t *level_bad;  /* oblivious: nodes rejecting it */
