@@ -98,7 +98,7 @@ static int cmp_count(const void *a, const void *b) {
  * in ascending code order), then "other"; negative codes are missing. */
 static void bin_categorical(brl_batch *b, int c, int max_bins, int32_t *col,
                             cat_count *cc) {
-  const int C = b->C, f = b->D + c;
+  const int C = b->C;
   int64_t nv = 0;
   for (int64_t i = 0; i < b->n; i++)
     if (b->Xc[i * C + c] >= 0)
@@ -116,6 +116,12 @@ static void bin_categorical(brl_batch *b, int c, int max_bins, int32_t *col,
   for (int j = 0; j < keep; j++)
     kept[j] = cc[j].value;
   qsort(kept, (size_t)keep, sizeof(int32_t), cmp_i32);
+  brl__batch_code_cat(b, c, keep);
+}
+
+void brl__batch_code_cat(brl_batch *b, int c, int keep) {
+  const int C = b->C, f = b->D + c;
+  const int32_t *kept = b->cat_vals + (size_t)c * EDGES_PER_FEATURE;
   b->nbins[f] = (int16_t)(keep + 1);
   for (int64_t i = 0; i < b->n; i++) {
     int32_t x = b->Xc[i * C + c];

@@ -120,6 +120,10 @@ int brl__grow_ws_reserve(brl_batch *b, int64_t n, int K, int max_depth);
 /* Per-thread scan scratch for n_threads threads. */
 int brl__scan_ws_reserve(brl_batch *b, int n_threads);
 /* BRL_OK when b was made for m's shapes, else BRL_EINVAL naming them. */
+/* Codes of categorical column c of b (bins and codes) for the keep kept
+ * categories already in b->cat_vals (ascending): the shared binning of
+ * brl_batch_create and the sharded fit's global bins. */
+void brl__batch_code_cat(brl_batch *b, int c, int keep);
 int brl__batch_check(const brl_batch *b, const brl_model *m);
 /* Adds trees [start, stop) of m to the cache (which must hold [0, start))
  * through the model's backend. */

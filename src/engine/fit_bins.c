@@ -276,25 +276,8 @@ static int64_t local_counts(const int32_t *Xc, int64_t n, int C, int c,
 
 /* Codes of categorical column c of b for the kept categories (ascending). */
 static void recode(brl_batch *b, int c, const int32_t *kept, int keep) {
-  const int f = b->D + c;
   memcpy(b->cat_vals + (size_t)c * 255, kept, (size_t)keep * sizeof(int32_t));
-  b->nbins[f] = (int16_t)(keep + 1);
-  for (int64_t i = 0; i < b->n; i++) {
-    int32_t x = b->Xc[i * b->C + c];
-    uint8_t code = (uint8_t)(keep + 1); /* missing */
-    if (x >= 0) {
-      int lo = 0, hi = keep;
-      while (lo < hi) {
-        int mid = (lo + hi) >> 1;
-        if (kept[mid] < x)
-          lo = mid + 1;
-        else
-          hi = mid;
-      }
-      code = (uint8_t)(lo < keep && kept[lo] == x ? lo : keep); /* other */
-    }
-    b->codes[i * b->d + f] = code;
-  }
+  brl__batch_code_cat(b, c, keep);
 }
 
 /* Categorical bins from every rank's (code, count) pairs, one gather of
