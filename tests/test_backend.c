@@ -79,6 +79,15 @@ static int fake_predict_add(const brl_model *m, const float *X_,
   return brl__backend_cpu()->predict_add(m, X_, Xc, n, start, stop, out);
 }
 
+static int fake_predict_adam(const brl_model *m, const float *X_,
+                             const int32_t *Xc, int64_t n, int start, int stop,
+                             float *out, double *mv) {
+  n_predict++;
+  if (fail_predict)
+    return brl__fail(BRL_ESTATE, "the fake device failed");
+  return brl__backend_cpu()->predict_adam(m, X_, Xc, n, start, stop, out, mv);
+}
+
 static int fake_grow(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
                      const float *grads, float progress,
                      const uint16_t **leaves) {
@@ -102,6 +111,7 @@ static const brl_backend fake = {"fake",
                                  fake_prepare,
                                  fake_grow,
                                  fake_predict_add,
+                                 fake_predict_adam,
                                  NULL,
                                  NULL,
                                  NULL,
@@ -154,6 +164,43 @@ static void check_through_table(void) {
   CHECK(!memcmp(pred, exp, sizeof exp));
   brl_batch_free(&b);
   brl_batch_free(&bref);
+  brl_model_free(&m);
+  brl_model_free(&ref);
+}
+
+/* An Adam ensemble's predictions (model and batch cache) go through the
+ * table's predict_adam, and its failure is the status. */
+static void check_adam_through_table(void) {
+  brl_params p;
+  brl_params_default(&p, D, K);
+  p.max_depth = 3;
+  p.optimizer = BRL_OPTIMIZER_ADAM;
+  p.n_threads = 1;
+  brl_model *m = NULL, *ref = NULL;
+  CHECK_OK(brl_model_create(&p, &m));
+  CHECK_OK(brl_model_create(&p, &ref));
+  brl_batch *b = NULL;
+  CHECK_OK(brl_batch_create(m, X, N, &b));
+  for (int t = 0; t < 2; t++) {
+    CHECK_OK(brl_model_step(m, b, NULL, N, G, 0.0f));
+    CHECK_OK(brl_model_step(ref, b, NULL, N, G, 0.0f));
+  }
+  m->backend = &fake;
+  float out[N * K], exp[N * K];
+  n_predict = 0;
+  fail_predict = 0;
+  CHECK_OK(brl_model_predict(m, X, N, 0, -1, out));
+  CHECK(n_predict > 0);
+  CHECK_OK(brl_model_predict(ref, X, N, 0, -1, exp));
+  CHECK(!memcmp(out, exp, sizeof exp));
+  fail_predict = 1;
+  CHECK(brl_model_predict(m, X, N, 0, -1, out) == BRL_ESTATE);
+  const float *pred;
+  CHECK(brl_batch_predictions(b, m, &pred) == BRL_ESTATE);
+  fail_predict = 0;
+  CHECK_OK(brl_batch_predictions(b, m, &pred));
+  CHECK(!memcmp(pred, exp, sizeof exp));
+  brl_batch_free(&b);
   brl_model_free(&m);
   brl_model_free(&ref);
 }
@@ -215,6 +262,7 @@ int main(void) {
   make_data();
   check_registry();
   check_through_table();
+  check_adam_through_table();
   check_workspace();
   return brl_test_report("test_backend");
 }

@@ -41,6 +41,12 @@ typedef struct brl_backend {
    * device: a failure is the status. */
   int (*predict_add)(const brl_model *m, const float *X, const int32_t *Xc,
                      int64_t n, int start, int stop, float *out);
+  /* The same for an Adam ensemble (not a sum of trees): trees [start, stop)
+   * applied in order to out, with each row's first and second moments in
+   * mv (n x K x 2 doubles), updated in place. The moments make it
+   * sequential over the trees, so the CUDA backend runs it on the host. */
+  int (*predict_adam)(const brl_model *m, const float *X, const int32_t *Xc,
+                      int64_t n, int start, int stop, float *out, double *mv);
   /* out (n x K) = bias (when start == 0, else 0) + trees [start, stop) of m
    * over X and Xc, all three in the backend's device memory (n > 0, the
    * range and an additive model checked by the caller). NULL when the
@@ -66,6 +72,11 @@ const brl_backend *brl__backend_cpu(void);
 /* brl__backend_usable(BRL_BACKEND_CUDA) and its reason. */
 const brl_backend *brl__backend_cuda(void);
 const char *brl__backend_cuda_reason(void);
+
+/* The CPU's Adam prediction, which the CUDA backend's table names too. */
+int brl__cpu_predict_adam(const brl_model *m, const float *X, const int32_t *Xc,
+                          int64_t n, int start, int stop, float *out,
+                          double *mv);
 
 /* The backends' tables, for the registration point only. */
 const brl_backend *brl__cpu_table(void);

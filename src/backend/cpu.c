@@ -31,6 +31,13 @@ static int cpu_predict_add(const brl_model *m, const float *X,
   return BRL_OK;
 }
 
+int brl__cpu_predict_adam(const brl_model *m, const float *X, const int32_t *Xc,
+                          int64_t n, int start, int stop, float *out,
+                          double *mv) {
+  brl__predict_adam(m, X, Xc, n, start, stop, out, mv);
+  return BRL_OK;
+}
+
 static const brl_backend cpu = {"cpu",
                                 BRL_BACKEND_CPU,
                                 cpu_unavailable,
@@ -38,6 +45,7 @@ static const brl_backend cpu = {"cpu",
                                 cpu_prepare,
                                 cpu_grow_tree,
                                 cpu_predict_add,
+                                brl__cpu_predict_adam,
                                 NULL,
                                 NULL,
                                 NULL,

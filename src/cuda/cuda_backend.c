@@ -875,9 +875,17 @@ static const char *cuda_unavailable(void) {
   return dev_ok ? "" : dev_msg;
 }
 
-static const brl_backend cuda_backend = {
-    "cuda",       BRL_BACKEND_CUDA, cuda_unavailable, 0,
-    cuda_prepare, cuda_grow_tree,   cuda_predict_add, cuda_predict_device,
-    cuda_alloc,   cuda_free,        cuda_copy};
+static const brl_backend cuda_backend = {"cuda",
+                                         BRL_BACKEND_CUDA,
+                                         cuda_unavailable,
+                                         0,
+                                         cuda_prepare,
+                                         cuda_grow_tree,
+                                         cuda_predict_add,
+                                         brl__cpu_predict_adam,
+                                         cuda_predict_device,
+                                         cuda_alloc,
+                                         cuda_free,
+                                         cuda_copy};
 
 const brl_backend *brl__cuda_table(void) { return &cuda_backend; }

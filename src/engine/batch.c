@@ -571,7 +571,12 @@ int brl__batch_check(const brl_batch *b, const brl_model *m) {
 int brl__batch_cache_add(brl_batch *b, const brl_model *m, int start,
                          int stop) {
   if (m->p.optimizer == BRL_OPTIMIZER_ADAM) {
-    brl__predict_adam(m, b->X, b->Xc, b->n, start, stop, b->pred, b->mv);
+    int rc = m->backend->predict_adam(m, b->X, b->Xc, b->n, start, stop,
+                                      b->pred, b->mv);
+    if (rc) {
+      b->cache_trees = -1; /* partly added: recompute next time */
+      return rc;
+    }
   } else {
     int rc =
         m->backend->predict_add(m, b->X, b->Xc, b->n, start, stop, b->pred);

@@ -232,7 +232,9 @@ static int predict_common(const brl_model *m, const float *X, const int32_t *Xc,
   for (int64_t s = 0; s < n_rows; s += ROWS) {
     int64_t r = n_rows - s < ROWS ? n_rows - s : ROWS;
     memset(mv, 0, (size_t)(r * K * 2) * sizeof(double));
-    brl__predict_adam(m, X + s * D, Xc + s * C, r, 0, stop, out + s * K, mv);
+    if ((rc = m->backend->predict_adam(m, X + s * D, Xc + s * C, r, 0, stop,
+                                       out + s * K, mv)))
+      return rc;
   }
   return BRL_OK;
 }
