@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The efficiency model of docs/SCALING.md ("Efficiency model at 8, 64, 256
 ranks on 25 Gbit/s"): parallel efficiency T_1 / (P T_P) of a distributed
-agent (acting and env steps split, each step's rows gathered, the update
-replicated) and of a sharded fit (trees grown from histograms summed over
+agent (acting and env steps split, the rollout's rows gathered once per
+update - one allgatherv and one allreduce - the update replicated) and of a sharded fit (trees grown from histograms summed over
 the ranks), from the assumptions written below.
 
 Usage: bench/comm_model.py
@@ -32,9 +32,9 @@ def agent(t_env, p, n_envs=1024, n_steps=128, obs_dim=64, t_act=2e-6,
           t_update=1.0):
     row = 4 * obs_dim + 52  # bytes a gathered env row (measured: 68 B at 4)
     t1 = n_steps * n_envs * (t_env + t_act) + t_update
-    tp = (n_steps * (n_envs / p * (t_env + t_act) +
-                     allgatherv(n_envs * row, p)) +
-          t_update + 3 * steps(p) * ALPHA)
+    tp = (n_steps * n_envs / p * (t_env + t_act) +
+          allgatherv(n_steps * n_envs * row, p) + allreduce(8, p) +
+          t_update)
     return t1 / (p * tp)
 
 
