@@ -13,6 +13,18 @@
 
 #define ENV_ID_MAX 64
 
+/* An env buffer's container and the ENV0 chunk's header for n copies of
+ * d; the copies' records follow. */
+static void begin(brl_buf *b, const brl_env_def *d, uint32_t n) {
+  brl__container_begin(b);
+  brl__chunk_begin(b, "ENV0");
+  const size_t idn = strlen(d->id);
+  brl__buf_u32(b, (uint32_t)idn);
+  brl__buf_bytes(b, d->id, idn);
+  brl__buf_u32(b, n);
+  brl__buf_u32(b, (uint32_t)d->state_dim);
+}
+
 int brl_env_save_buffer(const brl_env *e, void **buf, size_t *len) {
   BRL_CHECK_ARG(e);
   BRL_CHECK_ARG(buf);
@@ -21,13 +33,7 @@ int brl_env_save_buffer(const brl_env *e, void **buf, size_t *len) {
   *len = 0;
   const brl_env_def *d = e->def;
   brl_buf b;
-  brl__container_begin(&b);
-  brl__chunk_begin(&b, "ENV0");
-  const size_t idn = strlen(d->id);
-  brl__buf_u32(&b, (uint32_t)idn);
-  brl__buf_bytes(&b, d->id, idn);
-  brl__buf_u32(&b, (uint32_t)e->n_envs);
-  brl__buf_u32(&b, (uint32_t)d->state_dim);
+  begin(&b, d, (uint32_t)e->n_envs);
   for (int i = 0; i < e->n_envs; i++) {
     brl__buf_u8(&b, e->started[i]);
     brl__buf_u32(&b, (uint32_t)e->elapsed[i]);
@@ -167,15 +173,8 @@ static int records(const brl_env *e, const void *buf, size_t len,
 /* An env buffer of id's n copies from their records. */
 static int build(const brl_env *e, uint32_t n, const void *recs, size_t bytes,
                  void **buf, size_t *len) {
-  const brl_env_def *d = e->def;
   brl_buf b;
-  brl__container_begin(&b);
-  brl__chunk_begin(&b, "ENV0");
-  const size_t idn = strlen(d->id);
-  brl__buf_u32(&b, (uint32_t)idn);
-  brl__buf_bytes(&b, d->id, idn);
-  brl__buf_u32(&b, n);
-  brl__buf_u32(&b, (uint32_t)d->state_dim);
+  begin(&b, e->def, n);
   brl__buf_bytes(&b, recs, bytes);
   brl__chunk_end(&b);
   int rc = brl__container_finish(&b);
