@@ -103,17 +103,22 @@ static int transport(const brl_comm *c, int rc, const char *what,
                    c->size, what, rc, why[0] ? ": " : "", why);
 }
 
+/* The checks and counters of an allreduce of n values of elem bytes. */
+static int allreduce_begin(brl_comm *c, const void *data, int64_t n,
+                           size_t elem, const char *fn) {
+  if (n < 0 || (n > 0 && !data))
+    return brl__fail(BRL_EINVAL, "%s: %lld values at %p", fn, (long long)n,
+                     data);
+  c->calls++;
+  c->bytes += n * (int64_t)elem;
+  return BRL_OK;
+}
+
 int brl_comm_allreduce_sum_i64(brl_comm *c, int64_t *data, int64_t n) {
   BRL_CHECK_ARG(c);
-  if (n < 0 || (n > 0 && !data))
-    return brl__fail(BRL_EINVAL,
-                     "brl_comm_allreduce_sum_i64: %lld values "
-                     "at %p",
-                     (long long)n, (void *)data);
-  c->calls++;
-  c->bytes += n * (int64_t)sizeof(int64_t);
-  if (c->size == 1)
-    return BRL_OK;
+  int rc = allreduce_begin(c, data, n, sizeof *data, __func__);
+  if (rc || c->size == 1)
+    return rc;
   saved_error before = save_error();
   return transport(c, c->ops.allreduce_sum_i64(c->ctx, data, n), "allreduce",
                    &before);
@@ -121,15 +126,9 @@ int brl_comm_allreduce_sum_i64(brl_comm *c, int64_t *data, int64_t n) {
 
 int brl_comm_allreduce_max_f64(brl_comm *c, double *data, int64_t n) {
   BRL_CHECK_ARG(c);
-  if (n < 0 || (n > 0 && !data))
-    return brl__fail(BRL_EINVAL,
-                     "brl_comm_allreduce_max_f64: %lld values "
-                     "at %p",
-                     (long long)n, (void *)data);
-  c->calls++;
-  c->bytes += n * (int64_t)sizeof(double);
-  if (c->size == 1)
-    return BRL_OK;
+  int rc = allreduce_begin(c, data, n, sizeof *data, __func__);
+  if (rc || c->size == 1)
+    return rc;
   saved_error before = save_error();
   return transport(c, c->ops.allreduce_max_f64(c->ctx, data, n), "allreduce",
                    &before);
