@@ -15,20 +15,31 @@ EVAL_ENVS = 16
 EVAL_SEED_OFFSET = 10**9
 
 
+def make_kwargs(task) -> dict:
+    """The keyword arguments of gym.make for `task`: Atari's RAM
+    observations, and the task's episode cap (a TimeLimit truncation)
+    where it has one. Every agent's training and evaluation envs are made
+    with these (make_env)."""
+    kwargs: dict = {}
+    if task.kind == "atari":
+        kwargs["obs_type"] = "ram"
+    if task.max_episode_steps is not None:
+        kwargs["max_episode_steps"] = int(task.max_episode_steps)
+    return kwargs
+
+
 def make_env(task, wrapper=None):
-    """A Gymnasium env of `task` (Atari: RAM observations), wrapped by
-    `wrapper` (a callable) if given."""
+    """A Gymnasium env of `task` (make_kwargs: Atari's RAM observations,
+    the episode cap), wrapped by `wrapper` (a callable) if given."""
     import gymnasium as gym
 
     if task.kind == "minigrid":
         import minigrid  # noqa: F401  (registers the ids)
-    kwargs = {}
     if task.kind == "atari":
         import ale_py
 
         gym.register_envs(ale_py)
-        kwargs["obs_type"] = "ram"
-    env = gym.make(task.env_id, **kwargs)
+    env = gym.make(task.env_id, **make_kwargs(task))
     return wrapper(env) if wrapper is not None else env
 
 

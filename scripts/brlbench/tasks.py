@@ -35,6 +35,7 @@ class Task:
     eval_episodes: int = 100  # final evaluation
     curve_episodes: int = 100  # each learning-curve evaluation
     curve_points: int = 10
+    max_episode_steps: int | None = None  # an episode cap (env steps) for training and evaluation
 
 
 def _classic(name, paper, reduced, best, src, kind="native"):
@@ -43,6 +44,15 @@ def _classic(name, paper, reduced, best, src, kind="native"):
 
 _MG_SHORT = ("DoorKey-5x5", "Empty-Random-5x5", "GoToDoor-5x5", "KeyCorridorS3R1", "RedBlueDoors-6x6", "Unlock")
 _MG_LONG = ("Fetch-5x5-N2", "FourRooms", "PutNear-6x6-N2")
+# Atari episodes end at 18,000 frames (4,500 steps at ALE v5's frameskip
+# 4): five minutes of play, the evaluation cap of Mnih et al. 2015 (Nature,
+# DQN). ALE v5's own cap, 108,000 frames (27,000 steps), lets a
+# deterministic policy that never launches the ball (Breakout) play 27,000
+# idle steps an episode on each of the 16 evaluation copies: 864,000 env
+# steps for one 20-episode evaluation, ~9 minutes at the ~1,600 env
+# steps/s measured here, and ten such evaluations a run. Both agents get
+# the cap, in training and evaluation (evaluation.make_env).
+ATARI_MAX_EPISODE_STEPS = 4_500
 _ATARI = (
     "Alien", "Amidar", "Asteroids", "Breakout", "Gopher",
     "Kangaroo", "Krull", "MsPacman", "Pong", "SpaceInvaders",
@@ -63,7 +73,8 @@ def _minigrid(short, long_):
 def _atari():
     return [
         Task(f"{g}-ram", "atari-ram", f"ALE/{g}-v5", "atari", 10_000_000, 1_000_000, None,
-             "best mean final return of any agent here", eval_episodes=20, curve_episodes=5)
+             "best mean final return of any agent here", eval_episodes=20, curve_episodes=5,
+             max_episode_steps=ATARI_MAX_EPISODE_STEPS)
         for g in _ATARI
     ]  # fmt: skip
 

@@ -147,6 +147,64 @@ def test_boostrl_python_path_records_curve(tmp_path):
     assert p["train_s"] <= p["wall_s"]
 
 
+# --- env construction --------------------------------------------------------
+
+
+def test_atari_episodes_are_capped_in_every_agents_envs(monkeypatch):
+    import inspect
+    import types
+
+    from brlbench import agents, evaluation, sb3_agent
+
+    # 18,000 frames (4,500 steps at frameskip 4), not ALE v5's 27,000 steps.
+    assert tasks.ATARI_MAX_EPISODE_STEPS == 4_500
+    for t in tasks.suite_tasks("atari-ram"):
+        assert t.max_episode_steps == 4_500, t.name
+        assert evaluation.make_kwargs(t) == {"obs_type": "ram", "max_episode_steps": 4_500}, t.name
+    for t in tasks.suite_tasks("classic") + tasks.suite_tasks("minigrid"):
+        assert evaluation.make_kwargs(t) == {}, t.name  # their own registered limits
+
+    # make_env hands them to gym.make (no ROM needed: gym.make recorded).
+    gym = pytest.importorskip("gymnasium")
+    calls = []
+    monkeypatch.setattr(gym, "make", lambda env_id, **kw: calls.append((env_id, kw)) or "ENV")
+    monkeypatch.setattr(gym, "register_envs", lambda mod: None, raising=False)
+    try:
+        import ale_py  # noqa: F401
+    except ImportError:
+        monkeypatch.setitem(sys.modules, "ale_py", types.ModuleType("ale_py"))
+    breakout = tasks.BY_NAME["Breakout-ram"]
+    assert evaluation.make_env(breakout, lambda e: ("wrapped", e)) == ("wrapped", "ENV")
+    assert calls == [("ALE/Breakout-v5", {"obs_type": "ram", "max_episode_steps": 4_500})]
+
+    # Every agent, training and evaluation, builds its envs through make_env
+    # (make_vec calls it): none calls gym.make itself.
+    for mod in (agents, sb3_agent):
+        src = inspect.getsource(mod)
+        assert "gym.make(" not in src and "gymnasium.make(" not in src, mod.__name__
+        assert "ev.make_env(" in src or "ev.make_vec(" in src, mod.__name__
+    assert "ev.make_env(task, wrapper)" in inspect.getsource(sb3_agent.run_sb3)  # SB3's training envs
+
+
+def test_atari_episode_is_truncated_at_the_cap():
+    pytest.importorskip("ale_py")
+    from brlbench import evaluation
+
+    # Breakout with NOOP never launches the ball: without a cap the episode
+    # would run to ALE v5's 27,000 steps.
+    env = evaluation.make_env(tasks.BY_NAME["Breakout-ram"])
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == (128,)
+        for step in range(1, 27_001):
+            _, _, term, trunc, _ = env.step(0)
+            if term or trunc:
+                break
+    finally:
+        env.close()
+    assert (step, term, trunc) == (4_500, False, True)
+
+
 # --- report --------------------------------------------------------------------
 
 
