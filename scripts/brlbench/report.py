@@ -157,7 +157,8 @@ def task_table(g: dict, suite: str) -> str:
                 f"{s['params']:,} params" if s["params"] else "-")  # fmt: skip
             k, n, ts = s["reach"]
             reach = f"{k}/{n}" + (f", {ts:,.1f}" if ts is not None else "")
-            per = " / ".join(f"{v:.1f}" for v in s["per_seed"])
+            # Two decimals below 10 (MiniGrid's 0-1 returns: 0.96 is not 1.0).
+            per = " / ".join(f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}" for v in s["per_seed"])
             rows.append(
                 f"| {t.name} | {LABEL[a]} | {','.join(map(str, s['seeds']))} | {s['mean']:.2f} +- {s['spread']:.2f} | "
                 f"{per} | {_f(s['norm'])} | {s['steps']:,.0f} | {s['wall']:,.1f} | {s['train']:,.1f} | {size} | {reach} |"

@@ -259,6 +259,18 @@ def test_report_tables_from_fixture_results(tmp_path):
     assert report.render(list(reversed(results)), "reduced", "CMD") == (summary, detail, svgs)
 
 
+def test_report_per_seed_keeps_two_decimals_of_small_returns():
+    def run(agent, seed, mean):
+        return {"task": "MiniGrid-DoorKey-5x5-v0", "suite": "minigrid", "agent": agent, "seed": seed,
+                "budget_steps": 0 if agent == "random" else 300_000, "env_steps": 300_000, "wall_s": 1.0,
+                "train_s": 1.0, "eval_mean": mean, "eval_std": 0.0, "eval_episodes": 100, "curve": [],
+                "trees": 10}  # fmt: skip
+
+    _, detail, _ = report.render([run("random", 0, 0.02), run("boostrl", 0, 0.96), run("boostrl", 1, 0.5)],
+                                 "reduced", "CMD")  # fmt: skip
+    assert "| MiniGrid-DoorKey-5x5-v0 | boostrl | 0,1 | 0.73 +- 0.23 | 0.96 / 0.50 |" in detail, detail
+
+
 def test_report_writes_between_markers_and_keeps_hand_written_text(tmp_path):
     _fixture(tmp_path / "res")
     md = tmp_path / "RESULTS.md"
