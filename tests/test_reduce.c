@@ -2,7 +2,8 @@
  * a shard of the rows grow byte-identical models to one process holding all
  * of them, over several steps, for greedy and oblivious trees, L2 and
  * cosine scores, numeric (with missing values) and categorical features,
- * several output groups, minibatches and clipped gradients; and the
+ * several output groups, minibatches (large ones reducing histograms, small
+ * ones gathered) and clipped gradients; and the
  * refusals and error agreement of a sharded step. Ranks are threads
  * (tests/comm_threads.h). */
 #include "boostrl.h"
@@ -82,7 +83,8 @@ static void params(const setup *s, brl_params *p) {
 
 /* Whether global row i is in the minibatch of step t. */
 static int in_minibatch(const setup *s, int i, int t) {
-  return !s->minibatch || mix((uint64_t)i * 31 + (uint64_t)t) % 3 != 0;
+  const uint64_t h = mix((uint64_t)i * 31 + (uint64_t)t);
+  return !s->minibatch || (s->minibatch == 2 ? h % 10 == 0 : h % 3 != 0);
 }
 
 /* Trains on global rows [r0, r1) (a rank's shard, or all rows with no
@@ -280,7 +282,12 @@ static void check_faults(void) {
   }
 }
 
-/* A sharded step's collectives are counted; after detaching, none. */
+/* A sharded step's collectives are counted; after detaching, none. A
+ * step of many rows reduces histograms (several collectives per level); a
+ * minibatch of few rows is gathered instead: two collectives (the sizes,
+ * then the rows' codes and gradients). */
+enum { CN = 250, CM = 30 };
+
 static int count_body(brl_comm *c, void *arg) {
   int64_t *calls = arg;
   const int r = brl_comm_rank(c);
@@ -289,24 +296,30 @@ static int count_body(brl_comm *c, void *arg) {
   params(&s, &p);
   brl_model *m = NULL;
   brl_batch *b = NULL;
-  float g[50 * K];
-  for (int i = 0; i < 50 * K; i++)
-    g[i] = (float)(unit((uint64_t)(r * 50 * K + i), 3) - 0.5);
+  float g[CN * K];
+  int32_t rows[CM];
+  for (int i = 0; i < CN * K; i++)
+    g[i] = (float)(unit((uint64_t)(r * CN * K + i), 3) - 0.5);
+  for (int i = 0; i < CM; i++)
+    rows[i] = 7 * i;
   int rc = brl_model_create(&p, &m);
   if (!rc)
-    rc = brl_batch_create_edges(m, X + r * 50 * D, Xc + r * 50 * C, 50, edges,
+    rc = brl_batch_create_edges(m, X + r * CN * D, Xc + r * CN * C, CN, edges,
                                 n_edges, &b);
   if (!rc)
     rc = brl_batch_set_comm(b, c);
-  if (!rc)
-    rc = brl_model_step(m, b, NULL, 50, g, 0.0f);
   int64_t bytes;
-  brl_comm_stats(c, &calls[2 * r], &bytes);
+  if (!rc)
+    rc = brl_model_step(m, b, NULL, CN, g, 0.0f);
+  brl_comm_stats(c, &calls[3 * r], &bytes);
+  if (!rc)
+    rc = brl_model_step(m, b, rows, CM, g, 0.0f);
+  brl_comm_stats(c, &calls[3 * r + 1], &bytes);
   if (!rc)
     rc = brl_batch_set_comm(b, NULL);
   if (!rc)
-    rc = brl_model_step(m, b, NULL, 50, g, 0.0f);
-  brl_comm_stats(c, &calls[2 * r + 1], &bytes);
+    rc = brl_model_step(m, b, NULL, CN, g, 0.0f);
+  brl_comm_stats(c, &calls[3 * r + 2], &bytes);
   brl_batch_free(&b);
   brl_model_free(&m);
   return rc;
@@ -319,18 +332,24 @@ int main(void) {
   check_self();
   for (int greedy = 0; greedy < 2; greedy++)
     for (int l2 = 0; l2 < 2; l2++)
-      for (int mb = 0; mb < 2; mb++) {
+      for (int mb = 0; mb < 3; mb++) { /* 2: few rows, gathered */
         setup s = {greedy, l2, mb, 0, 0};
         check_setup(&s);
       }
-  setup clip = {1, 1, 1, 1, 0};
-  check_setup(&clip);
-  setup adam = {0, 1, 1, 0, 1};
-  check_setup(&adam);
+  for (int mb = 1; mb < 3; mb++) {
+    setup clip = {1, 1, mb, 1, 0};
+    check_setup(&clip);
+    setup adam = {0, 1, mb, 0, 1};
+    check_setup(&adam);
+  }
   check_faults();
-  int64_t calls[4];
+  int64_t calls[6];
   CHECK(brl_test_run_ranks(2, count_body, calls, NULL) == 0);
-  CHECK(calls[0] > 4 && calls[1] == calls[0]);
-  CHECK(calls[2] == calls[0] && calls[3] == calls[1]);
+  CHECK_MSG(calls[0] > 6, "%lld collectives for a step of %d rows",
+            (long long)calls[0], 2 * CN);
+  CHECK_MSG(calls[1] - calls[0] == 2, "%lld collectives for a step of %d rows",
+            (long long)(calls[1] - calls[0]), 2 * CM);
+  CHECK(calls[2] == calls[1]);
+  CHECK(calls[3] == calls[0] && calls[4] == calls[1] && calls[5] == calls[2]);
   return brl_test_report("test_reduce");
 }

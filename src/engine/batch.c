@@ -330,8 +330,10 @@ int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
     return rc;
   if (!b->order && (rc = sort_rows(b)))
     return rc;
-  b->comm_bins_checked = 0; /* the ranks' bins are compared again */
-  if (b->dev_free)          /* a backend's copy of the old codes */
+  b->comm_bins_checked = 0;   /* the ranks' bins are compared again */
+  brl_batch_free(&b->gather); /* made with the old bins */
+  b->gather_cap = 0;
+  if (b->dev_free) /* a backend's copy of the old codes */
     b->dev_free(b->dev);
   b->dev = NULL;
   b->dev_free = NULL;
@@ -435,8 +437,46 @@ void brl_batch_free(brl_batch **bp) {
   free(b->order);
   free(b->n_finite);
   free(b->pred);
+  brl_batch_free(&b->gather);
+  free(b->gather_buf);
   free(b);
   *bp = NULL;
+}
+
+int brl__batch_like(const brl_batch *b, int64_t rows, brl_batch **out) {
+  *out = NULL;
+  brl_batch *g = calloc(1, sizeof *g);
+  if (!g)
+    return brl__fail(BRL_ENOMEM, "out of memory for a gathered batch");
+  const size_t D = (size_t)b->D, C = (size_t)b->C, d = (size_t)b->d;
+  g->n = rows;
+  g->d = b->d;
+  g->K = b->K;
+  g->D = b->D;
+  g->C = b->C;
+  g->cache_trees = -1;
+  g->hslots = b->hslots;
+  g->X = malloc(1);
+  g->Xc = malloc(1);
+  g->codes = malloc((size_t)rows * d + 1);
+  g->edges = malloc(D * EDGES_PER_FEATURE * sizeof(float) + 1);
+  g->cat_vals = malloc(C * EDGES_PER_FEATURE * sizeof(int32_t) + 1);
+  g->nbins = malloc(d * sizeof(int16_t) + 1);
+  g->hoff = malloc((d + 1) * sizeof(int64_t));
+  if (!g->X || !g->Xc || !g->codes || !g->edges || !g->cat_vals || !g->nbins ||
+      !g->hoff) {
+    brl_batch_free(&g);
+    return brl__fail(BRL_ENOMEM,
+                     "out of memory for a gathered batch of %lld "
+                     "rows",
+                     (long long)rows);
+  }
+  memcpy(g->edges, b->edges, D * EDGES_PER_FEATURE * sizeof(float));
+  memcpy(g->cat_vals, b->cat_vals, C * EDGES_PER_FEATURE * sizeof(int32_t));
+  memcpy(g->nbins, b->nbins, d * sizeof(int16_t));
+  memcpy(g->hoff, b->hoff, (d + 1) * sizeof(int64_t));
+  *out = g;
+  return BRL_OK;
 }
 
 int64_t brl_batch_n_rows(const brl_batch *b) { return b ? b->n : 0; }

@@ -89,6 +89,13 @@ struct brl_batch {
    * whether the ranks' bins were found equal since it was attached. */
   brl_comm *comm;
   int comm_bins_checked;
+  /* Sharded growth by gathering the minibatch (step.c): a batch with the
+   * same bins holding every rank's minibatch rows, the rows it was made
+   * for, and the exchange's buffer (send, then receive). Dropped when the
+   * bins change. */
+  struct brl_batch *gather;
+  int64_t gather_cap;
+  uint8_t *gather_buf;
   /* Backend state kept with the batch (the CUDA backend's device copy of
    * the codes and its buffers), released by dev_free(dev) when the batch is
    * freed. */
@@ -135,6 +142,9 @@ int brl__batch_rebin(brl_batch *b, const brl_model *m, const float *edges,
 /* Makes pred (n x K, m's predictions for b's rows with every tree of m)
  * b's prediction cache, so that b predicts nothing until m changes. */
 int brl__batch_seed_cache(brl_batch *b, const brl_model *m, const float *pred);
+/* A batch of `rows` rows (codes unset, no features, n = rows) with the
+ * bins of b: for growing trees from codes gathered from elsewhere. */
+int brl__batch_like(const brl_batch *b, int64_t rows, brl_batch **out);
 /* Brings the cache of b up to date with m. */
 int brl__batch_sync(brl_batch *b, const brl_model *m);
 

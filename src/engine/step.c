@@ -111,6 +111,9 @@ static void update_control_variates(const brl_model *m, brl_batch *b,
   }
 }
 
+/* Ranks of a communicator a sharded step takes. */
+#define MAX_RANKS 64
+
 /* The ranks' bins (and model shapes) are the same: a hash of each,
  * gathered. Collective. */
 static int check_bins(const brl_model *m, brl_batch *b) {
@@ -128,12 +131,7 @@ static int check_bins(const brl_model *m, brl_batch *b) {
   MIX(&m->p.max_depth, sizeof m->p.max_depth);
 #undef MIX
   const int size = brl_comm_size(b->comm);
-  int64_t counts[64], mine = (int64_t)h, all[64];
-  if (size > 64)
-    return brl__fail(BRL_EUNSUPPORTED,
-                     "brl_model_step: a communicator of %d ranks; at most 64 "
-                     "are supported",
-                     size);
+  int64_t counts[MAX_RANKS], mine = (int64_t)h, all[MAX_RANKS];
   for (int r = 0; r < size; r++)
     counts[r] = sizeof(int64_t);
   int rc = brl_comm_allgatherv(b->comm, &mine, all, counts);
@@ -179,6 +177,11 @@ static int step_prepare(brl_model *m, brl_batch *b, const int32_t *rows,
   if (m->trees.n >= INT32_MAX - 1)
     return brl__fail(BRL_ESTATE, "the model holds the maximum number of trees");
   if (brl__comm_multi(b->comm)) {
+    if (brl_comm_size(b->comm) > MAX_RANKS)
+      return brl__fail(BRL_EUNSUPPORTED,
+                       "brl_model_step: a communicator of %d ranks; at most "
+                       "%d are supported",
+                       brl_comm_size(b->comm), MAX_RANKS);
     if (!m->backend->sharded)
       return brl__fail(BRL_EUNSUPPORTED,
                        "brl_model_step: the %s backend grows a whole tree on "
@@ -200,29 +203,128 @@ static int step_prepare(brl_model *m, brl_batch *b, const int32_t *rows,
   return rc;
 }
 
+/* Bytes of one minibatch row in a gather: its codes and gradients. */
+static int64_t gather_row_bytes(const brl_model *m, const brl_batch *b) {
+  return (int64_t)b->d + (int64_t)m->n_outputs * (int64_t)sizeof(float);
+}
+
+/* The most minibatch rows (over all ranks) that a step gathers: rows
+ * whose codes and gradients take fewer bytes than one node's histogram,
+ * which the reduce hook sums at least once per level (and it needs about
+ * 9 collectives to the gather's 2). RL minibatches (hundreds of rows)
+ * gather; large batches reduce histograms. Every rank computes the same
+ * (same bins and model). */
+static int64_t gather_cap(const brl_model *m, const brl_batch *b) {
+  return b->hslots * (int64_t)(m->n_outputs + 1) * (int64_t)sizeof(int64_t) /
+         gather_row_bytes(m, b);
+}
+
+/* The gather's batch and buffer for gather_cap rows; a no-op once made. */
+static int gather_reserve(const brl_model *m, brl_batch *b) {
+  const int64_t cap = gather_cap(m, b);
+  int rc = BRL_OK;
+  if (b->gather_cap != cap) {
+    brl_batch_free(&b->gather);
+    free(b->gather_buf);
+    b->gather_cap = 0;
+    b->gather_buf = malloc((size_t)(2 * cap * gather_row_bytes(m, b)) + 1);
+    rc = b->gather_buf ? brl__batch_like(b, cap, &b->gather)
+                       : brl__fail(BRL_ENOMEM, "out of memory for a gather");
+    if (rc)
+      return rc;
+    b->gather_cap = cap;
+  }
+  rc = brl__grad_ws_reserve(b->gather, cap, m->n_outputs);
+  return rc ? rc : m->backend->prepare(m, b->gather, cap);
+}
+
+/* Each rank's status and row count (sizes[2r], sizes[2r + 1]); a failure
+ * anywhere is returned on every rank. Collective. */
+static int exchange_sizes(brl_comm *c, int rc, int64_t n, int64_t *sizes) {
+  const int P = brl_comm_size(c);
+  int64_t mine[2] = {rc, n}, counts[MAX_RANKS];
+  for (int r = 0; r < P; r++)
+    counts[r] = (int64_t)sizeof mine;
+  int trc = brl_comm_allgatherv(c, mine, sizes, counts);
+  if (trc)
+    return trc;
+  for (int r = 0; r < P; r++)
+    if (sizes[2 * r])
+      return brl_comm_agree(c, rc); /* every rank saw it */
+  return BRL_OK;
+}
+
+/* The step by gathering: every rank's minibatch codes and (cleaned)
+ * gradients into b->gather, in rank order; every rank grows the tree on
+ * them alone - the tree one process grows on the same rows, since its
+ * sums are exact in any order - and adds it to its own cache. */
+static int step_gathered(brl_model *m, brl_batch *b, const int32_t *rows,
+                         int64_t n, const int64_t *sizes, int64_t total,
+                         float progress, int cache_live) {
+  const int P = brl_comm_size(b->comm), d = b->d, K = m->n_outputs;
+  const int64_t gk = (int64_t)K * (int64_t)sizeof(float);
+  const int64_t rb = gather_row_bytes(m, b);
+  brl_batch *g = b->gather;
+  uint8_t *send = b->gather_buf, *recv = send + b->gather_cap * rb;
+  for (int64_t i = 0; i < n; i++)
+    memcpy(send + i * d, b->codes + (rows ? (int64_t)rows[i] : i) * d,
+           (size_t)d);
+  memcpy(send + n * d, b->ws.grad, (size_t)(n * gk));
+  int64_t counts[MAX_RANKS];
+  for (int r = 0; r < P; r++)
+    counts[r] = sizes[2 * r + 1] * rb;
+  int rc = brl_comm_allgatherv(b->comm, send, recv, counts);
+  if (rc)
+    return rc;
+  g->n = total;
+  const uint8_t *p = recv;
+  for (int r = 0, at = 0; r < P; r++) {
+    const int64_t nr = sizes[2 * r + 1];
+    memcpy(g->codes + (int64_t)at * d, p, (size_t)(nr * d));
+    memcpy(g->ws.grad + (int64_t)at * K, p + nr * d, (size_t)(nr * gk));
+    p += nr * rb;
+    at += (int)nr;
+  }
+  /* Non-finite gradients clipped over the union (none: a no-op). */
+  rc = clip_grads(m, NULL, total, 1, g->ws.grad);
+  if (!rc)
+    rc = m->backend->grow_tree(m, g, NULL, total, g->ws.grad, progress, NULL);
+  if (!rc && cache_live)
+    rc = brl__batch_cache_add(b, m, m->trees.n - 1, m->trees.n);
+  return rc;
+}
+
 int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
                    const float *grads, float progress) {
   BRL_CHECK_ARG(m);
   BRL_CHECK_ARG(b);
   brl_comm *comm = brl__comm_multi(b->comm) ? b->comm : NULL;
-  int64_t n_bad = 0;
+  int64_t n_bad = 0, total = n, sizes[2 * MAX_RANKS];
   int rc = step_prepare(m, b, rows, &n, grads, progress);
   if (!rc)
     rc = clean_grads(m, grads, n, b->ws.grad, &n_bad);
-  if (comm) /* every rank returns the first failure, none waits */
-    rc = brl_comm_agree(comm, rc);
+  if (!rc && comm)
+    rc = gather_reserve(m, b);
+  if (comm) { /* every rank returns the first failure, none waits */
+    rc = exchange_sizes(comm, rc, n, sizes);
+    total = 0;
+    for (int r = 0; r < brl_comm_size(comm); r++)
+      total += sizes[2 * r + 1];
+  }
   if (!rc && comm && !b->comm_bins_checked)
     rc = check_bins(m, b);
+  /* Is the cache current before this tree? Then it only needs this tree. */
+  int cache_live = b->pred && (m->p.optimizer != BRL_OPTIMIZER_ADAM || b->mv) &&
+                   b->cache_trees == m->trees.n && b->cache_uid == m->uid &&
+                   b->cache_gen == m->generation;
+  if (!rc && comm && total <= b->gather_cap)
+    return step_gathered(m, b, rows, n, sizes, total, progress, cache_live);
   if (!rc)
     rc = clip_grads(m, comm, n, n_bad, b->ws.grad);
   if (!rc && m->p.control_variates)
     rc = apply_control_variates(m, b, rows, n, b->ws.grad);
   if (rc)
     return rc;
-  /* Is the cache current before this tree? Then it only needs this tree. */
-  int cache_live = b->pred && (m->p.optimizer != BRL_OPTIMIZER_ADAM || b->mv) &&
-                   b->cache_trees == m->trees.n && b->cache_uid == m->uid &&
-                   b->cache_gen == m->generation;
   const uint16_t *leaves = NULL;
   rc = m->backend->grow_tree(m, b, rows, n, b->ws.grad, progress,
                              cache_live ? &leaves : NULL);
