@@ -1,9 +1,10 @@
 /* Distributed agents over the thread communicator: N ranks, each stepping
  * its share of the environments, end with agent files byte-identical to
  * one process with the same n_envs and seed (PPO shared and separate,
- * Gaussian PPO, A2C, AWR, DQN; 1 to 3 ranks, n_envs not divisible by
- * them); a run saved under one rank count resumes under another exactly;
- * a failure on one rank is an error on every rank, not a hang. */
+ * Gaussian PPO, PPO stopping early on its KL, A2C, AWR, DQN; 1 to 3
+ * ranks, n_envs not divisible by them); a run saved under one rank count
+ * resumes under another exactly; a failure on one rank is an error on every
+ * rank, not a hang. */
 #include "boostrl.h"
 #include "comm_threads.h"
 #include "testlib.h"
@@ -18,6 +19,8 @@ typedef struct job {
   brl_algo algo;
   int shared, n_envs;
   int64_t steps, steps2; /* steps2 > 0: save, reload, continue to it */
+  double target_kl;      /* PPO's early stop (0: off) */
+  int64_t calls[4];      /* each rank's collectives while learning */
   int ranks2;            /* ranks of the continuation */
   void *out[4];          /* each rank's agent file */
   size_t out_len[4];
@@ -48,6 +51,7 @@ static int make_agent(const job *j, brl_agent **a) {
     c.batch_size = 40;
     c.n_epochs = 2;
     c.normalize_reward = 1;
+    c.target_kl = j->target_kl;
   } else {
     c.train_freq = 4;
     c.gradient_steps = 2;
@@ -72,6 +76,14 @@ static int run_single(job *j, void **buf, size_t *len) {
     rc = brl_agent_learn(a, e, j->steps2, 0);
   if (!rc && brl_model_n_trees(brl_agent_model(a, 0)) < 1)
     rc = BRL_ESTATE; /* nothing trained: the comparison would be empty */
+  if (!rc && j->target_kl > 0) { /* the case tests the early stop */
+    brl_agent_stats s;
+    brl_agent_get_stats(a, &s);
+    CHECK_MSG(s.trees_added < 4,
+              "target_kl %g: the last update grew %d of "
+              "4 trees, no early stop to test",
+              j->target_kl, s.trees_added);
+  }
   if (!rc)
     rc = brl_agent_save_buffer(a, buf, len);
   brl_agent_free(&a);
@@ -100,6 +112,8 @@ static int rank_learn(brl_comm *c, void *arg) {
     rc = make_share(j, c, &e);
   if (!rc)
     rc = brl_agent_learn(a, e, j->steps, 1);
+  int64_t bytes;
+  brl_comm_stats(c, &j->calls[r], &bytes);
   if (!rc && j->steps2) {
     void *eb = NULL;
     size_t el = 0;
@@ -296,13 +310,16 @@ int main(void) {
     brl_algo algo;
     int shared;
     int64_t steps;
+    double target_kl;
   } cases[] = {
-      {"ppo shared", "CartPole-v1", BRL_ALGO_PPO, 1, 400},
-      {"ppo separate", "CartPole-v1", BRL_ALGO_PPO, 0, 400},
-      {"ppo gaussian", "Pendulum-v1", BRL_ALGO_PPO, 1, 400},
-      {"a2c", "Acrobot-v1", BRL_ALGO_A2C, 1, 400},
-      {"awr", "CartPole-v1", BRL_ALGO_AWR, 0, 300},
-      {"dqn", "CartPole-v1", BRL_ALGO_DQN, 0, 300},
+      {"ppo shared", "CartPole-v1", BRL_ALGO_PPO, 1, 400, 0},
+      {"ppo separate", "CartPole-v1", BRL_ALGO_PPO, 0, 400, 0},
+      {"ppo gaussian", "Pendulum-v1", BRL_ALGO_PPO, 1, 400, 0},
+      {"ppo gaussian separate", "Pendulum-v1", BRL_ALGO_PPO, 0, 400, 0},
+      {"ppo early stop", "CartPole-v1", BRL_ALGO_PPO, 1, 400, 1e-5},
+      {"a2c", "Acrobot-v1", BRL_ALGO_A2C, 1, 400, 0},
+      {"awr", "CartPole-v1", BRL_ALGO_AWR, 0, 300, 0},
+      {"dqn", "CartPole-v1", BRL_ALGO_DQN, 0, 300, 0},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     for (int ranks = 1; ranks <= 3; ranks++) {
@@ -310,8 +327,18 @@ int main(void) {
                .algo = cases[k].algo,
                .shared = cases[k].shared,
                .n_envs = 5,
-               .steps = cases[k].steps};
+               .steps = cases[k].steps,
+               .target_kl = cases[k].target_kl};
       check_identical(cases[k].name, &j, ranks);
+      /* PPO and A2C train each rank's rows (update_split.c): more
+       * collectives than gathering the rollout and replicating the
+       * update (two per update, five updates here). */
+      if (ranks > 1 &&
+          (cases[k].algo == BRL_ALGO_PPO || cases[k].algo == BRL_ALGO_A2C))
+        CHECK_MSG(j.calls[0] > 4 * 5,
+                  "%s, %d ranks: %lld collectives: the "
+                  "update was not split",
+                  cases[k].name, ranks, (long long)j.calls[0]);
     }
   /* Saved under 2 ranks, resumed under 3 (and 1): the one-process run. */
   for (int ranks2 = 1; ranks2 <= 3; ranks2 += 2) {

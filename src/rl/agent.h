@@ -139,6 +139,19 @@ struct brl_agent {
   uint8_t *c_term, *c_trunc, *c_valid;
   int c_status;
   char c_msg[256];
+  /* The update's rows split over the ranks (update_split.c): the
+   * communicator while the on-policy update trains on this rank's rows
+   * (NULL otherwise; c_split is set for the update of a distributed agent),
+   * per rollout row (global, after the valid rows moved to the front) its
+   * rank and its row in this rank's batches, per minibatch row of this
+   * rank its global row and minibatch position, this rank's observations,
+   * the statistics records of the minibatch exchange and a cursor per
+   * rank and per minibatch row; each env's rank. */
+  brl_comm *c_split, *s_comm;
+  int32_t *s_owner, *s_lrow, *s_gidx, *s_kpos, *s_lidx, *s_env_rank;
+  float *s_obs;
+  double *s_send, *s_recv;
+  const double **s_cur, **s_order;
 
   /* brl_agent_learn: the env it runs and its current observations. */
   const brl_env *learn_env;
@@ -249,7 +262,17 @@ typedef void (*brl_row_fill)(const brl_agent *a, int64_t k, int64_t i,
  * log_std). */
 int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
                     const int32_t *idx, int64_t n, brl_row_fill fill,
-                    brl_update_acc *acc, double *lsg);
+                    brl_update_acc *acc, double *lsg, double *rec);
+/* Doubles of one row's statistics record (rec, when not NULL: the row's
+ * pg_loss, logged value loss, entropy, clip, approx KL and log_std
+ * gradient, which brl__rows_grads adds into acc and lsg). */
+static inline int brl__rec_width(const brl_agent *a) {
+  return 5 + a->dist.n_sub;
+}
+/* Adds n records (in row order) into acc and lsg as brl__rows_grads does
+ * its rows; recs[k] is row k's. */
+void brl__rows_merge(const brl_agent *a, const double *const *recs, int64_t n,
+                     brl_update_acc *acc, double *lsg);
 /* The training predictions of both ensembles from their batches (*pvf NULL
  * without a separate critic). */
 int brl__train_preds(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
@@ -257,16 +280,45 @@ int brl__train_preds(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
 /* adv_mb[k] = the advantage of rollout row idx[k] (k when idx is NULL),
  * normalised over the n rows when cfg.normalize_advantage. */
 int brl__minibatch_adv(brl_agent *a, const int32_t *idx, int64_t n);
+/* in: rollout row i's inputs with advantage adv. */
+void brl__rollout_fill(const brl_agent *a, int64_t i, double adv,
+                       brl_row_in *in);
 /* brl__rows_grads over the rollout: minibatch rows idx[0..n) (advantages
  * already in adv_mb[0..n), brl__minibatch_adv). */
 int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
                          const float *pred_vf, const int32_t *idx, int64_t n,
                          brl_update_acc *acc, double *lsg);
-/* One tree on each ensemble from the gradients in g_pi / g_vf, then the
- * Adam step of a state-independent log_std from the summed gradient lsg. */
+/* One tree on each ensemble from the gradients in g_pi / g_vf (rows
+ * idx[0..n) of the batches), then the Adam step of a state-independent
+ * log_std from lsg, the gradient summed over the minibatch's n_all rows
+ * (n_all > n where the other ranks hold the rest). */
 int brl__minibatch_step(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
-                        const int32_t *idx, int64_t n, float progress,
-                        const double *lsg);
+                        const int32_t *idx, int64_t n, int64_t n_all,
+                        float progress, const double *lsg);
+/* One minibatch of PPO (check_kl: stop before the trees, *stop set, when
+ * its approximate KL exceeds 1.5 * target_kl) or A2C: predictions,
+ * advantages, gradients, trees. On this rank's rows when the update is
+ * split (s_comm), with the same result. */
+int brl__minibatch(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                   const int32_t *idx, int64_t n, float progress, int check_kl,
+                   brl_update_acc *acc, double *lsg, int *stop);
+
+/* update_split.c: the on-policy update of a distributed agent on each
+ * rank's own rows. brl__split_alloc / _free: its buffers (with the
+ * communicator). brl__split_batches: when the update can be split (PPO or
+ * A2C on the CPU backend, every rank holding training rows), this rank's
+ * batches of the rollout's first n_train rows, binned as one batch of all
+ * of them, with the communicator attached, and s_comm set (*bpi NULL when
+ * not split: the update then runs replicated). brl__minibatch_split: the
+ * minibatch on this rank's rows (exchanging the rows' statistics, so that
+ * every rank holds the one-process statistics and KL decision). */
+int brl__split_alloc(brl_agent *a, int size);
+void brl__split_free(brl_agent *a);
+int brl__split_batches(brl_agent *a, brl_batch **bpi, brl_batch **bvf);
+int brl__minibatch_split(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                         const int32_t *idx, int64_t n, float progress,
+                         int check_kl, brl_update_acc *acc, double *lsg,
+                         int *stop);
 
 /* compress.c: after every cfg.compress_every-th update, distils the
  * ensembles over the rollout's observations into cfg.compress_to trees. */

@@ -4,9 +4,10 @@
  * updates, and a random stream whose draws do not depend on the rows).
  * At the update, the rollout's rows of every rank are gathered in global
  * env order; every rank then records the steps as one process would have
- * and runs the one-process update, so every rank holds the whole rollout
- * (and replay buffer) and the result is the one-process agent, bit for bit
- * (docs/SCALING.md, "Why the result is identical"). */
+ * and runs the update, so every rank holds the whole rollout (and replay
+ * buffer) and the result is the one-process agent, bit for bit
+ * (docs/SCALING.md, "Why the result is identical"). PPO's and A2C's
+ * training then splits by rows again (update_split.c). */
 #include "core/error.h"
 #include "rl/agent.h"
 
@@ -42,6 +43,7 @@ void brl__agent_comm_free(brl_agent *a) {
   a->c_term = a->c_trunc = a->c_valid = NULL;
   a->comm = NULL;
   a->c_status = BRL_OK;
+  brl__split_free(a);
 }
 
 int brl_agent_set_comm(brl_agent *a, brl_comm *c) {
@@ -106,6 +108,12 @@ int brl_agent_set_comm(brl_agent *a, brl_comm *c) {
   a->comm = c;
   a->c_first = first;
   a->c_count = count;
+  if ((rc = brl__split_alloc(a, size))) {
+    brl__agent_comm_free(a);
+    a->c_first = 0;
+    a->c_count = E;
+    return rc;
+  }
   return BRL_OK;
 }
 
@@ -309,8 +317,10 @@ int brl__agent_update_comm(brl_agent *a, const float *last_obs) {
     rc = brl_agent_observe_valid(a, a->c_rew + g, a->c_term + g, a->c_trunc + g,
                                  a->c_fin + g * d, a->c_valid + g);
   }
+  a->c_split = c; /* the update's rows split over the ranks */
   if (!rc)
     rc = brl_agent_update(a, a->c_last);
+  a->c_split = NULL;
   a->comm = c;
   if (rc && a->t)
     drop(a, rc);

@@ -117,9 +117,9 @@ int brl__awr_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, int64_t n,
       a->perm[k] = (int32_t)brl__replay_sample(a, n);
     rc = brl__train_preds(a, bpi, bvf, &ppi, &pvf);
     if (!rc)
-      rc = brl__rows_grads(a, ppi, pvf, a->perm, bs, replay_row, acc, ls);
+      rc = brl__rows_grads(a, ppi, pvf, a->perm, bs, replay_row, acc, ls, NULL);
     if (!rc)
-      rc = brl__minibatch_step(a, bpi, bvf, a->perm, bs, progress, ls);
+      rc = brl__minibatch_step(a, bpi, bvf, a->perm, bs, bs, progress, ls);
   }
   if (rc)
     return rc;

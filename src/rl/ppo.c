@@ -25,18 +25,10 @@ int brl__ppo_train(brl_agent *a, brl_batch *bpi, brl_batch *bvf, float progress,
     *epochs_done = epoch + 1;
     for (int64_t start = 0; start < N; start += bs) {
       const int64_t n = start + bs <= N ? bs : N - start;
-      const int32_t *idx = a->perm + start;
-      const float *ppi, *pvf;
-      int rc = brl__train_preds(a, bpi, bvf, &ppi, &pvf);
-      if (!rc)
-        rc = brl__minibatch_adv(a, idx, n);
-      if (!rc)
-        rc = brl__minibatch_grads(a, ppi, pvf, idx, n, acc, ls);
-      if (rc)
-        return rc;
-      if (c->target_kl > 0 && acc->kl_mb > 1.5 * c->target_kl)
-        return 0;
-      if ((rc = brl__minibatch_step(a, bpi, bvf, idx, n, progress, ls)))
+      int stop;
+      int rc = brl__minibatch(a, bpi, bvf, a->perm + start, n, progress, 1, acc,
+                              ls, &stop);
+      if (rc || stop)
         return rc;
     }
   }

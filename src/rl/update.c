@@ -14,7 +14,7 @@
  * lsg, the statistics into acc and *kl. */
 static int row_grads(brl_agent *a, const float *row, float v,
                      const brl_row_in *in, float *g, float *g_v, double *lsg,
-                     brl_update_acc *acc, double *kl) {
+                     brl_update_acc *acc, double *kl, double *rec) {
   const brl_agent_config *c = &a->cfg;
   const int ns = a->dist.n_sub;
   const int n_pol = a->n_params + (a->tree_log_std ? ns : 0);
@@ -52,19 +52,51 @@ static int row_grads(brl_agent *a, const float *row, float v,
   if (rc)
     return rc;
   brl__clip_grad_norm(g_v, 1, c->max_value_grad_norm);
-  acc->pg_loss += info.pg_loss;
   /* SB3 logs the mean squared error, without vf_coef and the 0.5. */
-  acc->v_loss += c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
+  const double vlog = c->vf_coef > 0 ? 2.0 * vl / c->vf_coef : 0.0;
+  acc->pg_loss += info.pg_loss;
+  acc->v_loss += vlog;
   acc->entropy += info.entropy;
   acc->clip += info.outside;
   *kl += info.approx_kl;
+  if (rec) { /* brl__rows_merge adds it as above */
+    rec[0] = info.pg_loss;
+    rec[1] = vlog;
+    rec[2] = info.entropy;
+    rec[3] = info.outside;
+    rec[4] = info.approx_kl;
+    for (int j = 0; j < ns; j++)
+      rec[5 + j] = lsg ? (double)gls[j] : 0.0;
+  }
   return BRL_OK;
+}
+
+void brl__rows_merge(const brl_agent *a, const double *const *recs, int64_t n,
+                     brl_update_acc *acc, double *lsg) {
+  const int ns = a->dist.n_sub;
+  double kl = 0.0;
+  if (lsg)
+    for (int j = 0; j < ns; j++)
+      lsg[j] = 0.0;
+  for (int64_t k = 0; k < n; k++) {
+    const double *r = recs[k];
+    for (int j = 0; lsg && j < ns; j++)
+      lsg[j] += r[5 + j];
+    acc->pg_loss += r[0];
+    acc->v_loss += r[1];
+    acc->entropy += r[2];
+    acc->clip += r[3];
+    kl += r[4];
+  }
+  acc->kl += kl;
+  acc->n += (double)n;
+  acc->kl_mb = n > 0 ? kl / (double)n : 0.0;
 }
 
 int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
                     const int32_t *idx, int64_t n, brl_row_fill fill,
-                    brl_update_acc *acc, double *lsg) {
-  const int K = a->pi_K;
+                    brl_update_acc *acc, double *lsg, double *rec) {
+  const int K = a->pi_K, W = brl__rec_width(a);
   double kl = 0.0;
   if (lsg)
     for (int j = 0; j < a->dist.n_sub; j++)
@@ -76,7 +108,8 @@ int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
     brl_row_in in;
     fill(a, k, i, &in);
     int rc = row_grads(a, row, pred_vf ? pred_vf[i] : row[a->col_value], &in, g,
-                       a->vf ? a->g_vf + k : g + a->col_value, lsg, acc, &kl);
+                       a->vf ? a->g_vf + k : g + a->col_value, lsg, acc, &kl,
+                       rec ? rec + k * W : NULL);
     if (rc)
       return rc;
   }
@@ -86,21 +119,27 @@ int brl__rows_grads(brl_agent *a, const float *pred_pi, const float *pred_vf,
   return BRL_OK;
 }
 
-/* The rollout's row i at minibatch position k. */
-static void rollout_row(const brl_agent *a, int64_t k, int64_t i,
-                        brl_row_in *in) {
+void brl__rollout_fill(const brl_agent *a, int64_t i, double adv,
+                       brl_row_in *in) {
   in->act = a->act + i * a->act_dim;
   in->mask = a->has_mask ? a->mask + i * a->mask_dim : NULL;
   in->old_logp = a->logp[i];
-  in->adv = a->adv_mb[k];
+  in->adv = adv;
   in->ret = a->ret[i];
   in->v_old = a->val[i];
+}
+
+/* The rollout's row i at minibatch position k. */
+static void rollout_row(const brl_agent *a, int64_t k, int64_t i,
+                        brl_row_in *in) {
+  brl__rollout_fill(a, i, a->adv_mb[k], in);
 }
 
 int brl__minibatch_grads(brl_agent *a, const float *pred_pi,
                          const float *pred_vf, const int32_t *idx, int64_t n,
                          brl_update_acc *acc, double *lsg) {
-  return brl__rows_grads(a, pred_pi, pred_vf, idx, n, rollout_row, acc, lsg);
+  return brl__rows_grads(a, pred_pi, pred_vf, idx, n, rollout_row, acc, lsg,
+                         NULL);
 }
 
 int brl__train_preds(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
@@ -148,16 +187,38 @@ static void adam_log_std(brl_agent *a, const double *lsg, int64_t n,
 }
 
 int brl__minibatch_step(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
-                        const int32_t *idx, int64_t n, float progress,
-                        const double *lsg) {
+                        const int32_t *idx, int64_t n, int64_t n_all,
+                        float progress, const double *lsg) {
   int rc = brl_model_step(a->pi, bpi, idx, n, a->g_pi, progress);
   if (!rc && a->vf)
     rc = brl_model_step(a->vf, bvf, idx, n, a->g_vf, progress);
   if (rc)
     return rc;
   if (lsg)
-    adam_log_std(a, lsg, n, progress);
+    adam_log_std(a, lsg, n_all, progress);
   return BRL_OK;
+}
+
+int brl__minibatch(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
+                   const int32_t *idx, int64_t n, float progress, int check_kl,
+                   brl_update_acc *acc, double *lsg, int *stop) {
+  *stop = 0;
+  if (a->s_comm)
+    return brl__minibatch_split(a, bpi, bvf, idx, n, progress, check_kl, acc,
+                                lsg, stop);
+  const float *ppi, *pvf;
+  int rc = brl__train_preds(a, bpi, bvf, &ppi, &pvf);
+  if (!rc)
+    rc = brl__minibatch_adv(a, idx, n);
+  if (!rc)
+    rc = brl__minibatch_grads(a, ppi, pvf, idx, n, acc, lsg);
+  if (rc)
+    return rc;
+  if (check_kl && a->cfg.target_kl > 0 && acc->kl_mb > 1.5 * a->cfg.target_kl) {
+    *stop = 1;
+    return BRL_OK;
+  }
+  return brl__minibatch_step(a, bpi, bvf, idx, n, n, progress, lsg);
 }
 
 static double explained_variance(const float *v, const float *r, int64_t n) {
@@ -242,20 +303,26 @@ static int update(brl_agent *a, const float *last_obs) {
   const int64_t NT = a->n_train;
   if (NT == 0) /* no transition in the rollout: nothing to learn from */
     goto stats;
-  rc = brl__agent_split(a, a->obs, NT, &X, &Xc);
-  if (!rc)
-    rc = brl_batch_create_cat(a->pi, X, Xc, NT, &bpi);
+  /* A distributed agent's rows split over the ranks, or all rows here. */
+  rc = brl__split_batches(a, &bpi, &bvf);
+  if (!rc && !bpi) {
+    rc = brl__agent_split(a, a->obs, NT, &X, &Xc);
+    if (!rc)
+      rc = brl_batch_create_cat(a->pi, X, Xc, NT, &bpi);
+    if (!rc && a->vf)
+      rc = brl_batch_create_cat(a->vf, X, Xc, NT, &bvf);
+  }
   if (!rc)
     rc = brl_batch_predictions(bpi, a->pi, &p); /* makes the cache live */
-  if (!rc && a->vf) {
-    rc = brl_batch_create_cat(a->vf, X, Xc, NT, &bvf);
-    if (!rc)
-      rc = brl_batch_predictions(bvf, a->vf, &p);
-  }
+  if (!rc && a->vf)
+    rc = brl_batch_predictions(bvf, a->vf, &p);
+  if (a->s_comm) /* no rank goes on to the collectives alone */
+    rc = brl_comm_agree(a->s_comm, rc);
   if (!rc)
     rc = c->algo == BRL_ALGO_PPO
              ? brl__ppo_train(a, bpi, bvf, (float)progress, &acc, &epochs)
              : brl__a2c_train(a, bpi, bvf, (float)progress, &acc);
+  a->s_comm = NULL;
   brl_batch_free(&bpi);
   brl_batch_free(&bvf);
   if (rc)
