@@ -318,6 +318,8 @@ int main(void) {
       {"ppo gaussian separate", "Pendulum-v1", BRL_ALGO_PPO, 0, 400, 0},
       {"ppo early stop", "CartPole-v1", BRL_ALGO_PPO, 1, 400, 1e-5},
       {"a2c", "Acrobot-v1", BRL_ALGO_A2C, 1, 400, 0},
+      /* 2 features, 3 ranks: a rank owns none when growing by features */
+      {"ppo 2 features", "MountainCar-v0", BRL_ALGO_PPO, 1, 400, 0},
       {"awr", "CartPole-v1", BRL_ALGO_AWR, 0, 300, 0},
       {"dqn", "CartPole-v1", BRL_ALGO_DQN, 0, 300, 0},
   };

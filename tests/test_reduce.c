@@ -285,7 +285,8 @@ static void check_faults(void) {
 /* A sharded step's collectives are counted; after detaching, none. A
  * step of many rows reduces histograms (several collectives per level); a
  * minibatch of few rows is gathered instead: two collectives (the sizes,
- * then the rows' codes and gradients). */
+ * then the rows' codes and gradients) and one per level of depth 4 that
+ * splits (the ranks' best splits of their blocks of features). */
 enum { CN = 250, CM = 30 };
 
 static int count_body(brl_comm *c, void *arg) {
@@ -347,7 +348,8 @@ int main(void) {
   CHECK(brl_test_run_ranks(2, count_body, calls, NULL) == 0);
   CHECK_MSG(calls[0] > 6, "%lld collectives for a step of %d rows",
             (long long)calls[0], 2 * CN);
-  CHECK_MSG(calls[1] - calls[0] == 2, "%lld collectives for a step of %d rows",
+  CHECK_MSG(calls[1] - calls[0] >= 3 && calls[1] - calls[0] <= 2 + 4,
+            "%lld collectives for a step of %d rows",
             (long long)(calls[1] - calls[0]), 2 * CM);
   CHECK(calls[2] == calls[1]);
   CHECK(calls[3] == calls[0] && calls[4] == calls[1] && calls[5] == calls[2]);

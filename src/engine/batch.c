@@ -439,6 +439,7 @@ void brl_batch_free(brl_batch **bp) {
   free(b->pred);
   brl_batch_free(&b->gather);
   free(b->gather_buf);
+  free(b->fp_rec);
   free(b);
   *bp = NULL;
 }

@@ -96,12 +96,20 @@ struct brl_batch {
   struct brl_batch *gather;
   int64_t gather_cap;
   uint8_t *gather_buf;
+  /* A gathered batch's growth, feature-parallel over fcomm's ranks while
+   * set (tree_grow.c), and its records of the ranks' best splits:
+   * (ranks + 1) x 2^(max_depth - 1) x BRL_FP_REC doubles. */
+  brl_comm *fcomm;
+  double *fp_rec;
   /* Backend state kept with the batch (the CUDA backend's device copy of
    * the codes and its buffers), released by dev_free(dev) when the batch is
    * freed. */
   void *dev;
   void (*dev_free)(void *dev);
 };
+
+/* Doubles of one node's best split in feature-parallel growth. */
+#define BRL_FP_REC 5
 
 /* A value of one feature and its row. */
 typedef struct brl_val_row {

@@ -16,11 +16,13 @@
  * fixed-point gradient sums. */
 
 /* Builds the histograms of the given nodes (indices into the level) from
- * minibatch positions pos[node_begin[i], node_end[i]). */
+ * minibatch positions pos[node_begin[i], node_end[i]), features [fa, fb)
+ * (their slots only are written). */
 void brl__hist_build(const brl_batch *b, const int32_t *rows,
                      const int64_t *qgrad, const int32_t *pos,
                      const int64_t *begin, const int64_t *end, const int *nodes,
-                     int n_nodes, int64_t **hists, int n_threads);
+                     int n_nodes, int64_t **hists, int n_threads, int fa,
+                     int fb);
 /* out = parent - child, slot by slot (the subtraction trick). */
 void brl__hist_subtract(const int64_t *parent, const int64_t *child,
                         int64_t *out, int64_t n);
@@ -39,11 +41,13 @@ typedef struct brl_split {
   double score; /* score of the split times the feature weight */
 } brl_split;
 
-/* Best split of one node over all features (greedy growth). Returns 0 when
- * no valid split exists. tot: the node totals (K+1). */
+/* Best split of one node over features [f0, f1) (greedy growth): the first
+ * of the highest score in feature order. Returns 0 when no valid split
+ * exists. tot: the node totals (K+1). */
 int brl__best_node_split(const brl_split_ctx *c, const brl_batch *b,
                          const int64_t *hist, const int64_t *tot,
-                         const float *fweight, brl_scan_ws *sw, brl_split *out);
+                         const float *fweight, int f0, int f1, brl_scan_ws *sw,
+                         brl_split *out);
 /* Adds one node's score for every candidate (feature, bin, default side)
  * of features [f0, f1) to the level's scores, as differences between
  * consecutive bins (prefix sums give the scores); the same for the count of

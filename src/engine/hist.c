@@ -28,8 +28,9 @@ static void build_range(const brl_batch *b, const int32_t *rows,
 void brl__hist_build(const brl_batch *b, const int32_t *rows,
                      const int64_t *qgrad, const int32_t *pos,
                      const int64_t *begin, const int64_t *end, const int *nodes,
-                     int n_nodes, int64_t **hists, int n_threads) {
-  const int d = b->d, S = b->K + 1;
+                     int n_nodes, int64_t **hists, int n_threads, int fa,
+                     int fb) {
+  const int d = fb - fa, S = b->K + 1;
   int64_t work = 0;
   for (int i = 0; i < n_nodes; i++)
     work += end[nodes[i]] - begin[nodes[i]];
@@ -42,7 +43,8 @@ void brl__hist_build(const brl_batch *b, const int32_t *rows,
     nt = d;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int t = 0; t < nt; t++) {
-    int f0 = (int)((int64_t)d * t / nt), f1 = (int)((int64_t)d * (t + 1) / nt);
+    int f0 = fa + (int)((int64_t)d * t / nt);
+    int f1 = fa + (int)((int64_t)d * (t + 1) / nt);
     for (int i = 0; i < n_nodes; i++) {
       int64_t *h = hists[i];
       memset(h + b->hoff[f0] * S, 0,

@@ -133,10 +133,10 @@ static void score_both(const brl_split_ctx *c, const int64_t *tot, int m,
 
 int brl__best_node_split(const brl_split_ctx *c, const brl_batch *b,
                          const int64_t *hist, const int64_t *tot,
-                         const float *fweight, brl_scan_ws *sw,
+                         const float *fweight, int f0, int f1, brl_scan_ws *sw,
                          brl_split *out) {
   int found = 0;
-  for (int f = 0; f < b->d; f++) {
+  for (int f = f0; f < f1; f++) {
     if (b->nbins[f] < 2 || fweight[f] <= 0.0f)
       continue;
     int m = gather(c, b, hist, f, sw);

@@ -232,6 +232,12 @@ static int gather_reserve(const brl_model *m, brl_batch *b) {
                        : brl__fail(BRL_ENOMEM, "out of memory for a gather");
     if (rc)
       return rc;
+    /* The split records of feature-parallel growth (its deepest level). */
+    const size_t nodes = (size_t)1 << (BRL_MAX_DEPTH - 1);
+    b->gather->fp_rec = malloc(((size_t)brl_comm_size(b->comm) + 1) * nodes *
+                               BRL_FP_REC * sizeof(double));
+    if (!b->gather->fp_rec)
+      return brl__fail(BRL_ENOMEM, "out of memory for a gather");
     b->gather_cap = cap;
   }
   rc = brl__grad_ws_reserve(b->gather, cap, m->n_outputs);
@@ -256,8 +262,10 @@ static int exchange_sizes(brl_comm *c, int rc, int64_t n, int64_t *sizes) {
 
 /* The step by gathering: every rank's minibatch codes and (cleaned)
  * gradients into b->gather, in rank order; every rank grows the tree on
- * them alone - the tree one process grows on the same rows, since its
- * sums are exact in any order - and adds it to its own cache. */
+ * them - the tree one process grows on the same rows, since its sums are
+ * exact in any order - building and scoring the histograms of its block
+ * of features only (one small exchange a level picks the best split), and
+ * adds it to its own cache. */
 static int step_gathered(brl_model *m, brl_batch *b, const int32_t *rows,
                          int64_t n, const int64_t *sizes, int64_t total,
                          float progress, int cache_live) {
@@ -287,8 +295,10 @@ static int step_gathered(brl_model *m, brl_batch *b, const int32_t *rows,
   }
   /* Non-finite gradients clipped over the union (none: a no-op). */
   rc = clip_grads(m, NULL, total, 1, g->ws.grad);
+  g->fcomm = b->comm; /* the ranks split the features' work */
   if (!rc)
     rc = m->backend->grow_tree(m, g, NULL, total, g->ws.grad, progress, NULL);
+  g->fcomm = NULL;
   if (!rc && cache_live)
     rc = brl__batch_cache_add(b, m, m->trees.n - 1, m->trees.n);
   return rc;

@@ -47,12 +47,80 @@ static int64_t partition(const brl_batch *b, const int32_t *rows,
   return nl;
 }
 
+/* Feature-parallel growth (b->fcomm: a minibatch gathered to every rank,
+ * step.c): every rank holds every row, builds and scores the histograms of
+ * its block of features [f0, f1) only, and the ranks' best splits are
+ * combined each level in rank order, which is feature order, keeping the
+ * first of the highest: the split one process finds. Node totals come from
+ * the rows (a rank may own no feature). Without it: all features, c NULL. */
+typedef struct fpar {
+  brl_comm *c;
+  int f0, f1;
+  double *rec; /* FP_REC doubles per node: this rank's, then every rank's */
+} fpar;
+enum { FP_REC = BRL_FP_REC }; /* found, score, feature, bin, default_left */
+
+/* Every rank's records of the level's nn nodes into rec + FP_REC * nn. */
+static int fp_gather(const fpar *fp, int nn) {
+  const int P = brl_comm_size(fp->c);
+  int64_t counts[64];
+  for (int r = 0; r < P; r++)
+    counts[r] = (int64_t)nn * FP_REC * (int64_t)sizeof(double);
+  return brl_comm_allgatherv(fp->c, fp->rec, fp->rec + (int64_t)nn * FP_REC,
+                             counts);
+}
+
+/* The best of every rank's records of node i (strictly higher wins, in rank
+ * order). Returns 0 when no rank found one. */
+static int fp_best(const fpar *fp, int nn, int i, brl_split *s) {
+  const int P = brl_comm_size(fp->c);
+  int found = 0;
+  for (int r = 0; r < P; r++) {
+    const double *q = fp->rec + ((int64_t)(r + 1) * nn + i) * FP_REC;
+    if (q[0] != 0.0 && (!found || q[1] > s->score)) {
+      found = 1;
+      s->score = q[1];
+      s->feature = (int)q[2];
+      s->bin = (int)q[3];
+      s->default_left = (int)q[4];
+    }
+  }
+  return found;
+}
+
+static void fp_put(const fpar *fp, int i, int found, const brl_split *s) {
+  double *q = fp->rec + (int64_t)i * FP_REC;
+  q[0] = found;
+  q[1] = found ? s->score : 0.0;
+  q[2] = found ? s->feature : 0;
+  q[3] = found ? s->bin : 0;
+  q[4] = found ? s->default_left : 0;
+}
+
+/* Node totals of the nodes [0, nn) from their rows: the sums a histogram's
+ * slots of any feature add up to. */
+static void rows_totals(const brl_batch *b, const brl_grow_ws *w, int nn) {
+  const int K = b->K, S = K + 1;
+  for (int i = 0; i < nn; i++) {
+    int64_t *tot = w->node_tot + (int64_t)i * S;
+    memset(tot, 0, (size_t)S * sizeof(int64_t));
+    if (w->node_state[i] != NODE_ACTIVE)
+      continue;
+    tot[0] = w->node_end[i] - w->node_begin[i];
+    for (int64_t p = w->node_begin[i]; p < w->node_end[i]; p++) {
+      const int64_t *g = w->qgrad + (int64_t)w->pos[p] * K;
+      for (int k = 0; k < K; k++)
+        tot[1 + k] += g[k];
+    }
+  }
+}
+
 /* Chooses the level's split (oblivious). Returns 0 when none gains. */
 static int oblivious_level(const brl_model *m, const brl_batch *b,
                            brl_grow_ws *w, const brl_split_ctx *ctx,
-                           int64_t *hist, int nn, int nt, brl_split *best,
-                           double *best_gain) {
-  const int S = b->K + 1, d = b->d;
+                           int64_t *hist, int nn, int nt, const fpar *fp,
+                           brl_split *best, double *best_gain, int *rc) {
+  const int S = b->K + 1, d = fp->f1 - fp->f0;
   const int64_t H = b->hslots * S;
   memset(w->level_score, 0, (size_t)b->hslots * 2 * sizeof(double));
   memset(w->level_bad, 0, (size_t)b->hslots * 2 * sizeof(int32_t));
@@ -69,8 +137,8 @@ static int oblivious_level(const brl_model *m, const brl_batch *b,
     t_used = d;
 #pragma omp parallel for num_threads(t_used) schedule(static) if (t_used > 1)
   for (int t = 0; t < t_used; t++) {
-    int f0 = (int)((int64_t)d * t / t_used);
-    int f1 = (int)((int64_t)d * (t + 1) / t_used);
+    int f0 = fp->f0 + (int)((int64_t)d * t / t_used);
+    int f1 = fp->f0 + (int)((int64_t)d * (t + 1) / t_used);
     for (int i = 0; i < nn; i++)
       if (w->node_state[i] != NODE_EMPTY)
         brl__level_accumulate(ctx, b, hist + i * H,
@@ -78,7 +146,7 @@ static int oblivious_level(const brl_model *m, const brl_batch *b,
                               w->level_score, w->level_bad);
   }
   int found = 0;
-  for (int f = 0; f < d; f++) {
+  for (int f = fp->f0; f < fp->f1; f++) {
     double fw = m->feature_weights[f];
     if (b->nbins[f] < 2 || fw <= 0.0)
       continue;
@@ -101,14 +169,22 @@ static int oblivious_level(const brl_model *m, const brl_batch *b,
         }
       }
   }
+  if (fp->c) { /* the ranks' blocks in feature order */
+    best->score = *best_gain;
+    fp_put(fp, 0, found, best);
+    if ((*rc = fp_gather(fp, 1)))
+      return 0;
+    found = fp_best(fp, 1, 0, best);
+    *best_gain = best->score;
+  }
   return found && *best_gain > 0.0;
 }
 
 /* Chooses each node's split (greedy); freezes nodes that do not gain.
  * Returns the number of nodes that split. */
 static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
-                        const brl_split_ctx *ctx, int64_t *hist, int nn,
-                        int nt) {
+                        const brl_split_ctx *ctx, int64_t *hist, int nn, int nt,
+                        const fpar *fp, int *rc) {
   const int S = b->K + 1;
   const int64_t H = b->hslots * S;
   int64_t rows = 0;
@@ -124,11 +200,40 @@ static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
     const int64_t *tot = w->node_tot + (int64_t)i * S;
     brl_split s;
     double gain = 0.0;
-    int ok = tot[0] >= 2 &&
-             brl__best_node_split(ctx, b, hist + i * H, tot, m->feature_weights,
-                                  &w->scan[omp_get_thread_num()], &s);
+    int ok =
+        tot[0] >= 2 && brl__best_node_split(ctx, b, hist + i * H, tot,
+                                            m->feature_weights, fp->f0, fp->f1,
+                                            &w->scan[omp_get_thread_num()], &s);
+    if (fp->c) { /* combined below */
+      fp_put(fp, i, ok, &s);
+      continue;
+    }
     if (ok) {
       gain = s.score - brl__node_score(ctx, tot);
+      ok = gain > 0.0;
+    }
+    if (!ok) {
+      w->node_state[i] = NODE_FROZEN;
+      continue;
+    }
+    w->split_feat[i] = s.feature;
+    w->split_bin[i] = s.bin;
+    w->split_dl[i] = (uint8_t)s.default_left;
+    w->split_gain[i] = (float)gain;
+    n_split++;
+  }
+  if (!fp->c)
+    return n_split;
+  if ((*rc = fp_gather(fp, nn)))
+    return 0;
+  for (int i = 0; i < nn; i++) {
+    if (w->node_state[i] != NODE_ACTIVE)
+      continue;
+    brl_split s = {0, 0, 0, 0.0};
+    double gain = 0.0;
+    int ok = fp_best(fp, nn, i, &s);
+    if (ok) {
+      gain = s.score - brl__node_score(ctx, w->node_tot + (int64_t)i * S);
       ok = gain > 0.0;
     }
     if (!ok) {
@@ -192,6 +297,17 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
   brl_split_ctx ctx = {K, m->p.split_score == BRL_SCORE_L2,
                        m->p.min_data_in_leaf};
   brl_grad_xform *x = &b->xform;
+  fpar fp = {NULL, 0, b->d, NULL};
+  if (brl__comm_multi(b->fcomm)) {
+    const int P = brl_comm_size(b->fcomm), r = brl_comm_rank(b->fcomm);
+    fp.c = b->fcomm;
+    fp.f0 = (int)((int64_t)b->d * r / P);
+    fp.f1 = (int)((int64_t)b->d * (r + 1) / P);
+    fp.rec = b->fp_rec;
+  }
+  /* The slots of this rank's features in a node's histogram. */
+  const int64_t h_off = b->hoff[fp.f0] * S;
+  const int64_t h_len = (b->hoff[fp.f1] - b->hoff[fp.f0]) * S;
   int rc = brl__grad_columns(m, comm, grads, n, x);
   if (!rc)
     rc = brl__grad_quantize(m, comm, grads, n, x, w->tgrad, w->qgrad);
@@ -208,10 +324,13 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
   int64_t *hist = w->hist_a, *next = w->hist_b;
   int root = 0;
   brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end, &root,
-                  1, &hist, nt);
+                  1, &hist, nt, fp.f0, fp.f1);
   if ((rc = brl__reduce_sum_i64(comm, hist, H)))
     return rc;
-  node_totals(b, hist, w->node_tot);
+  if (fp.c)
+    rows_totals(b, w, 1);
+  else
+    node_totals(b, hist, w->node_tot);
 
   int depth = 0;
   int small[1 << BRL_MAX_DEPTH];
@@ -221,8 +340,12 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
     brl_split lv = {0, 0, 0, 0.0};
     double lv_gain = 0.0;
     if (oblivious) {
-      if (!oblivious_level(m, b, w, &ctx, hist, nn, nt, &lv, &lv_gain))
+      if (!oblivious_level(m, b, w, &ctx, hist, nn, nt, &fp, &lv, &lv_gain,
+                           &rc)) {
+        if (rc)
+          return rc;
         break;
+      }
       w->tree_feat[l] = lv.feature;
       w->tree_bin[l] = lv.bin;
       w->tree_dl[l] = (uint8_t)lv.default_left;
@@ -233,8 +356,11 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
         w->split_dl[i] = (uint8_t)lv.default_left;
       }
     } else {
-      if (!greedy_level(m, b, w, &ctx, hist, nn, nt))
+      if (!greedy_level(m, b, w, &ctx, hist, nn, nt, &fp, &rc)) {
+        if (rc)
+          return rc;
         break;
+      }
       for (int i = 0; i < nn; i++) {
         int64_t hi = nn - 1 + i;
         int sp = w->node_state[i] == NODE_ACTIVE;
@@ -271,18 +397,22 @@ int brl__cpu_grow_tree(brl_model *m, brl_batch *b, const int32_t *rows,
     for (int s = 0; s < n_small; s++)
       small_h[s] = next + (int64_t)small[s] * H;
     brl__hist_build(b, rows, w->qgrad, w->pos, w->node_begin, w->node_end,
-                    small, n_small, small_h, nt);
+                    small, n_small, small_h, nt, fp.f0, fp.f1);
     for (int s = 0; s < n_small; s++)
       if ((rc = brl__reduce_sum_i64(comm, small_h[s], H)))
         return rc;
     for (int s = 0; s < n_small; s++) {
       int sm = small[s], big = sm ^ 1, parent = sm >> 1;
-      brl__hist_subtract(hist + (int64_t)parent * H, next + (int64_t)sm * H,
-                         next + (int64_t)big * H, H);
+      brl__hist_subtract(hist + (int64_t)parent * H + h_off,
+                         next + (int64_t)sm * H + h_off,
+                         next + (int64_t)big * H + h_off, h_len);
     }
-    for (int i = 0; i < 2 * nn; i++)
-      if (w->node_state[i] == NODE_ACTIVE)
-        node_totals(b, next + (int64_t)i * H, w->node_tot + (int64_t)i * S);
+    if (fp.c)
+      rows_totals(b, w, 2 * nn);
+    else
+      for (int i = 0; i < 2 * nn; i++)
+        if (w->node_state[i] == NODE_ACTIVE)
+          node_totals(b, next + (int64_t)i * H, w->node_tot + (int64_t)i * S);
     int64_t *t = hist;
     hist = next;
     next = t;
