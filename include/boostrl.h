@@ -393,10 +393,14 @@ BRL_API int brl_batch_n_bins(const brl_batch *b, int feature);
  * model (the same trees on every rank), its own rows (rows and n index this
  * rank's batch; a rank's minibatch is its part of the global one, which may
  * be empty: rows non-NULL and n = 0) and their
- * gradients, and the tree is grown on the union of the ranks' rows -
- * histograms, row counts, the gradients' scales and leaf sums are summed
- * over the ranks (exact integer sums) - so every rank appends the same
- * tree, byte for byte the tree one process holding all the rows grows. The
+ * gradients, and the tree is grown on the union of the ranks' rows, so
+ * every rank appends the same tree, byte for byte the tree one process
+ * holding all the rows grows. The step picks the smaller exchange: a
+ * minibatch whose bin codes and gradients take fewer bytes than one node's
+ * histogram is gathered to every rank, which grows the tree on it (two
+ * collectives); a larger one has its histograms, row counts, gradient
+ * scales and leaf sums summed over the ranks, level by level (exact
+ * integer sums; about 9 collectives at depth 4). The
  * first step after attaching (or after the bins change) checks that the
  * ranks' bins agree (BRL_EINVAL naming the rank otherwise). With several
  * ranks, control_variates and the CUDA backend are refused
@@ -1237,8 +1241,12 @@ BRL_API int brl_agent_learn(brl_agent *a, brl_env *env, int64_t total_timesteps,
  *   final_obs, is returned by the next brl_agent_update on every rank);
  * - brl_agent_update (last_obs: this rank's rows) is collective: every
  *   rank's rows of the rollout are gathered in env order, so every rank
- *   holds the whole rollout (and replay buffer) and trains identically; a
- *   callback asking to stop stops every rank;
+ *   holds the whole rollout (and replay buffer); PPO and A2C then train
+ *   each rank on its own rows (prediction caches, losses, gradients),
+ *   growing every tree from the minibatch of all ranks (brl_model_step on
+ *   sharded batches) and gathering the rows' statistics, while AWR and
+ *   DQN train on every rank alike; a callback asking to stop stops every
+ *   rank;
  * - brl_agent_learn is collective, env this rank's share of copies (made
  *   with brl_env_make_range; the same total_timesteps on every rank).
  * The ensembles, the training state and so the agent files are the same on
