@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     p.add_argument("--img", type=Path, default=ROOT / "docs" / "img")
     p.add_argument("--budgets", action="store_true", help="print the budget table")
     a = p.parse_args(argv)
+    # Absolute: the workers run in scripts/ (a relative --out would land there).
+    a.out, a.work = a.out.resolve(), a.work.resolve()
     if a.budget not in ("paper", "reduced"):
         try:
             budget_steps(next(iter(BY_NAME.values())), a.budget)

@@ -109,6 +109,16 @@ def test_finished_run_is_skipped_and_partial_run_redone(tmp_path, capsys):
         assert again["complete"] is True and again["eval_mean"] == first["eval_mean"]  # same seed, same episodes
 
 
+def test_relative_out_and_work_are_taken_from_the_current_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc = benchmark.main(["classic", "--tasks", "CartPole-v1", "--agent", "random", "--seeds", "0",
+                         "--out", "res", "--work", "work"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0 and "- done" in out, out
+    assert store.load_complete(store.run_path(tmp_path / "res", "classic", "CartPole-v1", "random", 0, 0))
+    assert (tmp_path / "work" / "classic" / "CartPole-v1" / "random-s0-0" / "log.txt").exists()
+
+
 def test_failed_run_leaves_no_result(tmp_path, capsys):
     rc = benchmark.main(
         ["classic", "--tasks", "CartPole-v1", "--agent", "sb3", "--no-random", "--seeds", "0", "--budget", "64",
