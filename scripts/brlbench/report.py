@@ -109,7 +109,13 @@ def summary_table(g: dict, budget) -> str:
         missing = [t.name for t in tasks if t not in both]
         p = PAPER[suite]
         if not both:
-            rows.append(f"| {suite} | 0 of {len(tasks)} (not run yet) | - | - | - | - | - | - | {p['GBRL']} | {p['NN']} |")
+            ran = {a: sum(1 for t in tasks if task_stats(g, t, a)) for a in AGENTS_SHOWN}
+            what = ", ".join(f"{LABEL[a]}: {n} task{'s' * (n != 1)}" for a, n in ran.items())
+            what = what if any(ran.values()) else "not run yet"
+            rows.append(f"| {suite} | 0 of {len(tasks)} ({what}) | - | - | - | - | - | - | {p['GBRL']} | {p['NN']} |")
+            if any(ran.values()):
+                notes.append(f"{suite}: no task run by both agents yet (no score compared); the runs so far are in "
+                             f"the task table below.")  # fmt: skip
             continue
         score, wall, runs = {}, {}, {}
         for a in AGENTS_SHOWN:

@@ -276,9 +276,13 @@ def test_report_per_seed_keeps_two_decimals_of_small_returns():
                 "train_s": 1.0, "eval_mean": mean, "eval_std": 0.0, "eval_episodes": 100, "curve": [],
                 "trees": 10}  # fmt: skip
 
-    _, detail, _ = report.render([run("random", 0, 0.02), run("boostrl", 0, 0.96), run("boostrl", 1, 0.5)],
-                                 "reduced", "CMD")  # fmt: skip
+    summary, detail, _ = report.render([run("random", 0, 0.02), run("boostrl", 0, 0.96), run("boostrl", 1, 0.5)],
+                                       "reduced", "CMD")  # fmt: skip
     assert "| MiniGrid-DoorKey-5x5-v0 | boostrl | 0,1 | 0.73 +- 0.23 | 0.96 / 0.50 |" in detail, detail
+    # One agent's runs only: the summary says so rather than "not run yet".
+    assert "| minigrid | 0 of 9 (boostrl: 1 task, SB3-MLP: 0 tasks) | - |" in summary, summary
+    assert "minigrid: no task run by both agents yet" in summary
+    assert "| classic | 0 of 6 (not run yet) |" in summary
 
 
 def test_report_writes_between_markers_and_keeps_hand_written_text(tmp_path):
