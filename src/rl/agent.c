@@ -270,7 +270,7 @@ int brl__agent_reserve_rollout(brl_agent *a) {
       malloc(NG * sizeof(float)),                           /* adv_mb */
       malloc(NG * K * sizeof(float)),                       /* g_pi */
       malloc(NG * sizeof(float)),                           /* g_vf */
-      off ? malloc(N * K * sizeof(float)) : none,           /* r_pred */
+      malloc(N * K * sizeof(float)),                        /* r_pred */
       off ? calloc(N * d, sizeof(float)) : none,            /* r_fobs */
       off && c->algo == BRL_ALGO_DQN ? malloc(N * K * sizeof(float))
                                      : none, /* r_qt */

@@ -116,6 +116,10 @@ struct brl_agent {
    * target-prefix outputs for its observations (N x n_actions), the final
    * observations of truncated steps (N x obs_dim), the buffer. */
   float *r_pred, *r_qt, *r_fobs;
+  /* On-policy: the ensembles the rollout was acted with (brl__models_stamp
+   * at its first step); while they are unchanged, r_pred (policy outputs)
+   * and val (a separate critic's) seed the update's prediction caches. */
+  uint64_t r_stamp[6];
   float *out_qt; /* ws_rows x pi_K */
   brl_replay rb;
 
@@ -146,10 +150,11 @@ struct brl_agent {
    * rank and its row in this rank's batches, per minibatch row of this
    * rank its global row and minibatch position, this rank's observations,
    * the statistics records of the minibatch exchange and a cursor per
-   * rank and per minibatch row; each env's rank. */
+   * rank and per minibatch row; each env's rank; this rank's rows'
+   * observations, acting-time outputs and values. */
   brl_comm *c_split, *s_comm;
   int32_t *s_owner, *s_lrow, *s_gidx, *s_kpos, *s_lidx, *s_env_rank;
-  float *s_obs;
+  float *s_obs, *s_pred, *s_val;
   double *s_send, *s_recv;
   const double **s_cur, **s_order;
 
@@ -273,6 +278,12 @@ static inline int brl__rec_width(const brl_agent *a) {
  * its rows; recs[k] is row k's. */
 void brl__rows_merge(const brl_agent *a, const double *const *recs, int64_t n,
                      brl_update_acc *acc, double *lsg);
+/* Identity, version and tree count of both ensembles into s[6]. */
+void brl__models_stamp(const brl_agent *a, uint64_t *s);
+/* Whether the update's caches can be seeded with the rollout's acting-time
+ * outputs (r_pred, val): the ensembles are those it was acted with, on the
+ * CPU backend, additive (not Adam). */
+int brl__can_seed(const brl_agent *a);
 /* The training predictions of both ensembles from their batches (*pvf NULL
  * without a separate critic). */
 int brl__train_preds(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
@@ -314,7 +325,8 @@ int brl__minibatch(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
  * every rank holds the one-process statistics and KL decision). */
 int brl__split_alloc(brl_agent *a, int size);
 void brl__split_free(brl_agent *a);
-int brl__split_batches(brl_agent *a, brl_batch **bpi, brl_batch **bvf);
+int brl__split_batches(brl_agent *a, int seed, brl_batch **bpi,
+                       brl_batch **bvf);
 int brl__minibatch_split(brl_agent *a, brl_batch *bpi, brl_batch *bvf,
                          const int32_t *idx, int64_t n, float progress,
                          int check_kl, brl_update_acc *acc, double *lsg,

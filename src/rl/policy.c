@@ -230,6 +230,8 @@ int brl_agent_collect(brl_agent *a, const float *obs, const uint8_t *masks,
     return rc;
   if (a->t == 0 && a->t_mark == 0.0)
     a->t_mark = brl__now();
+  if (a->t == 0)
+    brl__models_stamp(a, a->r_stamp);
   const size_t row = (size_t)a->t * (size_t)E + (size_t)lo;
   float *o = a->obs + row * (size_t)a->obs_dim;
   memcpy(o, obs, (size_t)n * (size_t)a->obs_dim * sizeof(float));

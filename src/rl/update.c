@@ -4,6 +4,8 @@
  * too), one tree per ensemble and minibatch, the Adam step of a
  * state-independent log_std, statistics. */
 #include "core/error.h"
+#include "engine/batch.h"
+#include "engine/model.h"
 #include "rl/agent.h"
 
 #include <math.h>
@@ -159,6 +161,24 @@ int brl__minibatch_adv(brl_agent *a, const int32_t *idx, int64_t n) {
   return BRL_OK;
 }
 
+void brl__models_stamp(const brl_agent *a, uint64_t *s) {
+  const brl_model *m[2] = {a->pi, a->vf};
+  for (int i = 0; i < 2; i++) {
+    s[3 * i] = m[i] ? m[i]->uid : 0;
+    s[3 * i + 1] = m[i] ? m[i]->generation : 0;
+    s[3 * i + 2] = m[i] ? (uint64_t)m[i]->trees.n : 0;
+  }
+}
+
+int brl__can_seed(const brl_agent *a) {
+  uint64_t now[6];
+  brl__models_stamp(a, now);
+  return a->backend == BRL_BACKEND_CPU &&
+         a->pi->p.optimizer != BRL_OPTIMIZER_ADAM &&
+         (!a->vf || a->vf->p.optimizer != BRL_OPTIMIZER_ADAM) &&
+         !memcmp(now, a->r_stamp, sizeof now);
+}
+
 static double sched(double lr, double lr_end, double progress) {
   return lr_end > 0 ? lr + (lr_end - lr) * progress : lr;
 }
@@ -252,6 +272,8 @@ static void keep_valid_rows(brl_agent *a, int64_t N) {
     if (k != i) {
       memcpy(a->obs + k * d, a->obs + i * d, d * sizeof(float));
       memcpy(a->act + k * ad, a->act + i * ad, ad * sizeof(float));
+      memcpy(a->r_pred + k * (int64_t)a->pi_K, a->r_pred + i * a->pi_K,
+             (size_t)a->pi_K * sizeof(float));
       a->logp[k] = a->logp[i];
       a->val[k] = a->val[i];
       a->adv[k] = a->adv[i];
@@ -303,14 +325,23 @@ static int update(brl_agent *a, const float *last_obs) {
   const int64_t NT = a->n_train;
   if (NT == 0) /* no transition in the rollout: nothing to learn from */
     goto stats;
-  /* A distributed agent's rows split over the ranks, or all rows here. */
-  rc = brl__split_batches(a, &bpi, &bvf);
+  /* A distributed agent's rows split over the ranks, or all rows here.
+   * The caches start from the outputs the rollout was acted with (the
+   * predictions they would compute, bit for bit): no prediction of the
+   * whole ensemble over the rollout. A distributed agent holds its own
+   * rows' outputs only. */
+  const int seed = brl__can_seed(a);
+  rc = brl__split_batches(a, seed, &bpi, &bvf);
   if (!rc && !bpi) {
     rc = brl__agent_split(a, a->obs, NT, &X, &Xc);
     if (!rc)
       rc = brl_batch_create_cat(a->pi, X, Xc, NT, &bpi);
     if (!rc && a->vf)
       rc = brl_batch_create_cat(a->vf, X, Xc, NT, &bvf);
+    if (!rc && seed && !a->c_split)
+      rc = brl__batch_seed_cache(bpi, a->pi, a->r_pred);
+    if (!rc && seed && !a->c_split && a->vf)
+      rc = brl__batch_seed_cache(bvf, a->vf, a->val);
   }
   if (!rc)
     rc = brl_batch_predictions(bpi, a->pi, &p); /* makes the cache live */

@@ -13,6 +13,7 @@
  * one-process order, so the KL early stop, log_std and the logs are the
  * one-process ones too (docs/SCALING.md, "The update, split"). */
 #include "core/error.h"
+#include "engine/batch.h"
 #include "engine/fit_bins.h"
 #include "rl/agent.h"
 
@@ -20,14 +21,15 @@
 #include <string.h>
 
 void brl__split_free(brl_agent *a) {
-  void *bufs[] = {a->s_owner,       a->s_lrow,     a->s_gidx,         a->s_kpos,
-                  a->s_lidx,        a->s_obs,      a->s_send,         a->s_recv,
-                  (void *)a->s_cur, a->s_env_rank, (void *)a->s_order};
+  void *bufs[] = {a->s_owner,        a->s_lrow, a->s_gidx,        a->s_kpos,
+                  a->s_lidx,         a->s_obs,  a->s_pred,        a->s_val,
+                  a->s_send,         a->s_recv, (void *)a->s_cur, a->s_env_rank,
+                  (void *)a->s_order};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     free(bufs[i]);
   a->s_owner = a->s_lrow = a->s_gidx = a->s_kpos = a->s_lidx = NULL;
   a->s_env_rank = NULL;
-  a->s_obs = NULL;
+  a->s_obs = a->s_pred = a->s_val = NULL;
   a->s_send = a->s_recv = NULL;
   a->s_cur = a->s_order = NULL;
   a->c_split = a->s_comm = NULL;
@@ -46,13 +48,15 @@ int brl__split_alloc(brl_agent *a, int size) {
   a->s_lidx = malloc(L * sizeof(int32_t));
   a->s_env_rank = malloc(E * sizeof(int32_t));
   a->s_obs = malloc(L * (size_t)a->obs_dim * sizeof(float));
+  a->s_pred = malloc(L * (size_t)a->pi_K * sizeof(float));
+  a->s_val = malloc(L * sizeof(float));
   a->s_send = malloc((1 + L * W) * sizeof(double));
   a->s_recv = malloc((P + N * W) * sizeof(double));
   a->s_cur = malloc(P * sizeof *a->s_cur);
   a->s_order = malloc(N * sizeof *a->s_order);
   if (!a->s_owner || !a->s_lrow || !a->s_gidx || !a->s_kpos || !a->s_lidx ||
-      !a->s_env_rank || !a->s_obs || !a->s_send || !a->s_recv || !a->s_cur ||
-      !a->s_order) {
+      !a->s_env_rank || !a->s_obs || !a->s_pred || !a->s_val || !a->s_send ||
+      !a->s_recv || !a->s_cur || !a->s_order) {
     brl__split_free(a);
     return brl__fail(BRL_ENOMEM,
                      "out of memory for the split update's buffers of %lld "
@@ -73,7 +77,8 @@ static int uses_control_variates(const brl_model *m) {
   return m && !brl_model_params(m, &p) && p.control_variates;
 }
 
-int brl__split_batches(brl_agent *a, brl_batch **bpi, brl_batch **bvf) {
+int brl__split_batches(brl_agent *a, int seed, brl_batch **bpi,
+                       brl_batch **bvf) {
   *bpi = *bvf = NULL;
   brl_comm *c = a->c_split;
   if (!c || !a->s_owner || a->backend != BRL_BACKEND_CPU ||
@@ -93,9 +98,11 @@ int brl__split_batches(brl_agent *a, brl_batch **bpi, brl_batch **bvf) {
     const int r = a->s_env_rank[i % E];
     a->s_owner[k] = r;
     if (r == me) {
-      a->s_lrow[k] = (int32_t)cnt[me];
-      memcpy(a->s_obs + (size_t)cnt[me] * d, a->obs + (size_t)k * d,
-             d * sizeof(float));
+      const size_t l = (size_t)cnt[me], K = (size_t)a->pi_K;
+      a->s_lrow[k] = (int32_t)l;
+      memcpy(a->s_obs + l * d, a->obs + (size_t)k * d, d * sizeof(float));
+      memcpy(a->s_pred + l * K, a->r_pred + (size_t)k * K, K * sizeof(float));
+      a->s_val[l] = a->val[k];
     }
     cnt[r]++;
     k++;
@@ -112,6 +119,11 @@ int brl__split_batches(brl_agent *a, brl_batch **bpi, brl_batch **bvf) {
     rc = brl__batch_create_global(a->pi, X, Xc, n, c, bpi);
   if (!rc && a->vf)
     rc = brl__batch_create_global(a->vf, X, Xc, n, c, bvf);
+  if (!rc && seed) /* this rank's rows' outputs when acting */
+    rc = brl__batch_seed_cache(*bpi, a->pi, a->s_pred);
+  if (!rc && seed && a->vf)
+    rc = brl__batch_seed_cache(*bvf, a->vf, a->s_val);
+  rc = brl_comm_agree(c, rc);
   if (!rc)
     rc = brl_batch_set_comm(*bpi, c);
   if (!rc && a->vf)
