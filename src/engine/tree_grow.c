@@ -180,6 +180,26 @@ static int oblivious_level(const brl_model *m, const brl_batch *b,
   return found && *best_gain > 0.0;
 }
 
+/* Node i takes split s (ok: it has one) when it gains, else is frozen.
+ * Returns 1 when it splits. */
+static int take_split(const brl_split_ctx *ctx, brl_grow_ws *w, int S, int i,
+                      int ok, const brl_split *s) {
+  double gain = 0.0;
+  if (ok) {
+    gain = s->score - brl__node_score(ctx, w->node_tot + (int64_t)i * S);
+    ok = gain > 0.0;
+  }
+  if (!ok) {
+    w->node_state[i] = NODE_FROZEN;
+    return 0;
+  }
+  w->split_feat[i] = s->feature;
+  w->split_bin[i] = s->bin;
+  w->split_dl[i] = (uint8_t)s->default_left;
+  w->split_gain[i] = (float)gain;
+  return 1;
+}
+
 /* Chooses each node's split (greedy); freezes nodes that do not gain.
  * Returns the number of nodes that split. */
 static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
@@ -199,52 +219,23 @@ static int greedy_level(const brl_model *m, const brl_batch *b, brl_grow_ws *w,
       continue;
     const int64_t *tot = w->node_tot + (int64_t)i * S;
     brl_split s;
-    double gain = 0.0;
     int ok =
         tot[0] >= 2 && brl__best_node_split(ctx, b, hist + i * H, tot,
                                             m->feature_weights, fp->f0, fp->f1,
                                             &w->scan[omp_get_thread_num()], &s);
-    if (fp->c) { /* combined below */
+    if (fp->c) /* combined below */
       fp_put(fp, i, ok, &s);
-      continue;
-    }
-    if (ok) {
-      gain = s.score - brl__node_score(ctx, tot);
-      ok = gain > 0.0;
-    }
-    if (!ok) {
-      w->node_state[i] = NODE_FROZEN;
-      continue;
-    }
-    w->split_feat[i] = s.feature;
-    w->split_bin[i] = s.bin;
-    w->split_dl[i] = (uint8_t)s.default_left;
-    w->split_gain[i] = (float)gain;
-    n_split++;
+    else
+      n_split += take_split(ctx, w, S, i, ok, &s);
   }
   if (!fp->c)
     return n_split;
   if ((*rc = fp_gather(fp, nn)))
     return 0;
   for (int i = 0; i < nn; i++) {
-    if (w->node_state[i] != NODE_ACTIVE)
-      continue;
     brl_split s = {0, 0, 0, 0.0};
-    double gain = 0.0;
-    int ok = fp_best(fp, nn, i, &s);
-    if (ok) {
-      gain = s.score - brl__node_score(ctx, w->node_tot + (int64_t)i * S);
-      ok = gain > 0.0;
-    }
-    if (!ok) {
-      w->node_state[i] = NODE_FROZEN;
-      continue;
-    }
-    w->split_feat[i] = s.feature;
-    w->split_bin[i] = s.bin;
-    w->split_dl[i] = (uint8_t)s.default_left;
-    w->split_gain[i] = (float)gain;
-    n_split++;
+    if (w->node_state[i] == NODE_ACTIVE)
+      n_split += take_split(ctx, w, S, i, fp_best(fp, nn, i, &s), &s);
   }
   return n_split;
 }
