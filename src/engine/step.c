@@ -313,7 +313,9 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   int rc = step_prepare(m, b, rows, &n, grads, progress);
   if (!rc)
     rc = clean_grads(m, grads, n, b->ws.grad, &n_bad);
-  if (!rc && comm)
+  /* A gather needs every rank's rows to fit (total <= cap): only then is
+   * its batch made. */
+  if (!rc && comm && n <= gather_cap(m, b))
     rc = gather_reserve(m, b);
   if (comm) { /* every rank returns the first failure, none waits */
     rc = exchange_sizes(comm, rc, n, sizes);
@@ -327,7 +329,7 @@ int brl_model_step(brl_model *m, brl_batch *b, const int32_t *rows, int64_t n,
   int cache_live = b->pred && (m->p.optimizer != BRL_OPTIMIZER_ADAM || b->mv) &&
                    b->cache_trees == m->trees.n && b->cache_uid == m->uid &&
                    b->cache_gen == m->generation;
-  if (!rc && comm && total <= b->gather_cap)
+  if (!rc && comm && total <= gather_cap(m, b))
     return step_gathered(m, b, rows, n, sizes, total, progress, cache_live);
   if (!rc)
     rc = clip_grads(m, comm, n, n_bad, b->ws.grad);
