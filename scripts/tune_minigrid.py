@@ -7,10 +7,17 @@ budget, the final 100-episode deterministic evaluation on 16 copies
 seeded seed + 10^9 + i). Appends one JSON line to
 results/tuning/minigrid.jsonl.
 
+With --quick, no evaluation: the score is the mean return of the last
+100 training episodes (the stochastic policy) at the end, and the curve is
+that and the policy's entropy after every rollout; a screening run costs
+the training alone (~1 minute for 150k steps). Appends to
+results/tuning/minigrid-quick.jsonl.
+
 Tune on seeds >= 100 only: seeds 0-2 are the reported ones.
 
     .venv-bench/bin/python scripts/tune_minigrid.py RedBlueDoors-6x6 100 ent_coef=0.01
     .venv-bench/bin/python scripts/tune_minigrid.py Unlock 101            # the preset as is
+    .venv-bench/bin/python scripts/tune_minigrid.py --quick --steps 150000 Unlock 101 ent_coef=0.05
 """
 
 from __future__ import annotations
@@ -29,18 +36,33 @@ sys.path.insert(0, str(HERE))
 from brlbench import agents  # noqa: E402
 from brlbench import evaluation as ev  # noqa: E402
 from brlbench.tasks import BY_NAME, budget_steps  # noqa: E402
+from boostrl.tune import parse_kv  # noqa: E402
 
 OUT = HERE.parent / "results" / "tuning" / "minigrid.jsonl"
+OUT_QUICK = HERE.parent / "results" / "tuning" / "minigrid-quick.jsonl"
 
 
-def parse_overrides(items: list[str]) -> dict:
-    out = {}
-    for it in items:
-        key, sep, val = it.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"override {it!r}: write KEY=VALUE, e.g. ent_coef=0.01")
-        out[key] = val
-    return out
+def train_only(model, steps: int) -> dict:
+    """--quick: train, recording after every rollout the mean return of
+    the last 100 training episodes and the policy's entropy."""
+    from boostrl.callbacks import BaseCallback
+
+    curve = []
+
+    class Record(BaseCallback):
+        def _on_step(self):
+            return True
+
+        def _on_rollout_end(self):
+            s = model._agent.stats()  # the last update's statistics
+            curve.append({"steps": int(model.num_timesteps), "ep_rew_mean": round(model.ep_rew_mean(), 3),
+                          "entropy": round(s["entropy"], 3)})  # fmt: skip
+
+    t0 = ev.timer()
+    model.learn(steps, callback=Record())
+    pt, vt = model.n_trees
+    return {"env_steps": int(model.num_timesteps), "train_rew_mean": round(model.ep_rew_mean(), 3),
+            "train_s": round(ev.timer() - t0, 3), "trees": int(pt), "curve": curve}  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -49,7 +71,8 @@ def main(argv=None) -> int:
     p.add_argument("seed", type=int, help="training seed (>= 100: tuning seeds)")
     p.add_argument("overrides", nargs="*", help="KEY=VALUE hyper-parameters over the preset (ent_coef=0.01)")
     p.add_argument("--steps", default="reduced", help="env steps: reduced (300k), paper or a number")
-    p.add_argument("--out", default=str(OUT))
+    p.add_argument("--quick", action="store_true", help="no evaluation: score by the training episodes' returns")
+    p.add_argument("--out", default=None, help="JSON lines file (default results/tuning/minigrid[-quick].jsonl)")
     a = p.parse_args(argv)
     if a.seed < 100:
         raise SystemExit(f"seed {a.seed}: tune on seeds >= 100 (0-2 are the reported seeds)")
@@ -58,7 +81,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"unknown task {a.task!r}: one of {', '.join(n for n in BY_NAME if 'MiniGrid' in n)}")
     task = BY_NAME[name]
     steps = budget_steps(task, a.steps)
-    overrides = parse_overrides(a.overrides)
+    overrides = parse_kv(a.overrides, "override")
 
     # The runner's model with the overrides passed to boostrl.PPO as
     # keyword hyper-parameters (they replace the preset's values).
@@ -68,34 +91,33 @@ def main(argv=None) -> int:
     def model_with_overrides(task_, seed_):
         return boostrl.PPO(ev.make_env(task_, MiniGridCategorical), seed=seed_, **overrides), MiniGridCategorical
 
-    agents._python_model = model_with_overrides
-    with tempfile.TemporaryDirectory() as work:
-        res = agents.run_python(task, a.seed, steps, Path(work))
-    cmd = " ".join(["scripts/tune_minigrid.py", a.task, str(a.seed), *a.overrides])
+    cmd = " ".join(["scripts/tune_minigrid.py", *(["--quick"] if a.quick else []), a.task, str(a.seed), *a.overrides])
     if a.steps != "reduced":
         cmd += f" --steps {a.steps}"
+    if a.quick:
+        res = train_only(model_with_overrides(task, a.seed)[0], steps)
+        keys = ("env_steps", "train_rew_mean", "train_s", "trees", "curve")
+    else:
+        agents._python_model = model_with_overrides
+        with tempfile.TemporaryDirectory() as work:
+            res = agents.run_python(task, a.seed, steps, Path(work))
+        keys = ("env_steps", "eval_mean", "eval_std", "eval_episodes", "wall_s", "train_s", "trees", "curve")
     line = {
         "task": task.name,
         "seed": a.seed,
         "overrides": overrides,
-        "steps": res["env_steps"],
-        "eval_mean": res["eval_mean"],
-        "eval_std": res["eval_std"],
-        "eval_episodes": res["eval_episodes"],
-        "wall_s": res["wall_s"],
-        "train_s": res["train_s"],
-        "trees": res["trees"],
-        "curve": res["curve"],
+        **{("steps" if k == "env_steps" else k): res[k] for k in keys},
         "command": cmd,
         "boostrl": getattr(boostrl, "__version__", "?"),
         "python": platform.python_version(),
         "finished_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    out = Path(a.out)
+    out = Path(a.out or (OUT_QUICK if a.quick else OUT))
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "a") as f:
         f.write(json.dumps(line) + "\n")
-    print(json.dumps({k: line[k] for k in ("task", "seed", "overrides", "eval_mean", "eval_std", "wall_s")}))
+    score = ("train_rew_mean", "train_s") if a.quick else ("eval_mean", "eval_std", "wall_s")
+    print(json.dumps({k: line[k] for k in ("task", "seed", "overrides", *score)}))
     return 0
 
 

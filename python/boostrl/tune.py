@@ -411,12 +411,14 @@ def load_config(path: str) -> dict[str, Any]:
         return json.load(f)
 
 
-def _parse_kv(items: list[str]) -> dict[str, str]:
+def parse_kv(items: list[str], what: str = "boostrl tune: --set") -> dict[str, str]:
+    """KEY=VALUE strings as a dict of strings (the algorithm classes take
+    hyper-parameters as strings too); a malformed item exits naming it."""
     out = {}
     for kv in items:
         k, eq, v = kv.partition("=")
         if not eq or not k:
-            raise SystemExit(f"boostrl tune: --set {kv!r}: use KEY=VALUE")
+            raise SystemExit(f"{what} {kv!r}: use KEY=VALUE")
         out[k] = v
     return out
 
@@ -481,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             storage=None if a.storage.lower() == "none" else a.storage,
             study_name=a.study_name,
             sampler_seed=a.sampler_seed,
-            fixed=_parse_kv(a.set),
+            fixed=parse_kv(a.set),
             out=a.out,
             timeout=a.timeout,
             start_from_defaults=not a.no_defaults_trial,
