@@ -5,12 +5,18 @@ at commit 208b6fdf3a9aa24de44b2e068c6e5f6a07d97fcc, copied as values (the
 zoo's own n_timesteps dropped: the benchmark sets the budget, the same for
 both agents). "lin_X" is a rate decaying linearly from X to 0 over
 training; "normalize" wraps the envs in VecNormalize (observations and
-rewards unless normalize_kwargs says otherwise).
+rewards, or as a dict of VecNormalize's arguments says).
 
 Where the zoo has no entry:
 - LunarLander-v3: the zoo's LunarLander-v2 entry (same task, new version).
 - (All nine MiniGrid tasks have entries: the zoo's MiniGrid defaults,
   FlatObsWrapper, with n_steps 512 for FourRooms and RedBlueDoors.)
+  One deviation: rewards normalised but not observations. With the zoo's
+  observation normalisation (MiniGrid 3.2, SB3 2.9), PPO on
+  Empty-Random-5x5 got worse while it trained (training return 0.44-0.68
+  at 15-61k steps, the deterministic policy 0.00 at 300k on seed 0; a
+  random policy scores 0.31); rewards alone normalised, 0.96-0.97 from 15k
+  steps (scripts/sb3_minigrid_normalize.py; docs/RESULTS.md).
 - Atari RAM: the zoo tunes Atari on pixels only (CnnPolicy). Here: SB3's
   PPO defaults with 8 envs and observations normalised (RAM bytes are
   0-255), stated in docs/RESULTS.md as not zoo-tuned.
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 _MINIGRID = {
     "env_wrapper": "minigrid.wrappers.FlatObsWrapper",
-    "normalize": True,
+    "normalize": {"norm_obs": False},
     "n_envs": 8,
     "n_steps": 128,
     "batch_size": 64,
