@@ -98,9 +98,8 @@ def main(argv=None) -> int:
         res = train_only(model_with_overrides(task, a.seed)[0], steps)
         keys = ("env_steps", "train_rew_mean", "train_s", "trees", "curve")
     else:
-        agents._python_model = model_with_overrides
         with tempfile.TemporaryDirectory() as work:
-            res = agents.run_python(task, a.seed, steps, Path(work))
+            res = agents.run_python(task, a.seed, steps, Path(work), make_model=model_with_overrides)
         keys = ("env_steps", "eval_mean", "eval_std", "eval_episodes", "wall_s", "train_s", "trees", "curve")
     line = {
         "task": task.name,

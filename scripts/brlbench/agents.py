@@ -79,13 +79,15 @@ def _python_model(task, seed: int):
     return boostrl.PPO(task.env_id, seed=seed), None
 
 
-def run_python(task, seed: int, steps: int, work: Path) -> dict:
+def run_python(task, seed: int, steps: int, work: Path, make_model=None) -> dict:
+    """boostrl through the Python API; make_model(task, seed) -> (model,
+    wrapper) replaces the library's preset (scripts/tune_minigrid.py)."""
     import boostrl
     from boostrl.callbacks import BaseCallback
     from boostrl.vec_env import GymVectorAdapter
 
     t0 = ev.timer()
-    model, wrapper = _python_model(task, seed)
+    model, wrapper = (make_model or _python_model)(task, seed)
     curve = ev.Curve()
     every = max(1, steps // task.curve_points)
 
