@@ -145,7 +145,9 @@ def summary_table(g: dict, budget) -> str:
     return text
 
 
-def task_table(g: dict, suite: str) -> str:
+def task_table(g: dict, suite: str, ran_only: bool = False) -> str:
+    """The per-task rows of `suite`; ran_only: leave out the tasks that
+    have no run in g rather than list them as not run yet."""
     rows = [
         "| task | agent | seeds | final eval (mean over seeds +- spread) | per seed | normalised | env steps | "
         "wall s | train s | trees / parameters | first >= 0.9 normalised (seeds, mean train s) |",
@@ -170,7 +172,8 @@ def task_table(g: dict, suite: str) -> str:
                 f"{per} | {_f(s['norm'])} | {s['steps']:,.0f} | {s['wall']:,.1f} | {s['train']:,.1f} | {size} | {reach} |"
             )
         if not any_run:
-            rows.append(f"| {t.name} | - | - | not run yet | | | | | | | |")
+            if not ran_only:
+                rows.append(f"| {t.name} | - | - | not run yet | | | | | | | |")
         else:
             rows.append(f"| | random = {_f(random)}, best = {_f(best, 1)} ({src}) | | | | | | | | | |")
     return "\n".join(rows)
@@ -213,6 +216,29 @@ def replace_between(text: str, markers: tuple[str, str], body: str, where: str) 
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
+def paper_budget_part(results: list[dict], budget) -> list[str]:
+    """Markdown lines of the runs at the paper's budget of the tasks whose
+    report budget is smaller (the issue's MiniGrid and LunarLander targets
+    are stated at the paper's budget); [] where there are none."""
+    if budget == "paper":
+        return []
+    g = group(results, "paper")
+    smaller = {t.name for t in TASKS if budget_steps(t, budget) < t.paper_steps}
+    g = {k: v for k, v in g.items() if k[0] in smaller or k[1] == "random"}
+    parts = []
+    for suite in SUITES:
+        names = {t.name for t in TASKS if t.suite == suite} & smaller
+        if not any(k[0] in names and k[1] != "random" for k in g):
+            continue
+        parts += [f"#### {suite}", "", task_table(g, suite, ran_only=True), ""]
+    if not parts:
+        return []
+    head = ["### Runs at the paper's budget", "",
+            "The tasks whose budget above is below the paper's, where runs at the paper's budget exist "
+            "(`--budget paper`); same columns and protocol.", ""]  # fmt: skip
+    return head + parts
+
+
 def render(results: list[dict], budget, command: str) -> tuple[str, str, dict[str, str]]:
     """(summary Markdown, per-task Markdown, {svg file name: svg})."""
     g = group(results, budget)
@@ -231,6 +257,7 @@ def render(results: list[dict], budget, command: str) -> tuple[str, str, dict[st
                 svgs[name] = s
                 parts.append(f"![{t.name} learning curves](img/{name})")
         parts.append("")
+    parts += paper_budget_part(results, budget)
     from .tasks import budget_table
 
     parts += ["### Budgets", "", budget_table(), ""]

@@ -338,3 +338,24 @@ def test_tune_minigrid_refuses_reported_seeds_unknown_tasks_and_bad_overrides(ar
     with pytest.raises(SystemExit) as e:
         tune_minigrid.main(argv)
     assert message in str(e.value)
+
+
+def test_report_lists_paper_budget_runs_apart():
+    def run(task, agent, seed, steps, mean):
+        return {"task": task, "suite": "minigrid", "agent": agent, "seed": seed, "budget_steps": steps,
+                "env_steps": steps, "wall_s": 1.0, "train_s": 1.0, "eval_mean": mean, "eval_std": 0.0,
+                "eval_episodes": 100, "curve": [{"steps": steps, "train_s": 1.0, "mean": mean}], "trees": 10}  # fmt: skip
+
+    unlock = "MiniGrid-Unlock-v0"
+    results = [run(unlock, "random", 0, 0, 0.0), run(unlock, "boostrl", 0, 300_000, 0.31),
+               run(unlock, "boostrl", 0, 1_000_000, 0.92), run(unlock, "boostrl", 1, 1_000_000, 0.94)]  # fmt: skip
+    _, detail, _ = report.render(results, "reduced", "CMD")
+    main, paper = detail.split("### Runs at the paper's budget")
+    assert "| MiniGrid-Unlock-v0 | boostrl | 0 | 0.31 +- 0.00 |" in main and "0.92" not in main
+    assert "| MiniGrid-Unlock-v0 | boostrl | 0,1 | 0.93 +- 0.01 | 0.92 / 0.94 | 0.93 |" in paper, paper
+    assert "| 2/2, 1.0 |" in paper  # both seeds reach 0.9 at their one curve point
+    assert "not run yet" not in paper.split("### Budgets")[0] and "#### classic" not in paper
+    # Reported at the paper's budget, there is no second section; without
+    # paper-budget runs neither.
+    assert "### Runs at the paper's budget" not in report.render(results, "paper", "CMD")[1]
+    assert "### Runs at the paper's budget" not in report.render(results[:2], "reduced", "CMD")[1]
