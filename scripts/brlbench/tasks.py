@@ -8,7 +8,9 @@ and Atari-RAM). "reduced" is what a developer session on the project's
 baseline being the slower side: stable-baselines3's PPO trained at 60-400
 env steps per second here on a loaded machine (MountainCarContinuous with
 the zoo's 1 env x 8 steps x 10 epochs the slowest), boostrl's native runs
-at 10-100x that. Both agents get the same budget.
+at 10-100x that. Both agents get the same budget. LunarLander's reduced
+budget is its paper budget (1.5M): the target is measured there and a run
+of either agent fits in a session.
 
 Best references: the maximum return where the task has one (CartPole 500,
 MiniGrid 1), else the usual "solved" level of REFERENCE.md. Atari-RAM has
@@ -85,7 +87,7 @@ TASKS: list[Task] = [
     _classic("MountainCar-v0", 1_000_000, 200_000, -110.0, "solved level"),
     _classic("MountainCarContinuous-v0", 1_000_000, 100_000, 90.0, "solved level"),
     _classic("Pendulum-v1", 1_000_000, 100_000, -200.0, "solved level (about -200)"),
-    _classic("LunarLander-v3", 1_500_000, 1_000_000, 200.0, "solved level", kind="gym"),
+    _classic("LunarLander-v3", 1_500_000, 1_500_000, 200.0, "solved level", kind="gym"),
     *_minigrid(_MG_SHORT, _MG_LONG),
     *_atari(),
 ]
