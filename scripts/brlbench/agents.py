@@ -66,28 +66,31 @@ def run_native(task, seed: int, steps: int, work: Path) -> dict:
     }
 
 
-def _python_model(task, seed: int):
+def python_model(task, seed: int, **overrides):
+    """(boostrl.PPO of `task` with the library's preset, the env wrapper
+    its evaluations need or None); overrides (KEY=VALUE hyper-parameters)
+    replace the preset's values (scripts/tune_task.py)."""
     import boostrl
 
     if task.kind == "minigrid":
         from boostrl.wrappers import MiniGridCategorical
 
-        return boostrl.PPO(ev.make_env(task, MiniGridCategorical), seed=seed), MiniGridCategorical
+        return boostrl.PPO(ev.make_env(task, MiniGridCategorical), seed=seed, **overrides), MiniGridCategorical
     if task.kind == "atari":
         game = task.env_id.split("/")[1].split("-")[0]
-        return boostrl.PPO(ev.make_env(task), seed=seed, preset=f"{game}-ram-v5"), None
-    return boostrl.PPO(task.env_id, seed=seed), None
+        return boostrl.PPO(ev.make_env(task), seed=seed, preset=f"{game}-ram-v5", **overrides), None
+    return boostrl.PPO(task.env_id, seed=seed, **overrides), None
 
 
 def run_python(task, seed: int, steps: int, work: Path, make_model=None) -> dict:
     """boostrl through the Python API; make_model(task, seed) -> (model,
-    wrapper) replaces the library's preset (scripts/tune_minigrid.py)."""
+    wrapper) replaces python_model (scripts/tune_task.py)."""
     import boostrl
     from boostrl.callbacks import BaseCallback
     from boostrl.vec_env import GymVectorAdapter
 
     t0 = ev.timer()
-    model, wrapper = (make_model or _python_model)(task, seed)
+    model, wrapper = (make_model or python_model)(task, seed)
     curve = ev.Curve()
     every = max(1, steps // task.curve_points)
 

@@ -307,36 +307,48 @@ def test_report_writes_between_markers_and_keeps_hand_written_text(tmp_path):
     assert "| Acrobot-v1 | boostrl | 0,1 |" in again
 
 
-# --- tuning runs (scripts/tune_minigrid.py) ------------------------------------
+# --- tuning runs (scripts/tune_task.py) ------------------------------------
 
 
-def test_tune_minigrid_quick_records_overrides_and_curve(tmp_path):
+def test_tune_task_quick_records_overrides_and_curve(tmp_path):
     pytest.importorskip("boostrl")
     pytest.importorskip("minigrid")
-    import tune_minigrid
+    import tune_task
 
     out = tmp_path / "t.jsonl"
     args = ["--quick", "--steps", "8192", "Empty-Random-5x5", "100", "ent_coef=0.25", "n_epochs=2", "--out", str(out)]
-    assert tune_minigrid.main(args) == 0
-    assert tune_minigrid.main(args[:5] + ["--out", str(out)]) == 0  # the preset as is: a second line
+    assert tune_task.main(args) == 0
+    assert tune_task.main(args[:5] + ["--out", str(out)]) == 0  # the preset as is: a second line
     first, second = (json.loads(line) for line in out.read_text().splitlines())
     assert first["overrides"] == {"ent_coef": "0.25", "n_epochs": "2"} and second["overrides"] == {}
     assert first["steps"] == 8192 and [c["steps"] for c in first["curve"]] == [4096, 8192]
     assert 0.0 <= first["train_rew_mean"] <= 1.0 and first["trees"] > 0
-    assert first["command"] == "scripts/tune_minigrid.py --quick Empty-Random-5x5 100 ent_coef=0.25 n_epochs=2 --steps 8192"
+    assert first["command"] == "scripts/tune_task.py --quick Empty-Random-5x5 100 ent_coef=0.25 n_epochs=2 --steps 8192"
     # The overrides reached the model: 2 epochs of 8 minibatches a rollout against the preset's 20.
     assert first["trees"] < second["trees"]
+
+
+def test_tune_task_takes_any_benchmark_task(tmp_path):
+    pytest.importorskip("boostrl")
+    import tune_task
+
+    out = tmp_path / "t.jsonl"
+    assert tune_task.main(["--quick", "--steps", "4096", "CartPole-v1", "100", "n_steps=128", "--out", str(out)]) == 0
+    line = json.loads(out.read_text())
+    # The preset's 16 envs x 128 steps (the override) a rollout: two rollouts.
+    assert line["task"] == "CartPole-v1" and [c["steps"] for c in line["curve"]] == [2048, 4096]
+    assert line["train_rew_mean"] > 0 and line["overrides"] == {"n_steps": "128"}
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [(["Unlock", "2"], "tune on seeds >= 100"), (["Nope", "100"], "unknown task"), (["Unlock", "100", "ent_coef"], "use KEY=VALUE")],
 )
-def test_tune_minigrid_refuses_reported_seeds_unknown_tasks_and_bad_overrides(argv, message):
-    import tune_minigrid
+def test_tune_task_refuses_reported_seeds_unknown_tasks_and_bad_overrides(argv, message):
+    import tune_task
 
     with pytest.raises(SystemExit) as e:
-        tune_minigrid.main(argv)
+        tune_task.main(argv)
     assert message in str(e.value)
 
 

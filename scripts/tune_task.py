@@ -1,23 +1,26 @@
 #!/usr/bin/env python3
-"""One MiniGrid tuning run: boostrl.PPO with the library's MiniGrid preset
-plus hyper-parameter overrides, trained and evaluated through the
-benchmark runner's own code path (brlbench.agents.run_python: the
-MiniGridCategorical wrapper, a 20-episode curve point every 1/10 of the
-budget, the final 100-episode deterministic evaluation on 16 copies
-seeded seed + 10^9 + i). Appends one JSON line to
-results/tuning/minigrid.jsonl.
+"""One tuning run of a benchmark task (any of scripts/benchmark.py's):
+boostrl.PPO with the library's preset of the task plus hyper-parameter
+overrides, trained and evaluated through the benchmark runner's own code
+path (brlbench.agents.run_python: MiniGrid's MiniGridCategorical wrapper,
+Atari's RAM observations and episode cap, a curve point every 1/10 of the
+budget, the final deterministic evaluation on 16 copies seeded
+seed + 10^9 + i). Appends one JSON line to results/tuning/SUITE.jsonl.
 
 With --quick, no evaluation: the score is the mean return of the last
 100 training episodes (the stochastic policy) at the end, and the curve is
 that and the policy's entropy after every rollout; a screening run costs
 the training alone (~1 minute for 150k steps). Appends to
-results/tuning/minigrid-quick.jsonl.
+results/tuning/SUITE-quick.jsonl.
 
 Tune on seeds >= 100 only: seeds 0-2 are the reported ones.
 
-    .venv-bench/bin/python scripts/tune_minigrid.py RedBlueDoors-6x6 100 ent_coef=0.01
-    .venv-bench/bin/python scripts/tune_minigrid.py Unlock 101            # the preset as is
-    .venv-bench/bin/python scripts/tune_minigrid.py --quick --steps 150000 Unlock 101 ent_coef=0.05
+    .venv-bench/bin/python scripts/tune_task.py RedBlueDoors-6x6 100 ent_coef=0.01
+    .venv-bench/bin/python scripts/tune_task.py Unlock 101            # the preset as is
+    .venv-bench/bin/python scripts/tune_task.py --quick --steps 150000 Unlock 101 ent_coef=0.05
+    .venv-bench/bin/python scripts/tune_task.py LunarLander-v3 100 normalize_reward=true
+
+MiniGrid tasks may be named without prefix and suffix (Unlock).
 """
 
 from __future__ import annotations
@@ -38,8 +41,7 @@ from brlbench import evaluation as ev  # noqa: E402
 from brlbench.tasks import BY_NAME, budget_steps  # noqa: E402
 from boostrl.tune import parse_kv  # noqa: E402
 
-OUT = HERE.parent / "results" / "tuning" / "minigrid.jsonl"
-OUT_QUICK = HERE.parent / "results" / "tuning" / "minigrid-quick.jsonl"
+OUT_DIR = HERE.parent / "results" / "tuning"
 
 
 def train_only(model, steps: int) -> dict:
@@ -67,18 +69,18 @@ def train_only(model, steps: int) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("task", help="MiniGrid task without prefix/suffix, e.g. Unlock, RedBlueDoors-6x6")
+    p.add_argument("task", help="a benchmark task (LunarLander-v3, Breakout-ram) or a MiniGrid task without prefix/suffix (Unlock)")
     p.add_argument("seed", type=int, help="training seed (>= 100: tuning seeds)")
     p.add_argument("overrides", nargs="*", help="KEY=VALUE hyper-parameters over the preset (ent_coef=0.01)")
     p.add_argument("--steps", default="reduced", help="env steps: reduced (300k), paper or a number")
     p.add_argument("--quick", action="store_true", help="no evaluation: score by the training episodes' returns")
-    p.add_argument("--out", default=None, help="JSON lines file (default results/tuning/minigrid[-quick].jsonl)")
+    p.add_argument("--out", default=None, help="JSON lines file (default results/tuning/SUITE[-quick].jsonl)")
     a = p.parse_args(argv)
     if a.seed < 100:
         raise SystemExit(f"seed {a.seed}: tune on seeds >= 100 (0-2 are the reported seeds)")
-    name = a.task if a.task.startswith("MiniGrid-") else f"MiniGrid-{a.task}-v0"
+    name = a.task if a.task in BY_NAME else f"MiniGrid-{a.task}-v0"
     if name not in BY_NAME:
-        raise SystemExit(f"unknown task {a.task!r}: one of {', '.join(n for n in BY_NAME if 'MiniGrid' in n)}")
+        raise SystemExit(f"unknown task {a.task!r}: one of {', '.join(BY_NAME)}")
     task = BY_NAME[name]
     steps = budget_steps(task, a.steps)
     overrides = parse_kv(a.overrides, "override")
@@ -86,12 +88,11 @@ def main(argv=None) -> int:
     # The runner's model with the overrides passed to boostrl.PPO as
     # keyword hyper-parameters (they replace the preset's values).
     import boostrl
-    from boostrl.wrappers import MiniGridCategorical
 
     def model_with_overrides(task_, seed_):
-        return boostrl.PPO(ev.make_env(task_, MiniGridCategorical), seed=seed_, **overrides), MiniGridCategorical
+        return agents.python_model(task_, seed_, **overrides)
 
-    cmd = " ".join(["scripts/tune_minigrid.py", *(["--quick"] if a.quick else []), a.task, str(a.seed), *a.overrides])
+    cmd = " ".join(["scripts/tune_task.py", *(["--quick"] if a.quick else []), a.task, str(a.seed), *a.overrides])
     if a.steps != "reduced":
         cmd += f" --steps {a.steps}"
     if a.quick:
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
         "python": platform.python_version(),
         "finished_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    out = Path(a.out or (OUT_QUICK if a.quick else OUT))
+    out = Path(a.out or OUT_DIR / f"{task.suite}{'-quick' if a.quick else ''}.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "a") as f:
         f.write(json.dumps(line) + "\n")
