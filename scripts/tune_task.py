@@ -73,6 +73,8 @@ def main(argv=None) -> int:
     p.add_argument("seed", type=int, help="training seed (>= 100: tuning seeds)")
     p.add_argument("overrides", nargs="*", help="KEY=VALUE hyper-parameters over the preset (ent_coef=0.01)")
     p.add_argument("--steps", default="reduced", help="env steps: reduced (300k), paper or a number")
+    p.add_argument("--atari-ram", choices=("none", "bits", "categorical"), default=None,
+                   help="Atari tasks: extra RAM features (boostrl.wrappers.AtariRam); default the raw bytes")
     p.add_argument("--quick", action="store_true", help="no evaluation: score by the training episodes' returns")
     p.add_argument("--out", default=None, help="JSON lines file (default results/tuning/SUITE[-quick].jsonl)")
     a = p.parse_args(argv)
@@ -90,11 +92,15 @@ def main(argv=None) -> int:
     import boostrl
 
     def model_with_overrides(task_, seed_):
-        return agents.python_model(task_, seed_, **overrides)
+        return agents.python_model(task_, seed_, atari_ram=a.atari_ram, **overrides)
 
     cmd = " ".join(["scripts/tune_task.py", *(["--quick"] if a.quick else []), a.task, str(a.seed), *a.overrides])
     if a.steps != "reduced":
         cmd += f" --steps {a.steps}"
+    if a.atari_ram is not None:
+        if task.kind != "atari":
+            raise SystemExit(f"--atari-ram is for Atari tasks, not {task.name}")
+        cmd += f" --atari-ram {a.atari_ram}"
     if a.quick:
         res = train_only(model_with_overrides(task, a.seed)[0], steps)
         keys = ("env_steps", "train_rew_mean", "train_s", "trees", "curve")
@@ -106,6 +112,7 @@ def main(argv=None) -> int:
         "task": task.name,
         "seed": a.seed,
         "overrides": overrides,
+        **({"atari_ram": a.atari_ram} if a.atari_ram is not None else {}),
         **{("steps" if k == "env_steps" else k): res[k] for k in keys},
         "command": cmd,
         "boostrl": getattr(boostrl, "__version__", "?"),

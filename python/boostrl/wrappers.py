@@ -84,3 +84,43 @@ class MiniGridCategorical(gym.ObservationWrapper if gym else object):  # type: i
         mission = str(obs.get("mission", ""))
         mission = "".join(ch for ch in mission if ch in CHARSET)
         return {"cells": cells, "direction": int(obs["direction"]), "mission": mission}
+
+
+class AtariRam(gym.ObservationWrapper if gym else object):  # type: ignore[misc]
+    """Atari RAM observations (``obs_type="ram"``: 128 bytes) with the
+    bytes' bits or values as extra features, for trees.
+
+    The bytes stay numeric features (``ram``: positions, counters and
+    timers split by thresholds). ``extra="bits"`` adds their 1,024 bits
+    (``bits``, MultiBinary: numeric 0/1 columns), so that one split can
+    test one flag of a byte that packs several; ``extra="categorical"``
+    adds each byte as a categorical code (``codes``, MultiDiscrete(256):
+    split one value against the rest, for bytes that name a mode or an
+    object rather than measure something). ``extra="none"`` keeps the
+    bytes alone (the same features as the unwrapped env)."""
+
+    EXTRAS = ("none", "bits", "categorical")
+
+    def __init__(self, env, extra: str = "bits") -> None:
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, spaces.Box) or space.shape != (128,) or space.dtype != np.uint8:
+            raise ValueError(f"AtariRam needs RAM observations (Box of 128 uint8, obs_type='ram'), got {space}")
+        if extra not in self.EXTRAS:
+            raise ValueError(f"AtariRam: extra={extra!r}, use one of {', '.join(self.EXTRAS)}")
+        self.extra = extra
+        parts = {"ram": space}
+        if extra == "bits":
+            parts["bits"] = spaces.MultiBinary(128 * 8)
+        elif extra == "categorical":
+            parts["codes"] = spaces.MultiDiscrete(np.full(128, 256, dtype=np.int64))
+        self.observation_space = spaces.Dict(parts)
+
+    def observation(self, obs):
+        ram = np.asarray(obs, dtype=np.uint8)
+        out = {"ram": ram}
+        if self.extra == "bits":
+            out["bits"] = np.unpackbits(ram).astype(np.int8)
+        elif self.extra == "categorical":
+            out["codes"] = ram.astype(np.int64)
+        return out

@@ -66,19 +66,28 @@ def run_native(task, seed: int, steps: int, work: Path) -> dict:
     }
 
 
-def python_model(task, seed: int, **overrides):
+def python_model(task, seed: int, atari_ram: str | None = None, **overrides):
     """(boostrl.PPO of `task` with the library's preset, the env wrapper
     its evaluations need or None); overrides (KEY=VALUE hyper-parameters)
-    replace the preset's values (scripts/tune_task.py)."""
+    replace the preset's values and atari_ram (an Atari task's extra RAM
+    features: boostrl.wrappers.AtariRam's none, bits or categorical; None:
+    the raw bytes) chooses the observations (scripts/tune_task.py)."""
+    import functools
+
     import boostrl
 
     if task.kind == "minigrid":
         from boostrl.wrappers import MiniGridCategorical
 
         return boostrl.PPO(ev.make_env(task, MiniGridCategorical), seed=seed, **overrides), MiniGridCategorical
+    if atari_ram is not None and task.kind != "atari":
+        raise ValueError(f"atari_ram={atari_ram!r} is for Atari tasks, not {task.name}")
     if task.kind == "atari":
+        from boostrl.wrappers import AtariRam
+
         game = task.env_id.split("/")[1].split("-")[0]
-        return boostrl.PPO(ev.make_env(task), seed=seed, preset=f"{game}-ram-v5", **overrides), None
+        wrapper = None if atari_ram is None else functools.partial(AtariRam, extra=atari_ram)
+        return boostrl.PPO(ev.make_env(task, wrapper), seed=seed, preset=f"{game}-ram-v5", **overrides), wrapper
     return boostrl.PPO(task.env_id, seed=seed, **overrides), None
 
 

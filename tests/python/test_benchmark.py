@@ -342,7 +342,8 @@ def test_tune_task_takes_any_benchmark_task(tmp_path):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["Unlock", "2"], "tune on seeds >= 100"), (["Nope", "100"], "unknown task"), (["Unlock", "100", "ent_coef"], "use KEY=VALUE")],
+    [(["Unlock", "2"], "tune on seeds >= 100"), (["Nope", "100"], "unknown task"), (["Unlock", "100", "ent_coef"], "use KEY=VALUE"),
+     (["CartPole-v1", "100", "--atari-ram", "bits"], "--atari-ram is for Atari tasks")],
 )
 def test_tune_task_refuses_reported_seeds_unknown_tasks_and_bad_overrides(argv, message):
     import tune_task
